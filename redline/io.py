@@ -1,0 +1,547 @@
+"""Reading, validating, repairing and writing layers: the only module that opens files.
+
+:func:`read_layer` reads GeoPackage, Shapefile (also zipped), GeoJSON,
+FlatGeobuf and GeoParquet with pyogrio (Arrow) or fiona, decides the attribute
+encoding of shapefiles from the ``.dbf`` bytes when there is no ``.cpg``, takes
+the CRS from the file or from the caller (and recognises Chinese CRSs from the
+coordinates when asked), repairs invalid geometries and reports everything it
+did in a :class:`ReadReport`. :func:`write_layer` and :func:`atomic_output`
+never leave a half-written file behind.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import os
+import tempfile
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Literal, NamedTuple
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from .area import polygonal
+from .crs import crs_code, describe_crs, guess_crs, looks_swapped, to_crs
+from .errors import CRSError, GeometryError, LayerNotFoundError, LayerReadError, OutputError
+
+__all__ = [
+    "ReadReport",
+    "LayerRead",
+    "read_layer",
+    "list_layers",
+    "detect_encoding",
+    "reproject",
+    "write_layer",
+    "atomic_output",
+]
+
+Engine = Literal["pyogrio", "fiona"]
+GeometryKind = Literal["polygon", "any"]
+
+_PARQUET = (".parquet", ".geoparquet")
+# dBASE language-driver ids of CJK code pages (the few GIS software writes)
+_LDID = {0x4D: "cp936", 0x7A: "cp936", 0x4E: "cp949", 0x4F: "cp950", 0x78: "cp950", 0x4C: "cp874"}
+_SAMPLE_BYTES = 4 * 1024 * 1024
+
+
+@dataclass
+class ReadReport:
+    """What :func:`read_layer` found and did, for ``layers check``, logs and reports.
+
+    Feature ids are the file's FIDs (pyogrio) or positions (fiona).
+    """
+
+    path: str
+    layer: str | None = None
+    features_in_file: int = 0
+    crs: str | None = None
+    crs_name: str | None = None
+    crs_source: Literal["file", "detected", "given"] | None = None
+    encoding: str | None = None
+    encoding_source: str | None = None
+    repaired: list = field(default_factory=list)
+    dropped: list = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)
+
+
+class LayerRead(NamedTuple):
+    """A layer and the report of how it was read; unpacks as ``gdf, report``."""
+
+    gdf: gpd.GeoDataFrame
+    report: ReadReport
+
+
+# ---------------------------------------------------------------------------
+# sources
+
+
+def _where(path: Path, layer: str | None = None) -> str:
+    return f"{path}" + (f" (layer {layer!r})" if layer else "")
+
+
+def _check_source(path: Path) -> None:
+    if str(path).startswith(("postgresql://", "postgres://")):
+        raise LayerReadError(f"{path}: database sources are not supported yet; export the table to a GeoPackage")
+    if not path.exists():
+        raise LayerReadError(f"{path}: file not found")
+    if path.is_dir() and not any(path.glob("*.shp")) and path.suffix.lower() != ".gdb":
+        raise LayerReadError(f"{path}: is a directory with no shapefile in it; give the path of a layer file")
+    if path.suffix.lower() == ".shp":
+        stem = path.with_suffix("")
+        for ext in (".shx", ".dbf"):
+            if not _sibling(stem, ext):
+                raise LayerReadError(
+                    f"{path}: the shapefile's {ext} file is missing; copy all parts "
+                    f"(.shp, .shx, .dbf, .prj, .cpg) together"
+                )
+
+
+def _sibling(stem: Path, ext: str) -> Path | None:
+    for cand in (stem.with_name(stem.name + ext), stem.with_name(stem.name + ext.upper())):
+        if cand.exists():
+            return cand
+    return None
+
+
+def list_layers(path: str | os.PathLike) -> list[str]:
+    """Names of the layers in a data source (one for single-layer formats).
+
+    Examples
+    --------
+    >>> list_layers("data/qianjiang/boundary.gpkg")  # doctest: +SKIP
+    ['boundary']
+    """
+    import pyogrio
+
+    path = Path(path)
+    _check_source(path)
+    if path.suffix.lower() in _PARQUET:
+        return [path.stem]
+    try:
+        return [str(name) for name in pyogrio.list_layers(path)[:, 0]]
+    except Exception as exc:
+        raise LayerReadError(f"{path}: not a readable spatial file ({_gdal_message(exc)})") from None
+
+
+def _gdal_message(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text.rstrip(".")
+
+
+# ---------------------------------------------------------------------------
+# encoding
+
+
+def _normalise_codepage(text: str) -> str | None:
+    text = text.strip().upper().replace("ANSI", "").strip()
+    if not text:
+        return None
+    if text.isdigit():
+        text = {"65001": "UTF-8", "936": "CP936", "54936": "GB18030"}.get(text, f"CP{text}")
+    try:
+        return codecs.lookup(text).name
+    except LookupError:
+        return None
+
+
+def _dbf_sample(data: bytes) -> tuple[int, bytes]:
+    """The language-driver byte and the record bytes of a .dbf (at most a few MB)."""
+    if len(data) < 32:
+        return 0, b""
+    header_len = int.from_bytes(data[8:10], "little")
+    return data[29], data[header_len:]
+
+
+def detect_encoding(path: str | os.PathLike) -> tuple[str | None, str]:
+    """Decide the attribute encoding of a shapefile (plain or zipped).
+
+    Order: the ``.cpg`` file; otherwise the ``.dbf`` bytes themselves — valid
+    UTF-8 means UTF-8, text that decodes as GB18030 means GB18030 (the superset
+    of GBK that Chinese GIS software writes), and the language-driver byte of
+    the header when it names a code page. Returns ``(encoding, source)``;
+    ``encoding`` is ``None`` for formats that carry their own (GeoPackage,
+    GeoJSON, …) or when the text is plain ASCII.
+
+    Examples
+    --------
+    >>> detect_encoding("data/qianjiang/townships_gk_gbk/townships_gk.shp")  # doctest: +SKIP
+    ('gb18030', 'detected from .dbf bytes')
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".shp":
+        stem = path.with_suffix("")
+        cpg = _sibling(stem, ".cpg")
+        dbf = _sibling(stem, ".dbf")
+        cpg_text = cpg.read_text(errors="replace") if cpg else None
+        dbf_head = dbf.open("rb").read(_SAMPLE_BYTES) if dbf else b""
+    elif suffix == ".zip":
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+            dbfs = [n for n in names if n.lower().endswith(".dbf")]
+            cpgs = [n for n in names if n.lower().endswith(".cpg")]
+            if not dbfs:
+                return None, "format"
+            cpg_text = zf.read(cpgs[0]).decode(errors="replace") if cpgs else None
+            with zf.open(dbfs[0]) as fh:
+                dbf_head = fh.read(_SAMPLE_BYTES)
+    else:
+        return None, "format"
+    if cpg_text is not None:
+        enc = _normalise_codepage(cpg_text)
+        if enc:
+            return enc, ".cpg"
+    ldid, records = _dbf_sample(dbf_head)
+    if not any(b >= 0x80 for b in records):
+        return None, "ascii"
+    try:
+        records.decode("utf-8")
+        return "utf-8", "detected from .dbf bytes"
+    except UnicodeDecodeError as exc:
+        # a sample cut in the middle of a character is still UTF-8
+        if len(dbf_head) == _SAMPLE_BYTES and exc.start >= len(records) - 4:
+            return "utf-8", "detected from .dbf bytes"
+    if ldid in _LDID:
+        return _LDID[ldid], f".dbf language driver 0x{ldid:02X}"
+    try:
+        records.decode("gb18030")
+        return "gb18030", "detected from .dbf bytes"
+    except UnicodeDecodeError:
+        return "latin-1", "undetectable (not UTF-8 or GB18030): read as Latin-1, give --encoding"
+
+
+# ---------------------------------------------------------------------------
+# reading
+
+
+def _read_raw(path: Path, layer: str | None, encoding: str | None, engine: Engine) -> gpd.GeoDataFrame:
+    where = _where(path, layer)
+    if path.suffix.lower() in _PARQUET:
+        try:
+            gdf = gpd.read_parquet(path)
+        except Exception as exc:
+            raise LayerReadError(f"{where}: not a readable GeoParquet file ({_gdal_message(exc)})") from None
+        gdf.index.name = "fid"
+        return gdf
+    if engine == "pyogrio":
+        import pyogrio
+
+        try:
+            data = pyogrio.read_dataframe(
+                path, layer=layer, encoding=encoding, fid_as_index=True, use_arrow=True
+            )
+        except Exception as exc:
+            raise LayerReadError(f"{where}: cannot read ({_gdal_message(exc)})") from None
+        if not isinstance(data, gpd.GeoDataFrame):
+            raise LayerReadError(f"{where}: has no geometry column — not a spatial layer")
+        return data
+    if engine == "fiona":
+        import fiona
+
+        try:
+            with fiona.open(path, layer=layer, encoding=encoding) as src:
+                feats = list(src)
+                crs = src.crs.to_wkt() if src.crs else None
+                fields = list(src.schema["properties"])
+        except Exception as exc:
+            raise LayerReadError(f"{where}: cannot read ({_gdal_message(exc)})") from None
+        geoms = [shapely.geometry.shape(f.geometry) if f.geometry else None for f in feats]
+        rows = [dict(f.properties) for f in feats]
+        gdf = gpd.GeoDataFrame(
+            pd.DataFrame(rows, columns=fields), geometry=geoms, crs=crs
+        )
+        gdf.index = pd.Index([int(f.id) for f in feats], name="fid")
+        return gdf
+    raise ValueError(f"engine must be 'pyogrio' or 'fiona', got {engine!r}")
+
+
+def _choose_layer(path: Path, layer: str | None) -> str | None:
+    if path.suffix.lower() in _PARQUET:
+        return None
+    names = list_layers(path)
+    if layer is not None:
+        if layer not in names:
+            raise LayerNotFoundError(f"{path}: no layer {layer!r}; layers: {', '.join(names)}")
+        return layer
+    if len(names) > 1:
+        raise LayerNotFoundError(
+            f"{path}: holds {len(names)} layers ({', '.join(names)}); choose one with PATH:LAYER or --layer"
+        )
+    return names[0] if names else None
+
+
+def split_layer_spec(spec: str | os.PathLike) -> tuple[Path, str | None]:
+    """Split ``file.gpkg:layer`` into the path and the layer name (Windows drive letters kept)."""
+    text = os.fspath(spec)
+    head, sep, tail = text.rpartition(":")
+    if sep and head and len(head) > 1 and not tail.startswith(("\\", "/")) and not Path(text).exists():
+        return Path(head), tail
+    return Path(text), None
+
+
+def _resolve_crs(
+    gdf: gpd.GeoDataFrame, report: ReadReport, crs, detect: bool, swap_xy: bool, where: str
+) -> gpd.GeoDataFrame:
+    file_crs = gdf.crs
+    bounds = tuple(gdf.total_bounds) if len(gdf) and not gdf.geometry.is_empty.all() else None
+    if crs is not None:
+        given = to_crs(crs)
+        if file_crs is not None and not CRS.from_user_input(file_crs).equals(given):
+            report.note(f"CRS in file ({describe_crs(file_crs)}) overridden by given {describe_crs(given)}")
+        gdf = gdf.set_crs(given, allow_override=True)
+        report.crs_source = "given"
+    elif file_crs is not None:
+        report.crs_source = "file"
+    else:
+        guess = guess_crs(bounds) if bounds else None
+        if guess is not None and guess.crs is not None and detect:
+            gdf = gdf.set_crs(guess.crs)
+            report.crs_source = "detected"
+            report.note(f"no CRS in file; detected {guess.crs} from the coordinates ({guess.reason}) — confirm with --crs {guess.crs}")
+        else:
+            hint = (
+                f"; coordinates suggest {guess.crs} ({guess.reason}) — re-run with --crs {guess.crs}"
+                if guess and guess.crs
+                else f"; {guess.reason}" if guess else ""
+            )
+            raise CRSError(f"{where}: no CRS in the file (.prj missing?){hint or '; give one with --crs EPSG:XXXX'}")
+    if bounds is not None:
+        gdf = _check_axes(gdf, bounds, report, swap_xy, where)
+    report.crs = crs_code(gdf.crs)
+    report.crs_name = CRS.from_user_input(gdf.crs).name
+    return gdf
+
+
+def _check_axes(gdf, bounds, report: ReadReport, swap_xy: bool, where: str) -> gpd.GeoDataFrame:
+    crs = CRS.from_user_input(gdf.crs)
+    if swap_xy:
+        geoms = shapely.transform(gdf.geometry.values, lambda xy: xy[:, ::-1])
+        gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
+        report.note("x and y swapped on request (--swap-xy)")
+        return gdf
+    if crs.is_geographic:
+        xmin, ymin, xmax, ymax = bounds
+        if looks_swapped(bounds):
+            raise CRSError(
+                f"{where}: coordinates look like latitude/longitude in the wrong order "
+                f"(x {xmin:.2f}–{xmax:.2f}, y {ymin:.2f}–{ymax:.2f}); re-run with --swap-xy"
+            )
+        if max(abs(xmin), abs(xmax)) > 180 or max(abs(ymin), abs(ymax)) > 90:
+            guess = guess_crs(bounds)
+            hint = f"; coordinates suggest {guess.crs} ({guess.reason})" if guess and guess.crs else ""
+            raise CRSError(
+                f"{where}: coordinates (x up to {xmax:,.0f}) are not degrees but the CRS is "
+                f"{describe_crs(crs)} — wrong .prj?{hint}; re-run with --crs to override"
+            )
+    return gdf
+
+
+def _repair(gdf: gpd.GeoDataFrame, report: ReadReport, geometry: GeometryKind, where: str) -> gpd.GeoDataFrame:
+    geoms = gdf.geometry.values
+    ids = np.asarray(gdf.index)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    for fid in ids[missing]:
+        report.dropped.append({"id": _jsonable(fid), "reason": "null or empty geometry"})
+    gdf = gdf.loc[~missing]
+    geoms = gdf.geometry.values
+    ids = np.asarray(gdf.index)
+    if shapely.has_z(geoms).any():
+        geoms = shapely.force_2d(geoms)
+        report.note("Z/M coordinates dropped: areas are measured in 2D")
+    types = shapely.get_type_id(geoms)
+    if geometry == "polygon":
+        is_poly = np.isin(types, (3, 6, 7))
+        if not is_poly.any():
+            found = ", ".join(f"{k} ×{v}" for k, v in Counter(shapely.get_type_id(geoms).tolist()).items())
+            names = Counter(gdf.geometry.geom_type)
+            found = ", ".join(f"{k} ×{v}" for k, v in names.items()) or found
+            raise GeometryError(f"{where}: no polygons in the layer (found {found}); a polygon layer is needed here")
+        for fid, gtype in zip(ids[~is_poly], np.asarray(gdf.geometry.geom_type)[~is_poly]):
+            report.dropped.append({"id": _jsonable(fid), "reason": f"{gtype} in a polygon layer"})
+        keep = is_poly
+        gdf, geoms, ids = gdf.loc[keep], geoms[keep], ids[keep]
+    invalid = ~shapely.is_valid(geoms)
+    if invalid.any():
+        fixed = shapely.make_valid(geoms[invalid])
+        if geometry == "polygon":
+            fixed = polygonal(fixed)
+        geoms = geoms.copy()
+        geoms[invalid] = fixed
+        for fid, reason in zip(ids[invalid], shapely.is_valid_reason(gdf.geometry.values[invalid])):
+            report.repaired.append({"id": _jsonable(fid), "reason": reason})
+    if geometry == "polygon":
+        collections = shapely.get_type_id(geoms) == 7
+        if collections.any():
+            geoms = geoms.copy()
+            geoms[collections] = polygonal(geoms[collections])
+        lost = shapely.is_empty(geoms)
+        for fid in ids[lost]:
+            report.dropped.append({"id": _jsonable(fid), "reason": "no area left after repair"})
+        keep = ~lost
+        gdf, geoms = gdf.loc[keep], geoms[keep]
+    return gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
+
+
+def _jsonable(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def read_layer(
+    path: str | os.PathLike,
+    layer: str | None = None,
+    *,
+    crs=None,
+    encoding: str | None = None,
+    engine: Engine = "pyogrio",
+    geometry: GeometryKind = "any",
+    detect_crs: bool = False,
+    swap_xy: bool = False,
+) -> LayerRead:
+    """Read, validate and repair one layer.
+
+    Parameters
+    ----------
+    path : path-like
+        GeoPackage, Shapefile (``.shp`` or zipped ``.zip``), GeoJSON, FlatGeobuf,
+        GeoParquet, or anything else GDAL reads. ``file.gpkg:layer`` names a layer.
+    layer : str, optional
+        Layer name in a multi-layer source; required when there are several.
+    crs : optional
+        Override or supply the CRS (``"EPSG:4524"``); the file's CRS is used otherwise.
+    encoding : str, optional
+        Attribute encoding override; by default ``.cpg``, then the ``.dbf`` bytes decide.
+    engine : {"pyogrio", "fiona"}
+        pyogrio (Arrow, fast) or fiona.
+    geometry : {"any", "polygon"}
+        ``"polygon"`` keeps polygonal features only (others are dropped and reported)
+        and fails when there are none.
+    detect_crs : bool
+        Without a CRS in the file, use the one recognised from the coordinates
+        (zone-prefixed Gauss-Krüger eastings, lon/lat in China) instead of failing.
+    swap_xy : bool
+        Swap x and y (lat/lon files).
+
+    Returns
+    -------
+    LayerRead
+        ``(gdf, report)``: the layer, indexed by feature id, and a :class:`ReadReport`.
+
+    Raises
+    ------
+    LayerReadError, LayerNotFoundError, CRSError, GeometryError
+
+    Examples
+    --------
+    >>> gdf, report = read_layer("data/qianjiang/eco_redline.gpkg", geometry="polygon")  # doctest: +SKIP
+    >>> report.crs, report.repaired  # doctest: +SKIP
+    ('EPSG:4490 (China Geodetic Coordinate System 2000)', [])
+    """
+    if layer is None:
+        path, layer = split_layer_spec(path)
+    path = Path(path)
+    _check_source(path)
+    layer = _choose_layer(path, layer)
+    where = _where(path, layer)
+    report = ReadReport(path=str(path), layer=layer)
+    if encoding is not None:
+        try:
+            encoding = codecs.lookup(encoding).name
+        except LookupError:
+            raise LayerReadError(f"{where}: unknown encoding {encoding!r}") from None
+        report.encoding, report.encoding_source = encoding, "given"
+    else:
+        encoding, source = detect_encoding(path)
+        report.encoding, report.encoding_source = encoding or "utf-8", source
+    gdf = _read_raw(path, layer, encoding, engine)
+    report.features_in_file = len(gdf)
+    if not len(gdf):
+        raise LayerReadError(f"{where}: the layer has no features")
+    gdf = _resolve_crs(gdf, report, crs, detect_crs, swap_xy, where)
+    gdf = _repair(gdf, report, geometry, where)
+    if not len(gdf):
+        raise GeometryError(f"{where}: no usable geometry left ({len(report.dropped)} features dropped)")
+    if report.repaired:
+        report.note(f"{len(report.repaired)} invalid geometries repaired (make_valid)")
+    if report.dropped:
+        report.note(f"{len(report.dropped)} features dropped (see 'dropped')")
+    return LayerRead(gdf, report)
+
+
+def reproject(gdf: gpd.GeoDataFrame, crs, report: ReadReport | None = None, name: str | None = None) -> gpd.GeoDataFrame:
+    """Reproject ``gdf`` to ``crs`` when it differs, noting it in ``report``.
+
+    Layers in different CRSs are normal in Chinese data: redline reprojects
+    them automatically and says so.
+    """
+    target = CRS.from_user_input(crs)
+    if gdf.crs is not None and CRS.from_user_input(gdf.crs).equals(target):
+        return gdf
+    out = gdf.to_crs(target)
+    if report is not None:
+        report.note(f"{name or report.path}: reprojected from {describe_crs(gdf.crs)} to {describe_crs(target)}")
+    return out
+
+
+# ---------------------------------------------------------------------------
+# writing
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike, inputs: tuple = ()) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success rename it over ``path``.
+
+    On any error the temporary file is removed and an existing ``path`` is
+    left untouched. Refuses to overwrite one of ``inputs``.
+    """
+    path = Path(path)
+    for src in inputs:
+        if Path(src).exists() and path.exists() and path.resolve() == Path(src).resolve():
+            raise OutputError(f"{path}: refusing to overwrite an input file; choose another output path")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent)
+    os.close(fd)
+    os.unlink(tmp)  # writers want to create the file themselves
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+_DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".fgb": "FlatGeobuf", ".shp": "ESRI Shapefile"}
+
+
+def write_layer(gdf: gpd.GeoDataFrame, path: str | os.PathLike, layer: str | None = None) -> Path:
+    """Write one layer atomically (GeoPackage, GeoJSON, FlatGeobuf, GeoParquet).
+
+    Examples
+    --------
+    >>> write_layer(gdf, "out/encroachments.gpkg", layer="encroachments")  # doctest: +SKIP
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".shp":
+        raise OutputError(f"{path}: shapefiles are several files and can't be written atomically; use .gpkg")
+    if suffix not in _DRIVERS and suffix not in _PARQUET:
+        raise OutputError(f"{path}: unknown output format {suffix!r}; use .gpkg, .geojson, .fgb or .parquet")
+    with atomic_output(path) as tmp:
+        try:
+            if suffix in _PARQUET:
+                gdf.to_parquet(tmp)
+            else:
+                gdf.to_file(tmp, layer=layer, driver=_DRIVERS[suffix], engine="pyogrio")
+        except Exception as exc:
+            raise OutputError(f"{path}: cannot write ({_gdal_message(exc)})") from None
+    return path

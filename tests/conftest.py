@@ -1,0 +1,58 @@
+"""Shared fixtures: hand-made layers written in code (see tests/README.md)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+from shapely import box
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "data" / "qianjiang"
+
+# canonical test geometries, defined once (lon/lat near 黔江区)
+SQUARE = box(108.70, 29.50, 108.72, 29.52)
+WITH_HOLE = shapely.Polygon(
+    [(108.60, 29.40), (108.64, 29.40), (108.64, 29.44), (108.60, 29.44)],
+    [[(108.61, 29.41), (108.62, 29.41), (108.62, 29.42), (108.61, 29.42)]],
+)
+MULTI = shapely.MultiPolygon([box(108.80, 29.60, 108.81, 29.61), box(108.82, 29.60, 108.83, 29.62)])
+BOWTIE = shapely.Polygon([(108.5, 29.5), (108.52, 29.52), (108.52, 29.5), (108.5, 29.52), (108.5, 29.5)])
+NAMES = ["云阳县", "黔江区", "莲都区"]
+
+
+def sample_gdf(crs="EPSG:4490") -> gpd.GeoDataFrame:
+    gdf = gpd.GeoDataFrame(
+        {"名称": NAMES, "code": ["500235", "500114", "331102"]},
+        geometry=[SQUARE, WITH_HOLE, MULTI],
+        crs="EPSG:4490",
+    )
+    return gdf.to_crs(crs)
+
+
+def write_shapefile(gdf: gpd.GeoDataFrame, path: Path, encoding="GBK", prj=True, cpg=True) -> Path:
+    """Write a shapefile, then strip .prj/.cpg and zero the .dbf language-driver byte as Chinese GIS exports do."""
+    gdf.to_file(path, engine="pyogrio", encoding=encoding)
+    stem = path.with_suffix("")
+    if not prj:
+        stem.with_suffix(".prj").unlink()
+    if not cpg:
+        stem.with_suffix(".cpg").unlink(missing_ok=True)
+        dbf = stem.with_suffix(".dbf")
+        data = bytearray(dbf.read_bytes())
+        data[29] = 0
+        dbf.write_bytes(bytes(data))
+    return path
+
+
+@pytest.fixture
+def gbk_gk_shapefile(tmp_path) -> Path:
+    """GBK attributes, no .cpg, no .prj, coordinates in 3° GK zone 36 with zone prefix."""
+    return write_shapefile(sample_gdf("EPSG:4524"), tmp_path / "乡镇.shp", prj=False, cpg=False)
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -1,0 +1,159 @@
+"""Areas against independent computations: pyproj Geod on the lon/lat rings, and the closed-form ellipsoid zone."""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from pyproj import Geod
+from shapely import box
+
+from redline.area import UNITS, area, convert, covered_area, dissolve, ellipsoidal_area, plane_area, polygonal
+from redline.errors import CRSError
+
+from conftest import BOWTIE, MULTI, SQUARE, WITH_HOLE
+
+GEOD = Geod(ellps="GRS80")
+
+
+def geod_area(geom) -> float:
+    """Reference: Geod's own polygon area on the lon/lat geometry (signed per ring, so take abs per polygon)."""
+    if geom.geom_type == "MultiPolygon":
+        return sum(geod_area(p) for p in geom.geoms)
+    ext = abs(GEOD.polygon_area_perimeter(*geom.exterior.xy)[0])
+    holes = sum(abs(GEOD.polygon_area_perimeter(*r.xy)[0]) for r in geom.interiors)
+    return ext - holes
+
+
+def zone_area(lat1, lat2, dlon_deg, a=6378137.0, f=1 / 298.257222101) -> float:
+    """Closed-form area of the ellipsoidal quadrangle between two parallels and two meridians."""
+    e2 = f * (2 - f)
+    e = math.sqrt(e2)
+    b2 = a * a * (1 - e2)
+
+    def q(phi):
+        s = math.sin(phi)
+        return s / (1 - e2 * s * s) + math.log((1 + e * s) / (1 - e * s)) / (2 * e)
+
+    return 0.5 * b2 * math.radians(dlon_deg) * (q(math.radians(lat2)) - q(math.radians(lat1)))
+
+
+@pytest.mark.parametrize("geom", [SQUARE, WITH_HOLE, MULTI], ids=["square", "hole", "multi"])
+@pytest.mark.parametrize(
+    "crs",
+    ["EPSG:4490", "EPSG:4326", "EPSG:4524", "EPSG:4545", "EPSG:4497", "EPSG:3857", "EPSG:32649"],
+    ids=["cgcs2000", "wgs84", "gk3-zone36-prefixed", "gk3-cm108", "gk6-zone19-prefixed", "webmercator", "utm49"],
+)
+def test_ellipsoidal_area_any_crs_matches_geod(geom, crs):
+    expected = geod_area(geom)
+    projected = gpd.GeoSeries([geom], crs="EPSG:4490").to_crs(crs)
+    got = ellipsoidal_area(projected)[0]
+    assert got == pytest.approx(expected, rel=1e-9, abs=1e-3)
+
+
+def test_hole_is_subtracted_and_multi_added():
+    outer = shapely.Polygon(WITH_HOLE.exterior)
+    hole = shapely.Polygon(WITH_HOLE.interiors[0])
+    a_outer, a_hole, a_poly = ellipsoidal_area([outer, hole, WITH_HOLE], crs="EPSG:4490")
+    assert a_poly == pytest.approx(a_outer - a_hole, rel=1e-12)
+    parts = ellipsoidal_area(list(MULTI.geoms), crs="EPSG:4490")
+    assert ellipsoidal_area([MULTI], crs="EPSG:4490")[0] == pytest.approx(parts.sum(), rel=1e-12)
+
+
+def test_orientation_does_not_matter():
+    cw = shapely.Polygon(list(SQUARE.exterior.coords)[::-1])
+    assert ellipsoidal_area([cw], crs=4490)[0] == pytest.approx(ellipsoidal_area([SQUARE], crs=4490)[0], rel=1e-12)
+
+
+def test_one_degree_cell_matches_closed_form():
+    # a 1°x1° cell bounded by parallels (densified, so geodesic edges follow them) at 29–30°N
+    n = 2000
+    lons = np.linspace(108.0, 109.0, n)
+    lats = np.linspace(29.0, 30.0, n)
+    ring = (
+        [(x, 29.0) for x in lons]
+        + [(109.0, y) for y in lats[1:]]
+        + [(x, 30.0) for x in lons[::-1][1:]]
+        + [(108.0, y) for y in lats[::-1][1:]]
+    )
+    got = ellipsoidal_area([shapely.Polygon(ring)], crs="EPSG:4490")[0]
+    assert got == pytest.approx(zone_area(29.0, 30.0, 1.0), rel=1e-6)
+
+
+def test_empty_null_and_non_polygonal_measure_zero():
+    geoms = [None, shapely.Polygon(), shapely.Point(108, 29), shapely.LineString([(108, 29), (109, 30)]), SQUARE]
+    got = ellipsoidal_area(geoms, crs="EPSG:4490")
+    assert got[:4].tolist() == [0.0, 0.0, 0.0, 0.0]
+    assert got[4] == pytest.approx(geod_area(SQUARE), rel=1e-12)
+
+
+def test_geometry_collection_counts_polygons_only():
+    gc = shapely.GeometryCollection([SQUARE, shapely.Point(108, 29), shapely.LineString([(108, 29), (108.1, 29)])])
+    assert ellipsoidal_area([gc], crs=4490)[0] == pytest.approx(geod_area(SQUARE), rel=1e-12)
+
+
+def test_missing_crs_is_an_error():
+    with pytest.raises(CRSError, match="without a CRS"):
+        ellipsoidal_area([SQUARE])
+
+
+def test_plane_area_in_gk_and_refusals():
+    sq = box(500_000, 3_300_000, 501_000, 3_301_000)
+    assert plane_area([sq], crs="EPSG:4545")[0] == 1_000_000.0
+    with pytest.raises(CRSError, match="geographic"):
+        plane_area([SQUARE], crs="EPSG:4490")
+    with pytest.raises(CRSError, match="Web Mercator"):
+        plane_area([sq], crs="EPSG:3857")
+
+
+def test_plane_area_exceeds_ellipsoidal_at_zone_edge():
+    # ~1.4° east of CM 108E: the GK scale factor makes the grid area larger, by up to ~0.05 % at a 3° zone edge
+    cell = gpd.GeoSeries([box(109.4, 29.5, 109.45, 29.55)], crs=4490).to_crs("EPSG:4545")
+    plane = plane_area(cell)[0]
+    ell = ellipsoidal_area(cell)[0]
+    assert 1.0002 < plane / ell < 1.0006
+
+
+def test_units():
+    assert UNITS["mu"] == pytest.approx(666.6666667)
+    assert convert(1e6, "mu") == pytest.approx(1500)
+    assert convert(1e4, "mu") == pytest.approx(15)
+    assert convert(1e6, "km2") == 1
+    assert convert(1e4, "ha") == 1
+    assert convert(1e8 / 15, "wanmu") == pytest.approx(1)
+    with pytest.raises(ValueError, match="unknown area unit"):
+        convert(1, "acre")
+
+
+def test_area_method_and_unit():
+    sq = box(500_000, 3_300_000, 501_000, 3_301_000)
+    assert area([sq], crs=4545, method="plane", unit="ha")[0] == pytest.approx(100)
+    with pytest.raises(ValueError, match="method"):
+        area([sq], crs=4545, method="flat")
+
+
+def test_dissolve_counts_overlap_once():
+    a, b = box(108.0, 29.0, 108.02, 29.02), box(108.01, 29.01, 108.03, 29.03)
+    union = a.union(b)
+    assert covered_area([a, b], crs=4490) == pytest.approx(geod_area(union), rel=1e-9)
+    assert covered_area([a, b], crs=4490) < ellipsoidal_area([a, b], crs=4490).sum()
+
+
+def test_covered_area_clipped():
+    a = box(108.0, 29.0, 108.02, 29.02)
+    clip = box(108.0, 29.0, 108.01, 29.02)
+    assert covered_area([a], crs=4490, within=clip) == pytest.approx(geod_area(clip), rel=1e-9)
+
+
+def test_dissolve_repairs_invalid_input():
+    merged = dissolve([BOWTIE, SQUARE])
+    assert merged.is_valid
+    assert merged.geom_type in ("Polygon", "MultiPolygon")
+
+
+def test_polygonal_keeps_types():
+    out = polygonal([SQUARE, shapely.Point(0, 0), None])
+    assert out[0] == SQUARE and out[1].is_empty and out[2] is None
