@@ -67,6 +67,12 @@ lang_option = click.option(
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 
 
+def _console() -> Console:
+    """Standard output; when piped to a file, wide enough that tables are not cut."""
+    con = Console(highlight=False)
+    return con if con.is_terminal else Console(highlight=False, width=160)
+
+
 def _dumps(data) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True, default=str)
 
@@ -163,7 +169,7 @@ def layers_check(paths, crs, encoding, engine, swap_xy, lang, as_json):
     if as_json:
         click.echo(_dumps(results))
     else:
-        out = Console(highlight=False)
+        out = _console()
         out.print(_check_table(results, lang))
         _check_details(out, results, lang)
     if failed:
@@ -194,7 +200,7 @@ def demo(out, lang, as_json):
         click.echo(_dumps(result.to_json()))
         return
     t = LABELS[lang]
-    con = Console(highlight=False)
+    con = _console()
     con.print(_check_table(result.checks, lang))
     con.print(t["district"].format(name=result.district_name, km2=result.boundary_m2 / 1e6))
     table = Table(title=t["shares_title"])

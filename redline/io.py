@@ -265,19 +265,20 @@ def _read_raw(path: Path, layer: str | None, encoding: str | None, engine: Engin
     raise ValueError(f"engine must be 'pyogrio' or 'fiona', got {engine!r}")
 
 
-def _choose_layer(path: Path, layer: str | None) -> str | None:
+def _choose_layer(path: Path, layer: str | None) -> tuple[str | None, bool]:
+    """The layer to read and whether the source holds several (so messages name the layer)."""
     if path.suffix.lower() in _PARQUET:
-        return None
+        return None, False
     names = list_layers(path)
     if layer is not None:
         if layer not in names:
             raise LayerNotFoundError(f"{path}: no layer {layer!r}; layers: {', '.join(names)}")
-        return layer
+        return layer, len(names) > 1
     if len(names) > 1:
         raise LayerNotFoundError(
             f"{path}: holds {len(names)} layers ({', '.join(names)}); choose one with PATH:LAYER or --layer"
         )
-    return names[0] if names else None
+    return (names[0] if names else None), False
 
 
 def split_layer_spec(spec: str | os.PathLike) -> tuple[Path, str | None]:
@@ -362,9 +363,7 @@ def _repair(gdf: gpd.GeoDataFrame, report: ReadReport, geometry: GeometryKind, w
     if geometry == "polygon":
         is_poly = np.isin(types, (3, 6, 7))
         if not is_poly.any():
-            found = ", ".join(f"{k} ×{v}" for k, v in Counter(shapely.get_type_id(geoms).tolist()).items())
-            names = Counter(gdf.geometry.geom_type)
-            found = ", ".join(f"{k} ×{v}" for k, v in names.items()) or found
+            found = ", ".join(f"{k} ×{v}" for k, v in Counter(gdf.geometry.geom_type).items())
             raise GeometryError(f"{where}: no polygons in the layer (found {found}); a polygon layer is needed here")
         for fid, gtype in zip(ids[~is_poly], np.asarray(gdf.geometry.geom_type)[~is_poly]):
             report.dropped.append({"id": _jsonable(fid), "reason": f"{gtype} in a polygon layer"})
@@ -450,8 +449,8 @@ def read_layer(
         path, layer = split_layer_spec(path)
     path = Path(path)
     _check_source(path)
-    layer = _choose_layer(path, layer)
-    where = _where(path, layer)
+    layer, several = _choose_layer(path, layer)
+    where = _where(path, layer if several else None)
     report = ReadReport(path=str(path), layer=layer)
     if encoding is not None:
         try:

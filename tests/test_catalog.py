@@ -1,0 +1,50 @@
+"""The layer catalog: bundled files load, bad files report every problem."""
+
+from __future__ import annotations
+
+import pytest
+
+from redline._resources import resource_dir
+from redline.catalog import load_catalog
+from redline.errors import CatalogError
+
+KINDS = {"eco_redline", "basic_farmland", "urban_boundary", "nature_reserve", "water_source", "control_unit", "build_zone"}
+
+
+def test_bundled_catalog_loads():
+    cat = load_catalog()
+    assert set(cat) == KINDS
+    assert cat["eco_redline"].label("zh") == "生态保护红线"
+    assert cat["basic_farmland"].label("en") == "Permanent basic farmland"
+    assert [z["name_zh"] for z in cat["nature_reserve"].zones] == ["核心保护区", "一般控制区", "自然公园"]
+
+
+def test_resources_are_found():
+    for name in ("layers", "sample"):
+        assert resource_dir(name).is_dir()
+    with pytest.raises(ValueError):
+        resource_dir("nothing")
+
+
+def test_invalid_catalog_lists_every_problem(tmp_path):
+    (tmp_path / "a.toml").write_text('kind = "Bad Kind"\nname_zh = ""\n[style]\nfill = "green"\n', encoding="utf-8")
+    (tmp_path / "b.toml").write_text("kind = [unclosed\n", encoding="utf-8")
+    with pytest.raises(CatalogError) as err:
+        load_catalog(tmp_path)
+    text = str(err.value)
+    for expected in ("'name_zh' is required", "'name_en' is required", "lower_snake_case", "style.fill 'green'",
+                     "b.toml: not valid TOML"):
+        assert expected in text
+
+
+def test_duplicate_kind(tmp_path):
+    body = 'kind = "x"\nname_zh = "甲"\nname_en = "X"\n'
+    (tmp_path / "a.toml").write_text(body, encoding="utf-8")
+    (tmp_path / "b.toml").write_text(body, encoding="utf-8")
+    with pytest.raises(CatalogError, match="defined twice"):
+        load_catalog(tmp_path)
+
+
+def test_empty_catalog_dir(tmp_path):
+    with pytest.raises(CatalogError, match="no catalog files"):
+        load_catalog(tmp_path)

@@ -1,0 +1,137 @@
+"""End-to-end tests of the ``redline`` command on real files (subprocess: the installed console script)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from shapely import box
+
+from conftest import NAMES, sample_gdf, write_shapefile
+
+# the console script installed beside this interpreter (the venv's bin/), else on PATH
+REDLINE = shutil.which("redline", path=str(Path(sys.executable).parent)) or shutil.which("redline")
+CHECK_KEYS = {"path", "features", "crs", "crs_source", "encoding", "geometry_types", "repaired", "dropped",
+              "area_km2", "bounds_lonlat", "fields"}
+
+
+def run(*args, ok=True):
+    cmd = [sys.executable, "-m", "redline", *map(str, args)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, encoding="utf-8")
+    if ok:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_console_script_installed():
+    assert REDLINE, "the 'redline' console script is not installed"
+    proc = subprocess.run([REDLINE, "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "redline" in proc.stdout
+
+
+def test_layers_check_gbk_gk_shapefile(gbk_gk_shapefile):
+    proc = run("layers", "check", gbk_gk_shapefile, "--json")
+    (result,) = json.loads(proc.stdout)
+    assert CHECK_KEYS <= set(result)
+    assert result["crs"] == "EPSG:4524" and result["crs_source"] == "detected"
+    assert result["encoding"] == "gb18030"
+    assert result["fields"] == ["名称", "code"]
+    assert result["sample"]["名称"] == NAMES[0]
+    assert result["features"] == 3 and result["geometry_types"] == {"MultiPolygon": 1, "Polygon": 2}
+    west, south, east, north = result["bounds_lonlat"]
+    assert 108.5 < west < east < 108.9 and 29.3 < south < north < 29.7
+    text = run("layers", "check", gbk_gk_shapefile).stdout
+    assert "云阳县" in text and "EPSG:4524" in text and "乡镇.shp" in text
+
+
+def test_layers_check_given_crs_and_encoding(gbk_gk_shapefile):
+    (result,) = json.loads(run("layers", "check", gbk_gk_shapefile, "--crs", "EPSG:4524", "--encoding", "GBK",
+                               "--json").stdout)
+    assert result["crs_source"] == "given" and result["encoding"] == "gbk"
+
+
+def test_layers_check_reports_repairs(tmp_path):
+    from conftest import BOWTIE, SQUARE
+
+    path = tmp_path / "修复.gpkg"
+    gpd.GeoDataFrame({"id": [1, 2, 3]}, geometry=[SQUARE, BOWTIE, None], crs=4490).to_file(path, engine="pyogrio")
+    (result,) = json.loads(run("layers", "check", path, "--json").stdout)
+    assert [r["id"] for r in result["repaired"]] == [2]
+    assert result["dropped"] == [{"id": 3, "reason": "null or empty geometry"}]
+
+
+def test_layers_check_fiona_engine(tmp_path):
+    path = tmp_path / "f.gpkg"
+    sample_gdf().to_file(path, engine="pyogrio")
+    a = json.loads(run("layers", "check", path, "--json").stdout)[0]
+    b = json.loads(run("layers", "check", path, "--json", "--engine", "fiona").stdout)[0]
+    assert a["area_km2"] == b["area_km2"] and a["features"] == b["features"]
+
+
+def _bad_inputs(tmp_path):
+    shp = write_shapefile(sample_gdf(), tmp_path / "noshx.shp")
+    (tmp_path / "noshx.shx").unlink()
+    multi = tmp_path / "multi.gpkg"
+    sample_gdf().to_file(multi, layer="a", engine="pyogrio")
+    sample_gdf().to_file(multi, layer="b", engine="pyogrio")
+    empty = tmp_path / "empty.gpkg"
+    gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=4490)).to_file(empty, engine="pyogrio")
+    text = tmp_path / "notes.txt"
+    text.write_text("not a map")
+    nocrs = write_shapefile(gpd.GeoDataFrame(geometry=[box(0, 0, 1, 1)], crs=3857), tmp_path / "nocrs.shp", prj=False)
+    return {
+        "missing": (tmp_path / "missing.gpkg", "missing.gpkg: file not found"),
+        "shx": (shp, "noshx.shp: the shapefile's .shx file is missing"),
+        "layer not found": (f"{multi}:c", "no layer 'c'; layers: a, b"),
+        "ambiguous": (multi, "holds 2 layers (a, b)"),
+        "empty": (empty, "empty.gpkg: the layer has no features"),
+        "not spatial": (text, "notes.txt"),
+        "no crs": (nocrs, "nocrs.shp: no CRS in the file"),
+    }
+
+
+@pytest.mark.parametrize("case", ["missing", "shx", "layer not found", "ambiguous", "empty", "not spatial", "no crs"])
+def test_bad_input_one_line_error(tmp_path, case):
+    path, expected = _bad_inputs(tmp_path)[case]
+    proc = run("layers", "check", path, ok=False)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("redline: error: ") and expected in lines[0]
+
+
+def test_bad_input_json_keeps_going(tmp_path):
+    good = tmp_path / "good.gpkg"
+    sample_gdf().to_file(good, engine="pyogrio")
+    proc = run("layers", "check", tmp_path / "missing.gpkg", good, "--json", ok=False)
+    assert proc.returncode == 1
+    results = json.loads(proc.stdout)
+    assert "file not found" in results[0]["error"] and results[1]["features"] == 3
+
+
+def test_demo_writes_results(tmp_path):
+    out = tmp_path / "演示 结果"
+    proc = run("demo", "--out", out, "--json")
+    data = json.loads(proc.stdout)
+    shares = {row["layer"]: row for row in data["shares"]}
+    assert set(shares) >= {"eco_redline", "nature_reserve", "basic_farmland", "urban_boundary", "water_source"}
+    assert all(0 <= row["share_pct"] <= 100 for row in shares.values())
+    assert shares["eco_redline"]["share_pct"] == pytest.approx(25.76, abs=0.3)
+    assert shares["nature_reserve"]["share_pct"] == pytest.approx(17.02, abs=0.3)
+    assert sorted(p.name for p in out.iterdir()) == ["demo.json", "shares.csv"]
+    assert json.loads((out / "demo.json").read_text(encoding="utf-8")) == data
+    csv = (out / "shares.csv").read_text(encoding="utf-8-sig")
+    assert "生态保护红线" in csv
+
+
+def test_demo_text_both_languages(tmp_path):
+    zh = run("demo", "--out", tmp_path / "zh").stdout
+    assert "生态保护红线" in zh and "黔江区" in zh and "平方公里" in zh
+    en = run("demo", "--out", tmp_path / "en", "--lang", "en").stdout
+    assert "Ecological protection red line" in en and "km²" in en

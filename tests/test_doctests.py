@@ -1,0 +1,16 @@
+"""The runnable examples in the public docstrings."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["redline.area", "redline.crs", "redline.catalog", "redline.analyses.indicators", "redline.io"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0
