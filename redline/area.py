@@ -11,6 +11,8 @@ on request and refused where it would mislead (degrees, Web Mercator).
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
 import geopandas as gpd
@@ -49,6 +51,7 @@ UNIT_LABELS: dict[str, dict[str, str]] = {
 }
 
 _GEOD = Geod(ellps="GRS80")
+_PARALLEL_RINGS = 20_000  # below this, threads cost more than they save
 AreaMethod = Literal["ellipsoidal", "plane"]
 
 
@@ -161,14 +164,34 @@ def ellipsoidal_area(geoms, crs=None) -> np.ndarray:
     bounds = np.flatnonzero(np.diff(coord_ring)) + 1
     starts = np.r_[0, bounds]
     ends = np.r_[bounds, len(coord_ring)]
-    ring_area = np.empty(len(rings))
-    measure = _GEOD.polygon_area_perimeter
-    for i, (s, e) in enumerate(zip(starts.tolist(), ends.tolist())):
-        ring_area[i] = measure(lon[s:e], lat[s:e])[0]
-    ring_area = np.abs(ring_area) * np.where(is_exterior, 1.0, -1.0)
+    ring_area = np.abs(_ring_areas(lon, lat, starts, ends)) * np.where(is_exterior, 1.0, -1.0)
     poly_area = np.bincount(ring_owner, weights=ring_area, minlength=len(polys))
     result += np.bincount(owner, weights=poly_area, minlength=len(arr))
     return result
+
+
+def _ring_areas(lon: np.ndarray, lat: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Signed geodesic area of each ring ``lon/lat[starts[i]:ends[i]]``.
+
+    GeographicLib measures one ring per call and releases the GIL, so large
+    layers are split into chunks measured on all cores.
+    """
+    out = np.empty(len(starts))
+    measure = _GEOD.polygon_area_perimeter
+
+    def work(lo: int, hi: int) -> None:
+        for i, s, e in zip(range(lo, hi), starts[lo:hi].tolist(), ends[lo:hi].tolist()):
+            out[i] = measure(lon[s:e], lat[s:e])[0]
+
+    workers = min(os.cpu_count() or 1, 8)
+    if workers == 1 or len(starts) < _PARALLEL_RINGS:
+        work(0, len(starts))
+        return out
+    edges = np.linspace(0, len(starts), workers * 4 + 1).astype(int)
+    with ThreadPoolExecutor(workers) as pool:
+        for future in [pool.submit(work, lo, hi) for lo, hi in zip(edges[:-1], edges[1:])]:
+            future.result()
+    return out
 
 
 def plane_area(geoms, crs=None) -> np.ndarray:
