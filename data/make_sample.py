@@ -871,6 +871,25 @@ def write_gbk_shapefile(townships: gpd.GeoDataFrame, out: Path):
     dbf.write_bytes(bytes(raw))
 
 
+def write_quotas(townships: gpd.GeoDataFrame, farmland: gpd.GeoDataFrame, land_use: gpd.GeoDataFrame, out: Path):
+    """Synthetic per-township quotas (耕地保有量, 永久基本农田保护面积) in 亩: the measured area × 0.90–1.08, to 10 亩.
+
+    About a third of the townships fall short, so the quota check has both outcomes to show.
+    """
+    rng = np.random.default_rng(SEED + 1)
+    towns = townships.to_crs(GEO)
+    crop = land_use[land_use.DLBM.isin(["0101", "0102", "0103"])].to_crs(GEO)
+    basic = farmland.to_crs(GEO)
+    rows = []
+    for town in towns.itertuples():
+        for indicator, layer in (("耕地保有量", crop), ("永久基本农田保护面积", basic)):
+            pieces = layer.geometry.intersection(town.geometry)
+            mu = sum(geo_area_km2(g) for g in pieces if not g.is_empty) * 1500
+            quota = round(mu * rng.uniform(0.90, 1.08), -1)
+            rows.append({"unit": town.name, "indicator": indicator, "quota": quota, "quota_unit": "亩"})
+    pd.DataFrame(rows).to_csv(out / "quotas.csv", index=False, encoding="utf-8")
+
+
 # --------------------------------------------------------------------------
 # Summary
 # --------------------------------------------------------------------------
@@ -949,6 +968,7 @@ def main(argv: list[str] | None = None):
         write_gpkg(gdf, name, out, crs=GK if name == "basic_farmland" else GEO)
     write_projects(projects, out)
     write_gbk_shapefile(townships, out)
+    write_quotas(townships, farmland, land_use, out)
     if not args.quiet:
         print_summary(layers, boundary_geo, project_conflicts(projects, lines))
 

@@ -12,6 +12,7 @@ The functions a notebook user needs::
 __version__ = "0.1.0"
 
 from .analyses.indicators import layer_shares
+from .analyses.screening import ScreeningResult, load_rules, screen
 from .area import UNITS, convert, covered_area, dissolve, ellipsoidal_area, plane_area
 from .catalog import LayerKind, load_catalog
 from .crs import CGCS2000, describe_crs, gk_crs, guess_crs
@@ -41,6 +42,9 @@ __all__ = [
     "LayerKind",
     "load_catalog",
     "layer_shares",
+    "screen",
+    "load_rules",
+    "ScreeningResult",
     "LayerRead",
     "ReadReport",
     "list_layers",

@@ -177,6 +177,251 @@ def layers_check(paths, crs, encoding, engine, swap_xy, lang, as_json):
 
 
 # ---------------------------------------------------------------------------
+# screen
+
+_SCREEN_LABELS = {
+    "zh": {"title": "项目选址筛查", "id": "项目", "category": "类别", "footprint": "用地(公顷)", "verdict": "结论",
+           "findings": "问题", "repaired": "(已修复)"},
+    "en": {"title": "Project siting screening", "id": "project", "category": "category", "footprint": "area (ha)",
+           "verdict": "verdict", "findings": "findings", "repaired": "(repaired)"},
+}
+_VERDICT_STYLE = {"prohibited": "bold red", "conditional": "dark_orange", "restricted": "yellow", "clear": "green"}
+#: Exit code of ``redline screen --fail-on`` when a project's verdict reaches the threshold.
+SCREEN_FAIL_EXIT = 3
+
+
+def _layer_specs(ctx, param, values) -> dict[str, str]:
+    specs = {}
+    for value in values:
+        kind, sep, path = value.partition("=")
+        if not sep or not kind or not path:
+            raise click.BadParameter(f"{value!r}: expected KIND=PATH, e.g. eco_redline=redline.gpkg")
+        specs[kind.strip()] = path
+    return specs
+
+
+def _buffer_list(ctx, param, value) -> tuple[float, ...] | None:
+    if value is None:
+        return None
+    if value.strip().lower() in ("", "0", "none"):
+        return ()
+    try:
+        rings = tuple(float(x) for x in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: expected distances in metres, e.g. 500,1000,5000") from None
+    if any(r <= 0 for r in rings) or list(rings) != sorted(set(rings)):
+        raise click.BadParameter(f"{value!r}: distances must be positive and increasing")
+    return rings
+
+
+def _verdict_table(result, lang: str, brief: bool = False) -> Table:
+    """The verdict per project (shared by ``screen`` and ``demo``; ``brief``: flagged kinds, not messages)."""
+    from .analyses.screening import SEVERITY_LABELS
+    from .catalog import SEVERITY_RANK, load_catalog
+
+    catalog = load_catalog()
+    flagged = result.hits[result.hits["severity"].map(SEVERITY_RANK) > 0]
+    kinds_of = {pid: "\n".join(f"{catalog[h.kind].label(lang)}: {SEVERITY_LABELS[lang][h.severity]}"
+                                for h in grp.itertuples()) for pid, grp in flagged.groupby("project_id")}
+
+    t = _SCREEN_LABELS[lang]
+    table = Table(title=t["title"])
+    for key in ("id", "category", "footprint", "verdict", "findings"):
+        table.add_column(t[key], justify="right" if key == "footprint" else "left", overflow="fold")
+    for row in result.projects.itertuples(index=False):
+        verdict = SEVERITY_LABELS[lang][row.verdict]
+        style = _VERDICT_STYLE[row.verdict]
+        table.add_row(
+            f"{row.project_id}{' ' + t['repaired'] if row.repaired else ''}",
+            str(row.category_label if lang == result.lang else row.category),
+            f"{row.footprint_ha:,.2f}",
+            f"[{style}]{verdict}[/{style}]",
+            kinds_of.get(row.project_id, "—") if brief else (row.findings or "—").replace(" | ", "\n"),
+        )
+    return table
+
+
+@cli.command()
+@click.argument("projects", type=click.Path(path_type=Path))
+@click.option("--layer", "layer_specs", multiple=True, required=True, callback=_layer_specs, metavar="KIND=PATH",
+              help="A control-line layer of a catalog kind (repeat), e.g. eco_redline=data/eco_redline.gpkg.")
+@click.option("--boundary", type=click.Path(path_type=Path), help="District boundary: report footprints outside it.")
+@click.option("--id-field", help="Project id field (default: project_id, id, name, 编号, 名称).")
+@click.option("--category-field", help="Project category field (default: category, 类别, 项目类别, type).")
+@click.option("--buffers", callback=_buffer_list, metavar="M,M,...",
+              help="Buffer rings in metres (default from the rule set: 500,1000,5000; 0 for none).")
+@click.option("--line-width", type=click.FloatRange(min=0, min_open=True),
+              help="Width (m) of line projects without width_m.")
+@click.option("--point-radius", type=click.FloatRange(min=0, min_open=True),
+              help="Radius (m) of point projects without radius_m.")
+@click.option("--rules", type=click.Path(path_type=Path), help="Screening rule set (TOML); default the bundled one.")
+@click.option("--out", type=click.Path(path_type=Path),
+              help="GeoPackage with the layers projects, encroachments, buffers.")
+@click.option("--table", "table_path", type=click.Path(path_type=Path), help="Table of project × kind (.csv or .xlsx).")
+@click.option("--fail-on", type=click.Choice(["prohibited", "conditional", "restricted"]),
+              help=f"Exit with code {SCREEN_FAIL_EXIT} when a verdict is this severe or worse.")
+@lang_option
+@json_option
+def screen(projects, layer_specs, boundary, id_field, category_field, buffers, line_width, point_radius, rules, out,
+           table_path, fail_on, lang, as_json):
+    """Screen project footprints against control lines: overlaps, distances, rings and verdicts.
+
+    \b
+    Example:
+      redline screen data/qianjiang/projects.geojson \\
+        --layer eco_redline=data/qianjiang/eco_redline.gpkg \\
+        --layer basic_farmland=data/qianjiang/basic_farmland.gpkg \\
+        --layer urban_boundary=data/qianjiang/urban_boundary.gpkg --out screening.gpkg
+    """
+    from .analyses.screening import screen as run_screen
+    from .catalog import SEVERITY_RANK
+
+    for target in (out, table_path):
+        if target is not None and Path(target).resolve() in {Path(p).resolve() for p in [projects, *layer_specs.values()]}:
+            raise click.BadParameter(f"{target}: refusing to overwrite an input file")
+    result = run_screen(projects, layer_specs, boundary=boundary, id_field=id_field, category_field=category_field,
+                        buffers=buffers, line_width=line_width, point_radius=point_radius, rules=rules, lang=lang)
+    written = []
+    if out is not None:
+        written.append(result.to_file(out))
+    if table_path is not None:
+        written.append(result.to_table(table_path))
+    if as_json:
+        click.echo(_dumps(result.to_json()))
+    else:
+        con = _console()
+        con.print(_verdict_table(result, lang))
+        for note in result.notes:
+            con.print(f"  {note}", markup=False)
+        if written:
+            con.print(f"{LABELS[lang]['written']}: " + ", ".join(str(p) for p in written), markup=False)
+    if fail_on and SEVERITY_RANK[result.worst()] >= SEVERITY_RANK[fail_on]:
+        sys.exit(SCREEN_FAIL_EXIT)
+
+
+# ---------------------------------------------------------------------------
+# indicators and scorecard
+
+
+def _indicator_inputs(f):
+    """The input options shared by ``indicators`` and ``scorecard``."""
+    path = click.Path(path_type=Path)
+    options = [
+        click.option("--workspace", type=path, help="Workspace TOML naming all inputs (options below override it)."),
+        click.option("--boundary", type=path, help="District boundary (polygons)."),
+        click.option("--layer", "layer_specs", multiple=True, callback=_layer_specs, metavar="KIND=PATH",
+                     help="A control-line layer by catalog kind; repeat for each layer."),
+        click.option("--units", type=path, help="Units for the ledger (台账), e.g. townships."),
+        click.option("--by", "by", help="Unit id/name field of --units."),
+        click.option("--landuse", type=path, help="Land-use layer with 三调 class codes."),
+        click.option("--landuse-field", help="Class-code field of --landuse (default: DLBM, dlbm, 地类编码)."),
+        click.option("--quotas", type=path, help="CSV of per-unit quotas: unit, indicator, quota, quota_unit."),
+        click.option("--out", "outputs", multiple=True, type=path,
+                     help="Write the tables to .xlsx (one sheet each), .md or .csv (scorecard only); repeatable."),
+        lang_option,
+        json_option,
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _run_indicators(workspace, boundary, layer_specs, units, by, landuse, landuse_field, quotas, recipe, lang, quiet):
+    from .analyses.scorecard import load_recipe
+    from .workspace import Workspace, load_workspace, run_indicators
+
+    ws = load_workspace(workspace) if workspace else Workspace()
+    ws = ws.merged(boundary=boundary, layers={k: Path(v) for k, v in layer_specs.items()}, units=units, by=by,
+                   landuse=landuse, landuse_field=landuse_field, quotas=quotas)
+    rec = load_recipe(recipe) if recipe else None
+    if quiet:
+        return run_indicators(ws, rec, lang)
+    from rich.progress import Progress
+
+    steps = 1 + len(ws.layers) + (ws.units is not None) + (ws.landuse is not None)
+    with Progress(transient=True, console=_err) as bar:
+        task = bar.add_task("measuring", total=steps)
+        return run_indicators(ws, rec, lang, progress=lambda name: bar.update(task, advance=1, description=f"read {name}"))
+
+
+def _print_tables(tables: dict, notes, lang: str, outputs=()) -> None:
+    con = _console()
+    for name, df in tables.items():
+        table = Table(title=name)
+        for col in df.columns:
+            table.add_column(str(col), justify="right" if df[col].dtype.kind in "if" else "left")
+        for row in df.itertuples(index=False):
+            table.add_row(*[_cell(v) for v in row])
+        con.print(table)
+    for note in notes:
+        con.print(f"  {note}", markup=False)
+    for path in outputs:
+        con.print(f"{LABELS[lang]['written']} {path}", markup=False)
+
+
+def _cell(value) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return f"{value:,.2f}" if isinstance(value, float) else str(value)
+
+
+def _write_outputs(report, lang: str, outputs, only_scorecard: bool = False) -> None:
+    from .io import write_tables
+
+    tables = report.tables(lang)
+    for path in outputs:
+        chosen = tables
+        if path.suffix.lower() == ".csv" or only_scorecard:
+            key = "评价表" if lang == "zh" else "scorecard"
+            if path.suffix.lower() == ".csv" and key not in tables:
+                raise click.UsageError(f"{path}: a CSV holds the scorecard only; give --recipe, or use .xlsx/.md")
+            chosen = {key: tables[key]} if key in tables else tables
+        write_tables(chosen, path)
+
+
+@cli.command()
+@_indicator_inputs
+@click.option("--recipe", type=click.Path(path_type=Path), help="Scorecard recipe TOML (targets), e.g. analyses/qianjiang-2025.toml.")
+def indicators(workspace, boundary, layer_specs, units, by, landuse, landuse_field, quotas, outputs, lang, as_json, recipe):
+    """Area indicators: shares of each control line, the ledger by unit, land-use indicators, quotas.
+
+    \b
+    Examples:
+      redline indicators --boundary data/qianjiang/boundary.gpkg \\
+          --layer eco_redline=data/qianjiang/eco_redline.gpkg --layer nature_reserve=data/qianjiang/nature_reserve.gpkg
+      redline indicators --workspace data/qianjiang/workspace.toml --recipe analyses/qianjiang-2025.toml --out ledger.xlsx
+    """
+    report = _run_indicators(workspace, boundary, layer_specs, units, by, landuse, landuse_field, quotas, recipe,
+                             lang, quiet=as_json)
+    _write_outputs(report, lang, outputs)
+    if as_json:
+        click.echo(_dumps(report.to_json()))
+    else:
+        _print_tables(report.tables(lang), report.notes, lang, outputs)
+
+
+@cli.command()
+@_indicator_inputs
+@click.option("--recipe", type=click.Path(path_type=Path), required=True, help="Scorecard recipe TOML (targets).")
+def scorecard(workspace, boundary, layer_specs, units, by, landuse, landuse_field, quotas, outputs, lang, as_json, recipe):
+    """Plan scorecard: each indicator of a recipe, target vs measured value, 达标 / 未达标.
+
+    \b
+    Example:
+      redline scorecard --recipe analyses/qianjiang-2025.toml --workspace data/qianjiang/workspace.toml --out scorecard.xlsx
+    """
+    report = _run_indicators(workspace, boundary, layer_specs, None, None, landuse, landuse_field, None, recipe,
+                             lang, quiet=as_json)
+    report.ledger = report.quotas = None
+    _write_outputs(report, lang, outputs, only_scorecard=True)
+    if as_json:
+        click.echo(_dumps({"scorecard": report.to_json()["scorecard"], "recipe": report.recipe.title}))
+        return
+    key = "评价表" if lang == "zh" else "scorecard"
+    _print_tables({key: report.tables(lang)[key]}, report.notes, lang, outputs)
+
+
+# ---------------------------------------------------------------------------
 # demo
 
 
@@ -195,7 +440,7 @@ def demo(out, lang, as_json):
     from .demo import run_demo, write_demo
 
     result = run_demo(progress=not as_json)
-    files = write_demo(result, out)
+    files = write_demo(result, out, lang)
     if as_json:
         click.echo(_dumps(result.to_json()))
         return
@@ -203,21 +448,11 @@ def demo(out, lang, as_json):
     con = _console()
     con.print(_check_table(result.checks, lang))
     con.print(t["district"].format(name=result.district_name, km2=result.boundary_m2 / 1e6))
-    table = Table(title=t["shares_title"])
-    for key in ("layer", "area_km2", "area_ha", "area_wanmu", "share", "outside"):
-        table.add_column(t[key], justify="left" if key == "layer" else "right")
-    for kind, row in result.shares.iterrows():
-        table.add_row(
-            result.labels[kind][lang],
-            f"{row.area_km2:,.2f}",
-            f"{row.area_ha:,.2f}",
-            f"{row.area_wanmu:,.4f}",
-            f"{row.share_pct:.2f}",
-            f"{row.outside_m2 / 1e4:,.2f}",
-        )
-    con.print(table)
-    for note in result.notes:
-        con.print(f"  {note}", markup=False)
+    tables = result.indicators.tables(lang)
+    shown = ("评价表", "控制线占比") if lang == "zh" else ("scorecard", "shares")
+    _print_tables({k: tables[k] for k in shown if k in tables}, result.notes, lang)
+    if getattr(result, "screening", None) is not None:
+        con.print(_verdict_table(result.screening, lang, brief=True))
     con.print(f"{t['written']} {out}: " + ", ".join(p.name for p in files), markup=False)
 
 

@@ -9,12 +9,14 @@ from pathlib import Path
 import pandas as pd
 
 from ._resources import resource_dir
-from .analyses.indicators import layer_shares
+from .analyses.scorecard import load_recipe
+from .analyses.screening import ScreeningResult, screen
 from .catalog import load_catalog
 from .check import summarize_layer
-from .io import atomic_output, read_layer
+from .io import atomic_output, read_layer, write_tables
+from .workspace import IndicatorReport, load_workspace, run_indicators
 
-__all__ = ["DemoResult", "run_demo", "write_demo", "SAMPLE_LAYERS"]
+__all__ = ["DemoResult", "run_demo", "write_demo", "SAMPLE_LAYERS", "SCREEN_KINDS"]
 
 #: Files of the sample county: name -> file in data/qianjiang (the control lines are catalog kinds).
 SAMPLE_LAYERS = {
@@ -29,26 +31,37 @@ SAMPLE_LAYERS = {
     "projects": "projects.geojson",
 }
 
+#: The layer kinds the demo screens the sample projects against.
+SCREEN_KINDS = ("eco_redline", "basic_farmland", "urban_boundary", "nature_reserve", "water_source")
+
 
 @dataclass
 class DemoResult:
-    """What the demo computed: layer checks, shares, and notes on what was done."""
+    """What the demo computed: layer checks, indicators (shares, ledger, land use, quotas, scorecard), screening."""
 
     checks: list[dict]
-    shares: pd.DataFrame
-    boundary_m2: float
+    indicators: IndicatorReport
     district_name: str
-    labels: dict[str, dict[str, str]]
     notes: list[str] = field(default_factory=list)
+    #: the sample projects screened against the control lines (``redline screen``)
+    screening: ScreeningResult | None = None
+
+    @property
+    def shares(self) -> pd.DataFrame:
+        """Area and share of each control line (and zone) in the district."""
+        return self.indicators.shares
+
+    @property
+    def boundary_m2(self) -> float:
+        return self.indicators.boundary_m2
 
     def to_json(self) -> dict:
-        shares = self.shares.reset_index().round(6).to_dict(orient="records")
         return {
             "district": self.district_name,
-            "boundary_m2": round(self.boundary_m2, 3),
-            "layers": self.checks,
-            "shares": shares,
+            "checks": self.checks,
+            "indicators": self.indicators.to_json(),
             "notes": self.notes,
+            "screening": self.screening.to_json()["projects"] if self.screening is not None else None,
         }
 
 
@@ -56,28 +69,32 @@ def run_demo(sample_dir: str | Path | None = None, progress: bool = True) -> Dem
     """Check every sample layer and measure the share of each control line in the district."""
     sample = Path(sample_dir) if sample_dir is not None else resource_dir("sample")
     catalog = load_catalog()
-    read = {}
+    read, reports = {}, {}
     checks = []
     names = list(SAMPLE_LAYERS)
     with _progress(progress, len(names)) as advance:
         for name in names:
             gdf, report = read_layer(sample / SAMPLE_LAYERS[name], geometry="any" if name == "projects" else "polygon")
-            read[name] = gdf
+            read[name], reports[name] = gdf, report
             summary = summarize_layer(gdf, report)
             summary["path"] = f"{sample.name}/{SAMPLE_LAYERS[name]}"
             checks.append(summary)
             advance(name)
     boundary = read["boundary"]
-    kinds = [k for k in catalog if k in read]
-    notes = [
-        f"{k}: reprojected from {read[k].crs.to_string()} to {boundary.crs.to_string()} for the overlay"
-        for k in kinds
-        if not read[k].crs.equals(boundary.crs)
-    ]
-    shares = layer_shares(boundary, {k: read[k] for k in kinds})
-    labels = {k: {"zh": catalog[k].name_zh, "en": catalog[k].name_en} for k in kinds}
+    cache = {(sample / SAMPLE_LAYERS[n]).resolve(): (read[n], reports[n]) for n in names}
+
+    def reader(path, **kwargs):
+        hit = cache.get(Path(path).resolve())
+        return hit if hit is not None else read_layer(path, **kwargs)
+
+    workspace = load_workspace(sample / "workspace.toml")
+    recipe = load_recipe(resource_dir("analyses") / "qianjiang-2025.toml")
+    indicators = run_indicators(workspace, recipe, reader=reader)
     name = str(boundary.iloc[0].get("name", "district"))
-    return DemoResult(checks, shares, shares.attrs["boundary_m2"], name, labels, notes)
+    projects_check = next(c for c in checks if c["path"].endswith(SAMPLE_LAYERS["projects"]))
+    screening = screen(read["projects"], {k: read[k] for k in SCREEN_KINDS if k in read}, boundary=boundary,
+                       repaired=[r["id"] for r in projects_check["repaired"]])
+    return DemoResult(checks, indicators, name, list(indicators.notes), screening=screening)
 
 
 class _progress:
@@ -102,18 +119,12 @@ class _progress:
         return False
 
 
-def write_demo(result: DemoResult, out: str | Path) -> list[Path]:
-    """Write ``demo.json`` and ``shares.csv`` (UTF-8 with BOM so Excel shows Chinese) into ``out``."""
+def write_demo(result: DemoResult, out: str | Path, lang: str = "zh") -> list[Path]:
+    """Write ``demo.json``, ``indicators.xlsx`` (one sheet per table) and ``indicators.md`` into ``out``."""
     out = Path(out)
-    files = []
     target = out / "demo.json"
     with atomic_output(target) as tmp:
-        tmp.write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8")
-    files.append(target)
-    table = result.shares.copy()
-    table.insert(0, "name_zh", [result.labels[k]["zh"] for k in table.index])
-    target = out / "shares.csv"
-    with atomic_output(target) as tmp:
-        table.to_csv(tmp, encoding="utf-8-sig", float_format="%.6f")
-    files.append(target)
-    return files
+        tmp.write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=2, sort_keys=True, default=str),
+                       encoding="utf-8")
+    tables = result.indicators.tables(lang)
+    return [target, write_tables(tables, out / "indicators.xlsx"), write_tables(tables, out / "indicators.md")]

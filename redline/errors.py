@@ -16,6 +16,7 @@ __all__ = [
     "CRSError",
     "GeometryError",
     "CatalogError",
+    "FieldError",
     "OutputError",
 ]
 
@@ -41,6 +42,13 @@ class CRSError(RedlineError, ValueError):
 
 class GeometryError(RedlineError, ValueError):
     """Geometries are of the wrong type or cannot be repaired."""
+
+
+class FieldError(RedlineError, KeyError):
+    """A required attribute field is missing or its values are unusable (the message lists the fields there are)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
 
 
 class CatalogError(RedlineError, ValueError):

@@ -40,6 +40,9 @@ __all__ = [
     "reproject",
     "write_layer",
     "atomic_output",
+    "read_table",
+    "open_raster",
+    "write_tables",
 ]
 
 Engine = Literal["pyogrio", "fiona"]
@@ -544,3 +547,103 @@ def write_layer(gdf: gpd.GeoDataFrame, path: str | os.PathLike, layer: str | Non
         except Exception as exc:
             raise OutputError(f"{path}: cannot write ({_gdal_message(exc)})") from None
     return path
+
+
+# ---------------------------------------------------------------------------
+# tables
+
+
+def read_table(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a CSV table (UTF-8, with or without BOM, or GBK/GB18030 as Excel on Chinese Windows saves it)."""
+    path = Path(path)
+    if not path.exists():
+        raise LayerReadError(f"{path}: file not found")
+    raw = path.read_bytes()
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:  # pragma: no cover - gb18030 decodes nearly anything
+        raise LayerReadError(f"{path}: neither UTF-8 nor GB18030 text")
+    import io as _io
+
+    try:
+        return pd.read_csv(_io.StringIO(text), dtype=str).apply(lambda c: c.str.strip())
+    except Exception as exc:
+        raise LayerReadError(f"{path}: not a readable CSV table ({_gdal_message(exc)})") from None
+
+
+def _markdown(df: pd.DataFrame) -> str:
+    def cell(v) -> str:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return ""
+        return str(v).replace("|", "\\|").replace("\n", " ")
+
+    head = "| " + " | ".join(map(cell, df.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in df.columns) + "|"
+    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join([head, rule, *body])
+
+
+def write_tables(tables: dict[str, pd.DataFrame], path: str | os.PathLike) -> Path:
+    """Write named tables atomically: ``.xlsx`` (one sheet each, bold headers, widths set), ``.md``
+    (one section each), or ``.csv`` (UTF-8 with BOM so Excel shows Chinese; one table only)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".csv" and len(tables) != 1:
+        raise OutputError(f"{path}: a CSV holds one table; {len(tables)} given — use .xlsx or .md")
+    with atomic_output(path) as tmp:
+        if suffix == ".csv":
+            next(iter(tables.values())).to_csv(tmp, index=False, encoding="utf-8-sig")
+        elif suffix == ".md":
+            parts = [f"## {name}\n\n{_markdown(df)}\n" for name, df in tables.items()]
+            tmp.write_text("\n".join(parts), encoding="utf-8")
+        elif suffix == ".xlsx":
+            _write_xlsx(tables, tmp)
+        else:
+            raise OutputError(f"{path}: unknown table format {suffix!r}; use .csv, .xlsx or .md")
+    return path
+
+
+def _write_xlsx(tables: dict[str, pd.DataFrame], path: Path) -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name, df in tables.items():
+            sheet = name[:31]
+            df.to_excel(writer, sheet_name=sheet, index=False)
+            ws = writer.sheets[sheet]
+            for cell in ws[1]:
+                cell.font = Font(bold=True)
+                cell.fill = PatternFill("solid", fgColor="DDEBF7")
+                cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+            for col in ws.columns:
+                width = max(len(str(c.value)) if c.value is not None else 0 for c in col)
+                ws.column_dimensions[col[0].column_letter].width = min(max(10, width * 1.6), 48)
+                for c in col[1:]:
+                    if isinstance(c.value, float):
+                        c.number_format = "#,##0.00"
+            ws.freeze_panes = "A2"
+
+
+# ---------------------------------------------------------------------------
+# rasters
+
+
+def open_raster(path: str | os.PathLike):
+    """Open a classified raster with rasterio (caller closes it, or use it as a context manager)."""
+    import rasterio
+
+    path = Path(path)
+    if not path.exists():
+        raise LayerReadError(f"{path}: file not found")
+    try:
+        raster = rasterio.open(path)
+    except Exception as exc:
+        raise LayerReadError(f"{path}: not a readable raster ({_gdal_message(exc)})") from None
+    if raster.crs is None:
+        raster.close()
+        raise CRSError(f"{path}: the raster has no CRS; assign one (e.g. gdal_edit.py -a_srs EPSG:4490)")
+    return raster

@@ -48,3 +48,32 @@ def test_duplicate_kind(tmp_path):
 def test_empty_catalog_dir(tmp_path):
     with pytest.raises(CatalogError, match="no catalog files"):
         load_catalog(tmp_path)
+
+
+def test_rule_fields_validated(tmp_path):
+    (tmp_path / "a.toml").write_text(
+        'kind = "x"\nname_zh = "甲"\nname_en = "X"\nseverity = "forbidden"\nlegal_basis = "line one\\nline two"\n'
+        'permitted_categories = ["Road"]\ninverted = true\n'
+        '[[zones]]\nname_zh = "一级"\nseverity = "maybe"\naliases = "一级保护区"\n'
+        'prohibited_categories = "mining"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(CatalogError) as err:
+        load_catalog(tmp_path)
+    text = str(err.value)
+    for expected in ("severity 'forbidden' is not one of prohibited, conditional, restricted, allowed",
+                     "legal_basis must be a one-line string", "permitted_categories: 'Road' must be lower_snake_case",
+                     "an inverted kind needs 'applies_to'", "zones[0].severity 'maybe'", "zones[0].aliases must be a list",
+                     "zones[0].prohibited_categories must be a list"):
+        assert expected in text
+
+
+def test_bundled_rules_complete():
+    """Every bundled kind and zone states a severity and a legal basis."""
+    import tomllib
+
+    for kind in load_catalog().values():
+        data = tomllib.loads(open(kind.source, encoding="utf-8").read())
+        assert data.get("severity") and data.get("legal_basis"), kind.kind
+        for zone in data.get("zones", []):
+            assert zone.get("severity") and zone.get("legal_basis"), (kind.kind, zone["name_zh"])

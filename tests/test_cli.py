@@ -119,19 +119,80 @@ def test_demo_writes_results(tmp_path):
     out = tmp_path / "演示 结果"
     proc = run("demo", "--out", out, "--json")
     data = json.loads(proc.stdout)
-    shares = {row["layer"]: row for row in data["shares"]}
+    shares = {row["kind"]: row for row in data["indicators"]["layers"] if row["zone"] is None}
     assert set(shares) >= {"eco_redline", "nature_reserve", "basic_farmland", "urban_boundary", "water_source"}
     assert all(0 <= row["share_pct"] <= 100 for row in shares.values())
     assert shares["eco_redline"]["share_pct"] == pytest.approx(25.76, abs=0.3)
     assert shares["nature_reserve"]["share_pct"] == pytest.approx(17.02, abs=0.3)
-    assert sorted(p.name for p in out.iterdir()) == ["demo.json", "shares.csv"]
+    card = {r["id"]: r["met"] for r in data["indicators"]["scorecard"]}
+    assert card["eco_redline_share"] is True and card["forest_coverage"] is False
+    assert sorted(p.name for p in out.iterdir()) == ["demo.json", "indicators.md", "indicators.xlsx"]
     assert json.loads((out / "demo.json").read_text(encoding="utf-8")) == data
-    csv = (out / "shares.csv").read_text(encoding="utf-8-sig")
-    assert "生态保护红线" in csv
+    assert "生态保护红线" in (out / "indicators.md").read_text(encoding="utf-8")
 
 
 def test_demo_text_both_languages(tmp_path):
     zh = run("demo", "--out", tmp_path / "zh").stdout
-    assert "生态保护红线" in zh and "黔江区" in zh and "平方公里" in zh
+    assert "生态保护红线" in zh and "黔江区" in zh and "平方公里" in zh and "评价表" in zh and "未达标" in zh
     en = run("demo", "--out", tmp_path / "en", "--lang", "en").stdout
     assert "Ecological protection red line" in en and "km²" in en
+
+
+def test_indicators_json_contract_and_ledger_adds_up(tmp_path):
+    from conftest import SAMPLE
+
+    data = json.loads(run("indicators", "--workspace", SAMPLE / "workspace.toml", "--json").stdout)
+    assert data["boundary_area_km2"] == pytest.approx(2396.33, abs=0.01)
+    for row in data["layers"]:
+        assert {"kind", "area_km2", "share_pct", "outside_km2"} <= set(row)
+    whole = {r["kind"]: r for r in data["layers"] if r["zone"] is None}
+    assert whole["eco_redline"]["share_pct"] == pytest.approx(25.76, abs=0.3)
+    # 30 townships, plus the sliver of the district they leave uncovered (reported, and kept so totals add up)
+    assert len(data["units"]) == 31 and data["units"][-1]["unit"] == "(未归属单位)"
+    assert data["units"][-1]["area_km2"] * 1e6 == pytest.approx(data["tiling"]["gap_m2"], abs=0.5)
+    for total in (t for t in data["units_total"] if t["zone"] is None):
+        # equal to 1e-7: a unit edge cutting a long boundary edge puts the cut point on the lon/lat straight line,
+        # while ellipsoidal area follows the geodesic (≈ 18 m² of 617 km² on the sample)
+        assert total["area_m2"] == pytest.approx(whole[total["kind"]]["area_m2"], rel=1e-7)
+        summed = sum(next(l["area_m2"] for l in u["layers"] if l["kind"] == total["kind"] and l["zone"] is None)
+                     for u in data["units"])
+        assert summed == pytest.approx(total["area_m2"], rel=1e-9)
+    assert len(data["quotas"]) == 60 and {q["met"] for q in data["quotas"]} == {True, False}
+
+
+def test_indicators_from_flags_with_recipe(tmp_path):
+    from conftest import REPO, SAMPLE
+
+    out = tmp_path / "台账.xlsx"
+    proc = run("indicators", "--boundary", SAMPLE / "boundary.gpkg", "--layer", f"eco_redline={SAMPLE / 'eco_redline.gpkg'}",
+               "--layer", f"nature_reserve={SAMPLE / 'nature_reserve.gpkg'}", "--landuse", SAMPLE / "land_use.gpkg",
+               "--recipe", REPO / "analyses" / "qianjiang-2025.toml", "--out", out, "--json")
+    card = {r["id"]: r for r in json.loads(proc.stdout)["scorecard"]}
+    assert {"id", "target", "value", "unit", "met"} <= set(card["forest_coverage"])
+    assert card["eco_redline_share"]["met"] is True and card["forest_coverage"]["met"] is False
+    assert card["builtup_green_coverage"]["met"] is None  # no urban boundary given: no data, not 0
+    import openpyxl
+
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames[:2] == ["评价表", "控制线占比"]
+    assert [c.value for c in wb["评价表"][1]] == ["指标", "单位", "目标值", "现状值", "状态"]
+
+
+def test_scorecard_outputs(tmp_path):
+    from conftest import REPO, SAMPLE
+
+    args = ["scorecard", "--recipe", REPO / "analyses" / "qianjiang-2025.toml", "--workspace", SAMPLE / "workspace.toml"]
+    text = run(*args, "--out", tmp_path / "s.csv", "--out", tmp_path / "s.md", "--out", tmp_path / "s.xlsx").stdout
+    assert "森林覆盖率" in text and "未达标" in text and "达标" in text
+    csv = (tmp_path / "s.csv").read_text(encoding="utf-8-sig")
+    assert csv.splitlines()[0] == "指标,单位,目标值,现状值,状态" and "生态保护红线面积占比,%,≥25.76,25.76,达标" in csv
+    assert "| 指标 | 单位 | 目标值 | 现状值 | 状态 |" in (tmp_path / "s.md").read_text(encoding="utf-8")
+
+
+def test_indicators_bad_recipe_and_missing_boundary(tmp_path):
+    bad = tmp_path / "r.toml"
+    bad.write_text('[[indicator]]\nid = "a"\n', encoding="utf-8")
+    proc = run("indicators", "--recipe", bad, "--boundary", "x.gpkg", ok=False)
+    assert proc.returncode == 1 and "invalid recipe" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run("indicators", ok=False)
+    assert proc.returncode == 1 and "no boundary given" in proc.stderr

@@ -1,59 +1,512 @@
-"""Area indicators: what share of a district each control line covers."""
+"""Area indicators: shares of control lines, the per-unit ledger (台账), land-use indicators and quotas.
+
+Every area is ellipsoidal on CGCS2000 (:func:`redline.area.ellipsoidal_area`).
+A share is ``area(dissolve(layer) ∩ boundary) / area(boundary)``: layers are
+dissolved first so overlaps count once, and clipped so spill-over never counts
+(it is reported as ``outside_m2``). Functions take GeoDataFrames and return
+DataFrames; nothing here reads or writes files.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
+from .._resources import resource_dir
 from ..area import UNITS, dissolve, ellipsoidal_area, polygonal
+from ..crs import gk_crs
+from ..errors import CatalogError, FieldError, GeometryError
 
-__all__ = ["layer_shares"]
+__all__ = [
+    "layer_shares",
+    "ledger",
+    "Ledger",
+    "ClassMap",
+    "load_class_map",
+    "landuse_indicators",
+    "LanduseResult",
+    "check_quotas",
+    "zone_column",
+    "UNASSIGNED",
+]
+
+_TOL_M2 = 1.0  # tiling differences below 1 m² are digitising noise
+#: Ledger row for the part of the boundary that no unit covers.
+UNASSIGNED = "(未归属单位)"
 
 
-def layer_shares(boundary: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame]) -> pd.DataFrame:
-    """Area and share of the boundary covered by each layer.
+def _area_columns(m2: float, prefix: str = "area") -> dict:
+    out = {f"{prefix}_m2": m2}
+    out.update({f"{prefix}_{u}": m2 / f for u, f in UNITS.items() if u != "m2"})
+    return out
 
-    For each layer: dissolve (overlaps inside the layer count once), clip to
-    the dissolved boundary, and measure ellipsoidally on CGCS2000. The part of
-    a layer that lies outside the boundary is reported, never counted.
+
+def zone_column(gdf: gpd.GeoDataFrame, aliases: Sequence[str]) -> str | None:
+    """The first of ``aliases`` that is a column of ``gdf`` (case-insensitive), or ``None``.
+
+    Examples
+    --------
+    >>> zone_column(gpd.GeoDataFrame({"Zone": [1]}, geometry=[None]), ["zone", "功能分区"])
+    'Zone'
+    """
+    lower = {str(c).lower(): c for c in gdf.columns if c != gdf.geometry.name}
+    for name in aliases:
+        if name.lower() in lower:
+            return lower[name.lower()]
+    return None
+
+
+def _district(boundary: gpd.GeoDataFrame) -> tuple[shapely.Geometry, float]:
+    district = dissolve(boundary.geometry.values)
+    if district.is_empty:
+        raise GeometryError("the boundary has no area")
+    area = float(ellipsoidal_area([district], crs=boundary.crs)[0])
+    if area <= 0:
+        raise GeometryError("the boundary has zero area")
+    return district, area
+
+
+def _layer_parts(gdf: gpd.GeoDataFrame, crs, zone_field: str | None) -> list[tuple[str | None, shapely.Geometry]]:
+    """The dissolved layer, then each zone dissolved on its own (zone = None means the whole layer)."""
+    gdf = gdf.to_crs(crs)
+    parts = [(None, dissolve(gdf.geometry.values))]
+    if zone_field is not None:
+        values = gdf[zone_field].astype("string").fillna("")
+        for zone in sorted(values.unique()):
+            parts.append((zone or "(空)", dissolve(gdf.geometry.values[(values == zone).to_numpy()])))
+    return parts
+
+
+def layer_shares(
+    boundary: gpd.GeoDataFrame,
+    layers: Mapping[str, gpd.GeoDataFrame],
+    zone_fields: Mapping[str, str | None] | None = None,
+) -> pd.DataFrame:
+    """Area and share of the boundary covered by each layer, and by each zone of a layer.
 
     Parameters
     ----------
     boundary : GeoDataFrame
         The district (any number of polygons; dissolved first).
-    layers : mapping of name -> GeoDataFrame
+    layers : mapping of kind -> GeoDataFrame
         Layers in any CRS; each is reprojected to the boundary's CRS.
+    zone_fields : mapping of kind -> column, optional
+        The column holding the zone of a layer (核心保护区, 一级 …); each zone then
+        gets a row of its own besides the whole layer (zones dissolved separately,
+        so a zone's row never counts an overlap twice either).
 
     Returns
     -------
-    DataFrame indexed by layer name with ``area_m2, area_km2, area_ha, area_mu,
-    area_wanmu, share_pct, outside_m2``; ``attrs["boundary_m2"]`` holds the boundary's area.
+    DataFrame with one row per layer (``zone`` = None) and per zone: ``kind, zone,
+    area_m2, area_km2, area_ha, area_mu, area_wanmu, share_pct, outside_m2,
+    outside_km2``; ``attrs["boundary_m2"]`` holds the boundary's area.
 
     Examples
     --------
     >>> from shapely import box
     >>> b = gpd.GeoDataFrame(geometry=[box(108.0, 29.0, 108.1, 29.1)], crs="EPSG:4490")
     >>> lyr = gpd.GeoDataFrame(geometry=[box(108.0, 29.0, 108.05, 29.1), box(108.0, 29.0, 108.05, 29.1)], crs="EPSG:4490")
-    >>> round(float(layer_shares(b, {"red": lyr}).loc["red", "share_pct"]), 2)
+    >>> round(float(layer_shares(b, {"red": lyr}).loc[0, "share_pct"]), 2)
     50.0
     """
+    zone_fields = zone_fields or {}
     crs = boundary.crs
-    district = dissolve(boundary.geometry.values)
-    boundary_m2 = float(ellipsoidal_area([district], crs=crs)[0])
+    district, boundary_m2 = _district(boundary)
     rows = []
-    for name, gdf in layers.items():
-        merged = dissolve(gdf.to_crs(crs).geometry.values)
-        inside = polygonal([shapely.intersection(merged, district)])[0]
-        outside = polygonal([shapely.difference(merged, district)])[0]
-        inside_m2, outside_m2 = ellipsoidal_area([inside, outside], crs=crs)
-        row = {"layer": name, "area_m2": inside_m2}
-        row.update({f"area_{u}": inside_m2 / f for u, f in UNITS.items() if u != "m2"})
-        row["share_pct"] = 100.0 * inside_m2 / boundary_m2 if boundary_m2 else float("nan")
-        row["outside_m2"] = outside_m2
-        rows.append(row)
-    table = pd.DataFrame(rows).set_index("layer") if rows else pd.DataFrame()
+    for kind, gdf in layers.items():
+        for zone, merged in _layer_parts(gdf, crs, zone_fields.get(kind)):
+            inside = polygonal([shapely.intersection(merged, district)])[0]
+            outside = polygonal([shapely.difference(merged, district)])[0]
+            inside_m2, outside_m2 = ellipsoidal_area([inside, outside], crs=crs)
+            rows.append(
+                {
+                    "kind": kind,
+                    "zone": zone,
+                    **_area_columns(float(inside_m2)),
+                    "share_pct": 100.0 * inside_m2 / boundary_m2,
+                    "outside_m2": float(outside_m2),
+                    "outside_km2": float(outside_m2) / 1e6,
+                }
+            )
+    table = pd.DataFrame(rows, columns=["kind", "zone", *_area_columns(0.0), "share_pct", "outside_m2", "outside_km2"])
     table.attrs["boundary_m2"] = boundary_m2
     return table
+
+
+@dataclass
+class Ledger:
+    """The per-unit ledger (台账): one row per unit × layer (× zone), the totals, and how well the units tile."""
+
+    rows: pd.DataFrame
+    totals: pd.DataFrame
+    units: pd.DataFrame
+    tiling: dict = field(default_factory=dict)
+
+    @property
+    def notes(self) -> list[str]:
+        """Sentences about gaps, overlaps and spill-over of the units (empty when they tile exactly)."""
+        notes = []
+        t = self.tiling
+        if t["gap_m2"] > _TOL_M2:
+            notes.append(f"units leave {t['gap_m2']:,.1f} m² of the boundary uncovered (gaps; ledger row {UNASSIGNED})")
+        if t["overlap_m2"] > _TOL_M2:
+            notes.append(f"units overlap each other over {t['overlap_m2']:,.1f} m² (counted in each unit)")
+        if t["outside_m2"] > _TOL_M2:
+            notes.append(f"units reach {t['outside_m2']:,.1f} m² beyond the boundary (not counted)")
+        return notes
+
+
+def ledger(
+    units: gpd.GeoDataFrame,
+    by: str,
+    layers: Mapping[str, gpd.GeoDataFrame],
+    boundary: gpd.GeoDataFrame | None = None,
+    zone_fields: Mapping[str, str | None] | None = None,
+) -> Ledger:
+    """The ledger (台账): each layer's area and share in each unit (township), plus totals.
+
+    Each unit is clipped to the boundary (when given) and the part of the
+    boundary no unit covers becomes a row of its own (``(未归属单位)``), so the
+    totals equal the district's figures; units that leave gaps, overlap or
+    spill over are reported in ``tiling`` (m²) and ``notes``.
+
+    Returns
+    -------
+    Ledger
+        ``rows``: ``unit, kind, zone, area_*, share_pct`` (share of the unit's area);
+        ``totals``: the same summed over units, per kind and zone, with ``share_pct`` of
+        the units' total area; ``units``: ``unit, unit_area_m2``.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> towns = gpd.GeoDataFrame({"code": ["a", "b"]}, geometry=[box(108, 29, 108.05, 29.1), box(108.05, 29, 108.1, 29.1)], crs=4490)
+    >>> red = gpd.GeoDataFrame(geometry=[box(108.0, 29.0, 108.1, 29.05)], crs=4490)
+    >>> led = ledger(towns, "code", {"red": red})
+    >>> [round(v, 1) for v in led.rows["share_pct"]]
+    [50.0, 50.0]
+    """
+    if by not in units.columns:
+        raise FieldError(f"no field {by!r} in the units layer; fields: {', '.join(map(str, units.columns.drop(units.geometry.name)))}")
+    crs = boundary.crs if boundary is not None else units.crs
+    units = units.to_crs(crs)
+    geoms = shapely.make_valid(units.geometry.values)
+    union_units = dissolve(geoms)
+    if boundary is not None:
+        district, _ = _district(boundary)
+        clipped = polygonal(shapely.intersection(geoms, district))
+        gap, outside = shapely.difference(district, union_units), shapely.difference(union_units, district)
+    else:
+        clipped, gap, outside = polygonal(geoms), shapely.Polygon(), shapely.Polygon()
+    unit_m2 = ellipsoidal_area(clipped, crs=crs)
+    gap_m2, outside_m2, union_m2 = ellipsoidal_area(polygonal([gap, outside, union_units]), crs=crs)
+    raw_m2 = ellipsoidal_area(geoms, crs=crs).sum()
+    tiling = {
+        "gap_m2": float(gap_m2),
+        "overlap_m2": float(max(raw_m2 - union_m2, 0.0)),
+        "outside_m2": float(outside_m2),
+    }
+    ids = units[by].astype(str).to_numpy()
+    if gap_m2 > 0:  # the part of the district no unit covers gets a row of its own, so totals equal the district's
+        clipped = np.append(clipped, polygonal([gap])[0])
+        unit_m2 = np.append(unit_m2, gap_m2)
+        ids = np.append(ids, UNASSIGNED)
+    unit_table = pd.DataFrame({"unit": ids, "unit_area_m2": unit_m2})
+    zone_fields = zone_fields or {}
+    rows = []
+    for kind, gdf in layers.items():
+        for zone, merged in _layer_parts(gdf, crs, zone_fields.get(kind)):
+            inside = ellipsoidal_area(polygonal(shapely.intersection(clipped, merged)), crs=crs)
+            for uid, m2, total in zip(ids, inside, unit_m2):
+                rows.append(
+                    {"unit": uid, "kind": kind, "zone": zone, **_area_columns(float(m2)),
+                     "share_pct": 100.0 * m2 / total if total else float("nan")}
+                )
+    columns = ["unit", "kind", "zone", *_area_columns(0.0), "share_pct"]
+    table = pd.DataFrame(rows, columns=columns)
+    all_units_m2 = float(unit_m2.sum())
+    totals = (
+        table.assign(zone=table["zone"].fillna(""))
+        .groupby(["kind", "zone"], sort=False)["area_m2"]
+        .sum()
+        .reset_index()
+    )
+    totals["zone"] = totals["zone"].replace("", None)
+    totals = pd.concat([totals[["kind", "zone"]], pd.DataFrame([_area_columns(v) for v in totals["area_m2"]])], axis=1)
+    totals["share_pct"] = 100.0 * totals["area_m2"] / all_units_m2 if all_units_m2 else float("nan")
+    return Ledger(rows=table, totals=totals, units=unit_table, tiling=tiling)
+
+
+# ---------------------------------------------------------------------------
+# land use
+
+
+@dataclass(frozen=True)
+class ClassMap:
+    """Land-use codes → indicator groups (三调 by default), with class names and park service tiers."""
+
+    name: str
+    code_fields: tuple[str, ...]
+    groups: dict[str, tuple[str, ...]]
+    names: dict[str, str]
+    park_service: tuple[tuple[float, float], ...]  # (min_area_m2, radius_m), largest first
+
+    def codes(self, group: str, values: Sequence[str]) -> np.ndarray:
+        """Boolean mask of ``values`` (class codes) belonging to ``group`` (codes or prefixes)."""
+        patterns = self.groups.get(group, ())
+        arr = np.asarray(values, dtype=str)
+        mask = np.zeros(len(arr), dtype=bool)
+        for p in patterns:
+            mask |= np.char.startswith(arr, p)
+        return mask
+
+
+_REQUIRED_GROUPS = ("farmland", "forest", "wetland", "vegetation", "residential", "park")
+
+
+def load_class_map(path: str | os.PathLike | None = None, required: Sequence[str] = _REQUIRED_GROUPS) -> ClassMap:
+    """Load a land-use class map TOML (default: the bundled 三调 map ``analyses/classes/sandiao.toml``).
+
+    Raises :class:`CatalogError` listing every problem.
+
+    Examples
+    --------
+    >>> cm = load_class_map()
+    >>> cm.groups["farmland"]
+    ('0101', '0102', '0103')
+    """
+    path = Path(path) if path is not None else resource_dir("analyses") / "classes" / "sandiao.toml"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise CatalogError(f"{path}: cannot read class map ({exc})") from None
+    problems = []
+    groups = data.get("groups", {})
+    if not isinstance(groups, dict):
+        problems.append(f"{path}: [groups] must be a table of group = [codes]")
+        groups = {}
+    for g in required:
+        if g not in groups:
+            problems.append(f"{path}: group {g!r} is missing from [groups]")
+    for g, codes in groups.items():
+        if not isinstance(codes, list) or not all(isinstance(c, str) and c for c in codes):
+            problems.append(f"{path}: groups.{g} must be a list of code strings (quote them: \"0101\")")
+    tiers = data.get("park_service", [])
+    for i, t in enumerate(tiers):
+        if not (isinstance(t, dict) and isinstance(t.get("min_area_m2"), (int, float)) and isinstance(t.get("radius_m"), (int, float))):
+            problems.append(f"{path}: park_service[{i}] needs numbers min_area_m2 and radius_m")
+    if problems:
+        raise CatalogError("invalid class map:\n" + "\n".join(problems))
+    tier_list = sorted(((float(t["min_area_m2"]), float(t["radius_m"])) for t in tiers), reverse=True)
+    return ClassMap(
+        name=str(data.get("name", path.stem)),
+        code_fields=tuple(data.get("code_fields", ("DLBM",))),
+        groups={g: tuple(c) for g, c in groups.items()},
+        names={str(k): str(v) for k, v in data.get("names", {}).items()},
+        park_service=tuple(tier_list),
+    )
+
+
+@dataclass
+class LanduseResult:
+    """Land-use indicators (``indicators``: name → value) and the area of each class (``by_class``)."""
+
+    indicators: dict[str, float | None]
+    by_class: pd.DataFrame
+    pieces: gpd.GeoDataFrame
+
+
+def _local_metric_crs(geom: shapely.Geometry, crs) -> str:
+    """The CGCS2000 3° Gauss-Krüger CRS (no prefix) whose central meridian is nearest the geometry."""
+    lon = gpd.GeoSeries([geom.centroid], crs=crs).to_crs(4490).x.iloc[0]
+    cm = int(min(max(round(lon / 3) * 3, 75), 135))
+    return gk_crs(cm, prefixed=False)
+
+
+def landuse_indicators(
+    landuse: gpd.GeoDataFrame,
+    boundary: gpd.GeoDataFrame,
+    class_map: ClassMap | None = None,
+    code_field: str | None = None,
+    protected: gpd.GeoDataFrame | None = None,
+    builtup: gpd.GeoDataFrame | None = None,
+) -> LanduseResult:
+    """Indicators from a land-use layer with class codes (三调 by default).
+
+    Indicators (percentages of the boundary's area unless said otherwise):
+
+    - ``forest_coverage_pct``: forest classes ÷ boundary area (森林覆盖率);
+    - ``farmland_m2``: 耕地 area; ``wetland_m2``: wetland area, paddy fields excluded;
+    - ``wetland_protection_rate_pct``: wetland inside ``protected`` (dissolved) ÷ all wetland;
+    - ``green_coverage_pct``: vegetation inside ``builtup`` ÷ built-up area (建成区绿化覆盖率);
+    - ``park_service_coverage_pct``: residential land within the service radius of a park
+      (adjacent park parcels merged; tiers from the class map, 500 m for ≥ 5000 m²,
+      300 m for 1000–5000 m² by default) ÷ all residential land.
+
+    An indicator whose inputs are missing is ``None``, never 0.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> b = gpd.GeoDataFrame(geometry=[box(108.0, 29.0, 108.1, 29.1)], crs=4490)
+    >>> lu = gpd.GeoDataFrame({"DLBM": ["0301", "0101"]}, geometry=[box(108.0, 29.0, 108.06, 29.1), box(108.06, 29.0, 108.1, 29.1)], crs=4490)
+    >>> r = landuse_indicators(lu, b)
+    >>> round(r.indicators["forest_coverage_pct"])
+    60
+    """
+    class_map = class_map or load_class_map()
+    field_name = code_field or zone_column(landuse, class_map.code_fields)
+    if field_name is None or field_name not in landuse.columns:
+        raise FieldError(
+            f"no land-use code field (looked for {', '.join(class_map.code_fields)}); give code_field= / --landuse-field"
+        )
+    crs = boundary.crs
+    district, boundary_m2 = _district(boundary)
+    lu = landuse.to_crs(crs)
+    geoms = shapely.make_valid(lu.geometry.values)
+    shapely.prepare(district)
+    inside = shapely.contains_properly(district, geoms)
+    clipped = geoms.copy()
+    clipped[~inside] = polygonal(shapely.intersection(geoms[~inside], district))
+    codes = lu[field_name].astype(str).str.strip().to_numpy()
+    m2 = ellipsoidal_area(clipped, crs=crs)
+    pieces = gpd.GeoDataFrame({"code": codes, "area_m2": m2}, geometry=clipped, crs=crs)
+    pieces = pieces[m2 > 0]
+    by_class = (
+        pieces.groupby("code", sort=True)["area_m2"].sum().reset_index()
+        .assign(name=lambda d: d["code"].map(class_map.names).fillna(""))
+    )
+    by_class["share_pct"] = 100.0 * by_class["area_m2"] / boundary_m2
+    by_class = by_class[["code", "name", "area_m2", "share_pct"]]
+
+    def group_area(group: str) -> float:
+        return float(pieces["area_m2"][class_map.codes(group, pieces["code"])].sum())
+
+    wetland_mask = class_map.codes("wetland", pieces["code"]) & ~class_map.codes("paddy", pieces["code"])
+    wetland_m2 = float(pieces["area_m2"][wetland_mask].sum())
+    ind: dict[str, float | None] = {
+        "boundary_m2": boundary_m2,
+        "forest_m2": group_area("forest"),
+        "forest_coverage_pct": 100.0 * group_area("forest") / boundary_m2,
+        "farmland_m2": group_area("farmland"),
+        "wetland_m2": wetland_m2,
+        "wetland_protection_rate_pct": None,
+        "green_coverage_pct": None,
+        "park_service_coverage_pct": None,
+    }
+    if protected is not None and wetland_m2 > 0:
+        reserve = dissolve(protected.to_crs(crs).geometry.values)
+        wet = pieces.geometry.values[wetland_mask]
+        inside_m2 = ellipsoidal_area(polygonal(shapely.intersection(wet, reserve)), crs=crs).sum()
+        ind["wetland_protection_rate_pct"] = 100.0 * float(inside_m2) / wetland_m2
+    if builtup is not None:
+        area_b = polygonal([shapely.intersection(dissolve(builtup.to_crs(crs).geometry.values), district)])[0]
+        builtup_m2 = float(ellipsoidal_area([area_b], crs=crs)[0])
+        if builtup_m2 > 0:
+            veg = pieces.geometry.values[class_map.codes("vegetation", pieces["code"])]
+            veg_m2 = ellipsoidal_area(polygonal(shapely.intersection(veg, area_b)), crs=crs).sum()
+            ind["green_coverage_pct"] = 100.0 * float(veg_m2) / builtup_m2
+            ind["builtup_m2"] = builtup_m2
+    ind["park_service_coverage_pct"] = _park_service(pieces, class_map, crs)
+    return LanduseResult(indicators=ind, by_class=by_class.reset_index(drop=True), pieces=pieces)
+
+
+def _park_service(pieces: gpd.GeoDataFrame, class_map: ClassMap, crs) -> float | None:
+    """Residential area within the service radius of parks ÷ residential area (None without residential land)."""
+    res = pieces[class_map.codes("residential", pieces["code"])]
+    parks = pieces[class_map.codes("park", pieces["code"])]
+    res_m2 = float(res["area_m2"].sum())
+    if res_m2 <= 0 or not class_map.park_service:
+        return None
+    if parks.empty:
+        return 0.0
+    metric = _local_metric_crs(dissolve(res.geometry.values), crs)
+    merged = shapely.get_parts(dissolve(parks.geometry.values))  # adjacent park parcels form one park
+    park_m2 = ellipsoidal_area(merged, crs=crs)
+    radius = np.zeros(len(merged))
+    for min_area, r in reversed(class_map.park_service):  # smallest tier first, larger tiers overwrite
+        radius[park_m2 >= min_area] = r
+    served = merged[radius > 0]
+    if not len(served):
+        return 0.0
+    served_m = gpd.GeoSeries(served, crs=crs).to_crs(metric).values
+    reach = dissolve(shapely.buffer(served_m, radius[radius > 0], quad_segs=16))
+    res_m = res.to_crs(metric).geometry.values
+    covered = ellipsoidal_area(polygonal(shapely.intersection(res_m, reach)), crs=metric).sum()
+    return 100.0 * float(covered) / res_m2
+
+
+def class_area_by_unit(pieces: gpd.GeoDataFrame, mask: np.ndarray, units: gpd.GeoDataFrame, by: str) -> pd.Series:
+    """Area (m²) of the land-use ``pieces`` selected by ``mask`` inside each unit, indexed by unit id."""
+    units = units.to_crs(pieces.crs)
+    geoms = pieces.geometry.values[mask]
+    tree = shapely.STRtree(geoms)
+    ui, gi = tree.query(units.geometry.values, predicate="intersects")
+    m2 = ellipsoidal_area(polygonal(shapely.intersection(units.geometry.values[ui], geoms[gi])), crs=pieces.crs)
+    ids = units[by].astype(str).to_numpy()
+    return pd.Series(m2, index=ids[ui]).groupby(level=0).sum().reindex(ids, fill_value=0.0)
+
+
+# ---------------------------------------------------------------------------
+# quotas
+
+QUOTA_INDICATORS = {
+    "farmland": "耕地保有量",
+    "basic_farmland": "永久基本农田保护面积",
+}
+_QUOTA_UNITS = {"亩": "mu", "万亩": "wanmu", "公顷": "ha", "平方公里": "km2", "mu": "mu", "wanmu": "wanmu",
+                "ha": "ha", "km2": "km2", "m2": "m2"}
+
+
+def check_quotas(quotas: pd.DataFrame, measured: Mapping[str, pd.Series]) -> pd.DataFrame:
+    """Per-unit quotas (耕地保有量, 永久基本农田保护面积) against measured areas.
+
+    Parameters
+    ----------
+    quotas : DataFrame
+        Columns ``unit`` (unit id), ``indicator`` (``farmland``/``耕地保有量`` or
+        ``basic_farmland``/``永久基本农田保护面积``), ``quota``, ``quota_unit``
+        (亩, 万亩, 公顷, 平方公里).
+    measured : mapping indicator -> Series of m² indexed by unit id
+
+    Returns
+    -------
+    DataFrame ``unit, indicator, quota_mu, measured_mu, surplus_mu, met`` (``surplus_mu`` < 0 is a shortfall).
+
+    Examples
+    --------
+    >>> q = pd.DataFrame({"unit": ["a"], "indicator": ["耕地保有量"], "quota": [1.0], "quota_unit": ["万亩"]})
+    >>> check_quotas(q, {"farmland": pd.Series({"a": 1e8 / 15 * 1.1})})["surplus_mu"].round().tolist()
+    [1000.0]
+    """
+    missing = {"unit", "indicator", "quota", "quota_unit"} - set(quotas.columns)
+    if missing:
+        raise FieldError(f"quota table lacks column(s) {', '.join(sorted(missing))}")
+    reverse = {v: k for k, v in QUOTA_INDICATORS.items()}
+    rows = []
+    for rec in quotas.itertuples(index=False):
+        ind = reverse.get(str(rec.indicator).strip(), str(rec.indicator).strip())
+        if ind not in QUOTA_INDICATORS:
+            raise FieldError(f"unknown quota indicator {rec.indicator!r}; use {', '.join(QUOTA_INDICATORS)} or their Chinese names")
+        unit = _QUOTA_UNITS.get(str(rec.quota_unit).strip())
+        if unit is None:
+            raise FieldError(f"unknown quota unit {rec.quota_unit!r}; use 亩, 万亩, 公顷 or 平方公里")
+        quota_mu = float(rec.quota) * UNITS[unit] / UNITS["mu"]
+        series = measured.get(ind)
+        if series is None:
+            raise FieldError(f"no measured area for {ind!r}: give the layer it needs")
+        uid = str(rec.unit)
+        if uid not in series.index:
+            raise FieldError(f"quota unit {uid!r} is not a unit of the units layer")
+        measured_mu = float(series[uid]) / UNITS["mu"]
+        rows.append({"unit": uid, "indicator": ind, "quota_mu": quota_mu, "measured_mu": measured_mu,
+                     "surplus_mu": measured_mu - quota_mu, "met": measured_mu >= quota_mu})
+    return pd.DataFrame(rows, columns=["unit", "indicator", "quota_mu", "measured_mu", "surplus_mu", "met"])

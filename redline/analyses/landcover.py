@@ -1,0 +1,136 @@
+"""Class areas from a classified land-cover raster, per unit, with exact partial pixels and true cell areas.
+
+Zonal statistics come from exactextract (the fraction of each cell covered by
+each polygon). Each cell's area is its area on the CGCS2000 ellipsoid, not the
+raster's nominal cell size: for a geographic raster the closed form of the
+ellipsoidal quadrangle between two parallels (a 10″ cell is 32 % smaller at
+53°N than at 18°N); for a projected raster the plane cell area divided by the
+projection's areal scale at the cell centre.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from pyproj import CRS, Proj, Transformer
+
+from .._resources import resource_dir
+from ..area import ellipsoidal_area
+from ..errors import CRSError, FieldError
+from .indicators import ClassMap, load_class_map
+
+__all__ = ["landcover_areas", "group_shares", "geographic_cell_area", "load_raster_classes", "LANDCOVER_GROUPS"]
+
+#: The groups a land-cover class map must define.
+LANDCOVER_GROUPS = ("forest", "farmland", "wetland", "vegetation")
+
+
+def load_raster_classes(path=None) -> ClassMap:
+    """Load a raster class map (default: ESA WorldCover, ``analyses/classes/worldcover.toml``)."""
+    path = path if path is not None else resource_dir("analyses") / "classes" / "worldcover.toml"
+    return load_class_map(path, required=LANDCOVER_GROUPS)
+
+
+def geographic_cell_area(lat_center, dlat: float, dlon: float, a: float = 6378137.0,
+                         f: float = 1 / 298.257222101) -> np.ndarray:
+    """Ellipsoidal area (m²) of lon/lat cells of ``dlon`` × ``dlat`` degrees centred at ``lat_center``.
+
+    Exact for a cell bounded by two meridians and two parallels (authalic-latitude closed form).
+
+    Examples
+    --------
+    >>> cells = geographic_cell_area([18.0, 53.0], 10 / 3600, 10 / 3600)
+    >>> round(float(cells[1] / cells[0]), 3)
+    0.635
+    """
+    e2 = f * (2 - f)
+    e = np.sqrt(e2)
+    b2 = a * a * (1 - e2)
+
+    def q(phi):
+        s = np.sin(np.radians(phi))
+        return s / (1 - e2 * s * s) + np.log((1 + e * s) / (1 - e * s)) / (2 * e)
+
+    lat = np.asarray(lat_center, dtype=float)
+    return 0.5 * b2 * np.radians(abs(dlon)) * np.abs(q(lat + abs(dlat) / 2) - q(lat - abs(dlat) / 2))
+
+
+def _cell_areas(raster, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    crs = CRS.from_user_input(raster.crs)
+    t = raster.transform
+    if crs.is_geographic:
+        return geographic_cell_area(ys, t.e, t.a, a=crs.ellipsoid.semi_major_metre,
+                                    f=1 / crs.ellipsoid.inverse_flattening)
+    plane = abs(t.a * t.e - t.b * t.d)
+    lon, lat = Transformer.from_crs(crs, "EPSG:4490", always_xy=True).transform(xs, ys)
+    factors = Proj(crs).get_factors(np.asarray(lon), np.asarray(lat))
+    return plane / np.asarray(factors.areal_scale)
+
+
+def landcover_areas(
+    raster,
+    units: gpd.GeoDataFrame,
+    by: str,
+    class_map: ClassMap | None = None,
+) -> pd.DataFrame:
+    """Area of each land-cover class inside each unit (m², partial pixels counted by their covered fraction).
+
+    Parameters
+    ----------
+    raster : rasterio dataset
+        A classified raster (band 1) with a CRS; open it with :func:`redline.io.open_raster`.
+    units : GeoDataFrame
+        Polygons (a district, townships); reprojected to the raster's CRS.
+    by : str
+        Unit id field.
+    class_map : ClassMap, optional
+        Class names and groups (default ESA WorldCover).
+
+    Returns
+    -------
+    DataFrame ``unit, code, name, area_m2, share_pct`` — ``share_pct`` of the unit's
+    ellipsoidal area; cells without data are not counted, so the shares of a unit
+    add up to less than 100 where the raster has gaps.
+
+    Examples
+    --------
+    >>> import rasterio  # doctest: +SKIP
+    >>> landcover_areas(rasterio.open("lc.tif"), towns, "name")  # doctest: +SKIP
+    """
+    from exactextract import exact_extract
+
+    if raster.crs is None:
+        raise CRSError(f"{getattr(raster, 'name', 'raster')}: the raster has no CRS")
+    if by not in units.columns:
+        raise FieldError(f"no field {by!r} in the units layer")
+    class_map = class_map or load_raster_classes()
+    zones = units[[by, units.geometry.name]].to_crs(raster.crs)
+    zones[by] = zones[by].astype(str)
+    stats = exact_extract(raster, zones, ["values", "coverage", "center_x", "center_y"], output="pandas")
+    unit_m2 = dict(zip(units[by].astype(str), ellipsoidal_area(units)))
+    rows = []
+    # one row of statistics per zone, in the zones' order (one Python step per unit, not per cell)
+    for uid, rec in zip(zones[by], stats.itertuples(index=False)):
+        values = np.asarray(rec.values)
+        if not values.size:
+            continue
+        weights = np.asarray(rec.coverage) * _cell_areas(raster, np.asarray(rec.center_x), np.asarray(rec.center_y))
+        codes, inverse = np.unique(values, return_inverse=True)
+        sums = np.bincount(inverse.ravel(), weights=weights)
+        for code, m2 in zip(codes, sums):
+            key = str(int(code)) if float(code).is_integer() else str(code)
+            rows.append({"unit": uid, "code": key, "name": class_map.names.get(key, ""), "area_m2": float(m2),
+                         "share_pct": 100.0 * m2 / unit_m2[uid] if unit_m2[uid] else float("nan")})
+    return pd.DataFrame(rows, columns=["unit", "code", "name", "area_m2", "share_pct"])
+
+
+def group_shares(table: pd.DataFrame, class_map: ClassMap, groups: Sequence[str] = LANDCOVER_GROUPS) -> pd.DataFrame:
+    """Per unit, the share (%) of each group (forest, farmland, wetland, vegetation) from :func:`landcover_areas`."""
+    out = {}
+    for group in groups:
+        mask = class_map.codes(group, table["code"])
+        out[f"{group}_pct"] = table[mask].groupby("unit", sort=False)["share_pct"].sum()
+    return pd.DataFrame(out).reindex(table["unit"].unique()).fillna(0.0).rename_axis("unit").reset_index()

@@ -1,0 +1,263 @@
+"""Workspaces: the files of one district described once, and the indicator run over them.
+
+A workspace TOML names the boundary, the control-line layers by kind, the units
+(townships) and their id field, the land-use layer and the quota table; paths
+are relative to the TOML. :func:`run_indicators` reads them (through
+:mod:`redline.io`) and calls the pure compute functions of
+:mod:`redline.analyses.indicators` and :mod:`redline.analyses.scorecard`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pandas as pd
+
+from .analyses.indicators import (
+    Ledger,
+    LanduseResult,
+    check_quotas,
+    class_area_by_unit,
+    landuse_indicators,
+    layer_shares,
+    ledger,
+    load_class_map,
+    zone_column,
+)
+from .analyses.scorecard import Recipe, evaluate, metrics_from
+from .catalog import load_catalog
+from .errors import CatalogError
+from .io import read_layer, read_table
+
+__all__ = ["Workspace", "load_workspace", "IndicatorReport", "run_indicators"]
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Input files of an indicator run (any may be None except the boundary)."""
+
+    boundary: Path | None = None
+    layers: dict[str, Path] = field(default_factory=dict)
+    units: Path | None = None
+    by: str | None = None
+    landuse: Path | None = None
+    landuse_field: str | None = None
+    quotas: Path | None = None
+
+    def merged(self, **overrides) -> "Workspace":
+        """A copy with the given non-empty values replacing these (command-line options over the file)."""
+        layers = {**self.layers, **(overrides.pop("layers", None) or {})}
+        return replace(self, layers=layers, **{k: v for k, v in overrides.items() if v})
+
+
+def load_workspace(path: str | os.PathLike) -> Workspace:
+    """Read a workspace TOML; paths are resolved relative to it. Lists every problem at once."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CatalogError(f"{path}: workspace file not found") from None
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise CatalogError(f"{path}: not a valid workspace TOML ({exc})") from None
+    base = path.parent
+    known = {"boundary", "layers", "units", "by", "landuse", "landuse_field", "quotas"}
+    problems = [f"{path}: unknown key {k!r} (known: {', '.join(sorted(known))})" for k in data if k not in known]
+    layers = data.get("layers", {})
+    if not isinstance(layers, dict):
+        problems.append(f"{path}: [layers] must map kinds to paths")
+        layers = {}
+    catalog = load_catalog()
+    problems += [f"{path}: layers.{k}: unknown kind (catalog kinds: {', '.join(catalog)})" for k in layers if k not in catalog]
+    if problems:
+        raise CatalogError("invalid workspace:\n" + "\n".join(problems))
+
+    def resolve(value):
+        return base / value if value else None
+
+    return Workspace(
+        boundary=resolve(data.get("boundary")),
+        layers={k: base / v for k, v in layers.items()},
+        units=resolve(data.get("units")),
+        by=data.get("by"),
+        landuse=resolve(data.get("landuse")),
+        landuse_field=data.get("landuse_field"),
+        quotas=resolve(data.get("quotas")),
+    )
+
+
+def _clean(value):
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, float):
+        return round(value, 6)
+    return value
+
+
+def _records(df: pd.DataFrame) -> list[dict]:
+    return [{k: _clean(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+
+
+def _target_text(comparator: str, value: float, zh: bool) -> str:
+    if comparator == "no_decrease":
+        return f"不减少 (基期 {value:g})" if zh else f"no decrease (baseline {value:g})"
+    return {">=": "≥", "<=": "≤", "==": "="}[comparator] + f"{value:g}"
+
+
+@dataclass
+class IndicatorReport:
+    """Everything an indicator run measured."""
+
+    boundary_m2: float
+    shares: pd.DataFrame
+    labels: dict[str, dict[str, str]]
+    ledger: Ledger | None = None
+    landuse: LanduseResult | None = None
+    quotas: pd.DataFrame | None = None
+    scorecard: pd.DataFrame | None = None
+    recipe: Recipe | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        """The machine-readable result (keys: boundary_area_km2, layers, units, landuse, quotas, scorecard, notes)."""
+        layers = self.shares.assign(outside_km2=self.shares["outside_m2"] / 1e6)
+        out = {"boundary_area_km2": round(self.boundary_m2 / 1e6, 6), "layers": _records(layers), "notes": self.notes}
+        if self.ledger is not None:
+            units = []
+            for uid, group in self.ledger.rows.groupby("unit", sort=False):
+                area = float(self.ledger.units.set_index("unit").loc[uid, "unit_area_m2"])
+                units.append({"unit": uid, "area_km2": round(area / 1e6, 6), "layers": _records(group.drop(columns="unit"))})
+            out["units"] = units
+            out["units_total"] = _records(self.ledger.totals)
+            out["tiling"] = {k: round(v, 3) for k, v in self.ledger.tiling.items()}
+        if self.landuse is not None:
+            out["landuse"] = {k: _clean(v) for k, v in self.landuse.indicators.items()}
+            out["landuse_classes"] = _records(self.landuse.by_class)
+        if self.quotas is not None:
+            out["quotas"] = _records(self.quotas)
+        if self.scorecard is not None:
+            out["scorecard"] = _records(self.scorecard)
+        return out
+
+    def tables(self, lang: str = "zh") -> dict[str, pd.DataFrame]:
+        """Display tables with headers in ``lang``, for XLSX / Markdown / CSV."""
+        zh = lang != "en"
+        t = {}
+        if self.scorecard is not None:
+            sc = self.scorecard
+            t["评价表" if zh else "scorecard"] = pd.DataFrame({
+                ("指标" if zh else "indicator"): sc["name"],
+                ("单位" if zh else "unit"): sc["unit"],
+                ("目标值" if zh else "target"): [_target_text(c, v, zh) for c, v in zip(sc["comparator"], sc["target"])],
+                ("现状值" if zh else "value"): sc["value"],
+                ("状态" if zh else "status"): sc["status"],
+            })
+        label = lambda k: self.labels.get(k, {}).get(lang, k)  # noqa: E731
+        sh = self.shares
+        t["控制线占比" if zh else "shares"] = pd.DataFrame({
+            ("图层" if zh else "layer"): [label(k) for k in sh["kind"]],
+            ("分区" if zh else "zone"): sh["zone"].fillna("全部" if zh else "all"),
+            ("面积(平方公里)" if zh else "area (km²)"): sh["area_km2"].round(4),
+            ("面积(公顷)" if zh else "area (ha)"): sh["area_ha"].round(2),
+            ("面积(万亩)" if zh else "area (10⁴ mu)"): sh["area_wanmu"].round(4),
+            ("占比(%)" if zh else "share (%)"): sh["share_pct"].round(2),
+            ("界外面积(公顷)" if zh else "outside (ha)"): (sh["outside_m2"] / 1e4).round(2),
+        })
+        if self.ledger is not None:
+            rows = self.ledger.rows[self.ledger.rows["zone"].isna()]
+            wide = rows.pivot_table(index="unit", columns="kind", values=["area_ha", "share_pct"], sort=False)
+            order = list(dict.fromkeys(rows["unit"]))
+            table = pd.DataFrame({("单位" if zh else "unit"): order})
+            for kind in dict.fromkeys(rows["kind"]):
+                table[f"{label(kind)}{'(公顷)' if zh else ' (ha)'}"] = wide[("area_ha", kind)].reindex(order).round(2).to_numpy()
+                table[f"{label(kind)}{'(%)' if zh else ' (%)'}"] = wide[("share_pct", kind)].reindex(order).round(2).to_numpy()
+            totals = self.ledger.totals[self.ledger.totals["zone"].isna()]
+            total_row = {table.columns[0]: "合计" if zh else "total"}
+            for rec in totals.itertuples(index=False):
+                total_row[f"{label(rec.kind)}{'(公顷)' if zh else ' (ha)'}"] = round(rec.area_ha, 2)
+                total_row[f"{label(rec.kind)}{'(%)' if zh else ' (%)'}"] = round(rec.share_pct, 2)
+            t["台账" if zh else "ledger"] = pd.concat([table, pd.DataFrame([total_row])], ignore_index=True)
+        if self.landuse is not None:
+            bc = self.landuse.by_class
+            t["地类面积" if zh else "land use"] = pd.DataFrame({
+                ("地类编码" if zh else "code"): bc["code"], ("地类名称" if zh else "name"): bc["name"],
+                ("面积(公顷)" if zh else "area (ha)"): (bc["area_m2"] / 1e4).round(2),
+                ("占比(%)" if zh else "share (%)"): bc["share_pct"].round(2),
+            })
+        if self.quotas is not None:
+            q = self.quotas
+            names = {"farmland": "耕地保有量", "basic_farmland": "永久基本农田保护面积"}
+            t["指标核查" if zh else "quotas"] = pd.DataFrame({
+                ("单位" if zh else "unit"): q["unit"],
+                ("指标" if zh else "indicator"): q["indicator"].map(names) if zh else q["indicator"],
+                ("下达指标(亩)" if zh else "quota (mu)"): q["quota_mu"].round(2),
+                ("现状(亩)" if zh else "measured (mu)"): q["measured_mu"].round(2),
+                ("盈亏(亩)" if zh else "surplus (mu)"): q["surplus_mu"].round(2),
+                ("状态" if zh else "status"): q["met"].map({True: "达标", False: "缺口"} if zh else {True: "met", False: "shortfall"}),
+            })
+        return t
+
+
+def run_indicators(
+    ws: Workspace, recipe: Recipe | None = None, lang: str = "zh", progress=None, reader=read_layer
+) -> IndicatorReport:
+    """Read the workspace's files and measure every indicator they allow.
+
+    ``progress`` is an optional callable ``progress(step_name)`` called as each input is read;
+    ``reader`` reads one layer (default :func:`redline.io.read_layer`; the demo passes the
+    layers it has already read).
+    """
+    if ws.boundary is None:
+        raise CatalogError("no boundary given: use --boundary PATH or a workspace with 'boundary'")
+    step = progress or (lambda name: None)
+    catalog = load_catalog()
+    notes: list[str] = []
+    boundary, _ = reader(ws.boundary, geometry="polygon")
+    step("boundary")
+    layers, zone_fields = {}, {}
+    for kind, path in ws.layers.items():
+        gdf, rep = reader(path, geometry="polygon")
+        if kind not in catalog:
+            raise CatalogError(f"unknown layer kind {kind!r}; catalog kinds: {', '.join(catalog)}")
+        layers[kind] = gdf
+        zone_fields[kind] = zone_column(gdf, catalog[kind].zone_fields) if catalog[kind].zones else None
+        notes += [f"{kind}: {n}" for n in rep.notes]
+        if gdf.crs is not None and not gdf.crs.equals(boundary.crs):
+            notes.append(f"{kind}: reprojected from {gdf.crs.to_string()} to {boundary.crs.to_string()}")
+        step(kind)
+    shares = layer_shares(boundary, layers, zone_fields)
+    labels = {k: {"zh": catalog[k].name_zh, "en": catalog[k].name_en} for k in layers}
+    report = IndicatorReport(shares.attrs["boundary_m2"], shares, labels, notes=notes)
+    units = None
+    if ws.units is not None:
+        if not ws.by:
+            raise CatalogError("--units needs --by FIELD (the unit's id or name field)")
+        units, _ = reader(ws.units, geometry="polygon")
+        report.ledger = ledger(units, ws.by, layers, boundary=boundary, zone_fields=zone_fields)
+        notes += report.ledger.notes
+        step("units")
+    if ws.landuse is not None:
+        lu, _ = reader(ws.landuse, geometry="polygon")
+        report.landuse = landuse_indicators(
+            lu, boundary, load_class_map(), code_field=ws.landuse_field,
+            protected=layers.get("nature_reserve"), builtup=layers.get("urban_boundary"),
+        )
+        step("landuse")
+    if ws.quotas is not None:
+        if report.ledger is None:
+            raise CatalogError("quotas are per unit: give --units and --by as well")
+        measured = {}
+        if "basic_farmland" in layers:
+            measured["basic_farmland"] = report.ledger.rows.query("kind == 'basic_farmland' and zone.isna()").set_index("unit")["area_m2"]
+        if report.landuse is not None:
+            cmap = load_class_map()
+            pieces = report.landuse.pieces
+            measured["farmland"] = class_area_by_unit(pieces, cmap.codes("farmland", pieces["code"]), units, ws.by)
+        report.quotas = check_quotas(read_table(ws.quotas), measured)
+    if recipe is not None:
+        report.recipe = recipe
+        report.scorecard = evaluate(recipe, metrics_from(shares, report.landuse.indicators if report.landuse else None), lang)
+    return report
