@@ -11,7 +11,9 @@ The functions a notebook user needs::
 
 __version__ = "0.1.0"
 
-from .analyses.indicators import layer_shares
+from .analyses.indicators import check_quotas, landuse_indicators, layer_shares, ledger, load_class_map
+from .analyses.landcover import landcover_areas
+from .analyses.scorecard import evaluate, load_recipe
 from .analyses.screening import ScreeningResult, load_rules, screen
 from .area import UNITS, convert, covered_area, dissolve, ellipsoidal_area, plane_area
 from .catalog import LayerKind, load_catalog
@@ -19,13 +21,15 @@ from .crs import CGCS2000, describe_crs, gk_crs, guess_crs
 from .errors import (
     CatalogError,
     CRSError,
+    FieldError,
     GeometryError,
     LayerNotFoundError,
     LayerReadError,
     OutputError,
     RedlineError,
 )
-from .io import LayerRead, ReadReport, list_layers, read_layer, reproject, write_layer
+from .io import LayerRead, ReadReport, list_layers, open_raster, read_layer, reproject, write_layer
+from .workspace import load_workspace, run_indicators
 
 __all__ = [
     "__version__",
@@ -42,6 +46,17 @@ __all__ = [
     "LayerKind",
     "load_catalog",
     "layer_shares",
+    "ledger",
+    "landuse_indicators",
+    "load_class_map",
+    "check_quotas",
+    "landcover_areas",
+    "load_recipe",
+    "evaluate",
+    "load_workspace",
+    "run_indicators",
+    "open_raster",
+    "FieldError",
     "screen",
     "load_rules",
     "ScreeningResult",

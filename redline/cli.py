@@ -316,6 +316,8 @@ def _indicator_inputs(f):
         click.option("--landuse", type=path, help="Land-use layer with 三调 class codes."),
         click.option("--landuse-field", help="Class-code field of --landuse (default: DLBM, dlbm, 地类编码)."),
         click.option("--quotas", type=path, help="CSV of per-unit quotas: unit, indicator, quota, quota_unit."),
+        click.option("--landcover", type=path, help="Classified land-cover raster (e.g. ESA WorldCover GeoTIFF)."),
+        click.option("--landcover-classes", type=path, help="Class map TOML of the raster (default: ESA WorldCover)."),
         click.option("--out", "outputs", multiple=True, type=path,
                      help="Write the tables to .xlsx (one sheet each), .md or .csv (scorecard only); repeatable."),
         lang_option,
@@ -326,19 +328,21 @@ def _indicator_inputs(f):
     return f
 
 
-def _run_indicators(workspace, boundary, layer_specs, units, by, landuse, landuse_field, quotas, recipe, lang, quiet):
+def _run_indicators(workspace, boundary, layer_specs, units, by, landuse, landuse_field, quotas, landcover,
+                    landcover_classes, recipe, lang, quiet):
     from .analyses.scorecard import load_recipe
     from .workspace import Workspace, load_workspace, run_indicators
 
     ws = load_workspace(workspace) if workspace else Workspace()
     ws = ws.merged(boundary=boundary, layers={k: Path(v) for k, v in layer_specs.items()}, units=units, by=by,
-                   landuse=landuse, landuse_field=landuse_field, quotas=quotas)
+                   landuse=landuse, landuse_field=landuse_field, quotas=quotas, landcover=landcover,
+                   landcover_classes=landcover_classes)
     rec = load_recipe(recipe) if recipe else None
     if quiet:
         return run_indicators(ws, rec, lang)
     from rich.progress import Progress
 
-    steps = 1 + len(ws.layers) + (ws.units is not None) + (ws.landuse is not None)
+    steps = 1 + len(ws.layers) + (ws.units is not None) + (ws.landuse is not None) + (ws.landcover is not None)
     with Progress(transient=True, console=_err) as bar:
         task = bar.add_task("measuring", total=steps)
         return run_indicators(ws, rec, lang, progress=lambda name: bar.update(task, advance=1, description=f"read {name}"))
@@ -382,7 +386,8 @@ def _write_outputs(report, lang: str, outputs, only_scorecard: bool = False) -> 
 @cli.command()
 @_indicator_inputs
 @click.option("--recipe", type=click.Path(path_type=Path), help="Scorecard recipe TOML (targets), e.g. analyses/qianjiang-2025.toml.")
-def indicators(workspace, boundary, layer_specs, units, by, landuse, landuse_field, quotas, outputs, lang, as_json, recipe):
+def indicators(workspace, boundary, layer_specs, units, by, landuse, landuse_field, quotas, landcover, landcover_classes,
+               outputs, lang, as_json, recipe):
     """Area indicators: shares of each control line, the ledger by unit, land-use indicators, quotas.
 
     \b
@@ -391,8 +396,8 @@ def indicators(workspace, boundary, layer_specs, units, by, landuse, landuse_fie
           --layer eco_redline=data/qianjiang/eco_redline.gpkg --layer nature_reserve=data/qianjiang/nature_reserve.gpkg
       redline indicators --workspace data/qianjiang/workspace.toml --recipe analyses/qianjiang-2025.toml --out ledger.xlsx
     """
-    report = _run_indicators(workspace, boundary, layer_specs, units, by, landuse, landuse_field, quotas, recipe,
-                             lang, quiet=as_json)
+    report = _run_indicators(workspace, boundary, layer_specs, units, by, landuse, landuse_field, quotas, landcover,
+                             landcover_classes, recipe, lang, quiet=as_json)
     _write_outputs(report, lang, outputs)
     if as_json:
         click.echo(_dumps(report.to_json()))
@@ -403,15 +408,16 @@ def indicators(workspace, boundary, layer_specs, units, by, landuse, landuse_fie
 @cli.command()
 @_indicator_inputs
 @click.option("--recipe", type=click.Path(path_type=Path), required=True, help="Scorecard recipe TOML (targets).")
-def scorecard(workspace, boundary, layer_specs, units, by, landuse, landuse_field, quotas, outputs, lang, as_json, recipe):
+def scorecard(workspace, boundary, layer_specs, units, by, landuse, landuse_field, quotas, landcover, landcover_classes,
+              outputs, lang, as_json, recipe):
     """Plan scorecard: each indicator of a recipe, target vs measured value, 达标 / 未达标.
 
     \b
     Example:
       redline scorecard --recipe analyses/qianjiang-2025.toml --workspace data/qianjiang/workspace.toml --out scorecard.xlsx
     """
-    report = _run_indicators(workspace, boundary, layer_specs, None, None, landuse, landuse_field, None, recipe,
-                             lang, quiet=as_json)
+    report = _run_indicators(workspace, boundary, layer_specs, None, None, landuse, landuse_field, None, landcover,
+                             landcover_classes, recipe, lang, quiet=as_json)
     report.ledger = report.quotas = None
     _write_outputs(report, lang, outputs, only_scorecard=True)
     if as_json:

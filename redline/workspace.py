@@ -28,7 +28,7 @@ from .analyses.indicators import (
     load_class_map,
     zone_column,
 )
-from .analyses.scorecard import Recipe, evaluate, metrics_from
+from .analyses.scorecard import LANDCOVER_METRICS, Recipe, evaluate, metrics_from
 from .catalog import load_catalog
 from .errors import CatalogError
 from .io import read_layer, read_table
@@ -47,6 +47,8 @@ class Workspace:
     landuse: Path | None = None
     landuse_field: str | None = None
     quotas: Path | None = None
+    landcover: Path | None = None
+    landcover_classes: Path | None = None
 
     def merged(self, **overrides) -> "Workspace":
         """A copy with the given non-empty values replacing these (command-line options over the file)."""
@@ -64,7 +66,7 @@ def load_workspace(path: str | os.PathLike) -> Workspace:
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise CatalogError(f"{path}: not a valid workspace TOML ({exc})") from None
     base = path.parent
-    known = {"boundary", "layers", "units", "by", "landuse", "landuse_field", "quotas"}
+    known = {"boundary", "layers", "units", "by", "landuse", "landuse_field", "quotas", "landcover", "landcover_classes"}
     problems = [f"{path}: unknown key {k!r} (known: {', '.join(sorted(known))})" for k in data if k not in known]
     layers = data.get("layers", {})
     if not isinstance(layers, dict):
@@ -86,6 +88,8 @@ def load_workspace(path: str | os.PathLike) -> Workspace:
         landuse=resolve(data.get("landuse")),
         landuse_field=data.get("landuse_field"),
         quotas=resolve(data.get("quotas")),
+        landcover=resolve(data.get("landcover")),
+        landcover_classes=resolve(data.get("landcover_classes")),
     )
 
 
@@ -116,6 +120,9 @@ class IndicatorReport:
     labels: dict[str, dict[str, str]]
     ledger: Ledger | None = None
     landuse: LanduseResult | None = None
+    #: land-cover class areas per unit (the district, and each unit of the ledger) and group shares
+    landcover: pd.DataFrame | None = None
+    landcover_groups: pd.DataFrame | None = None
     quotas: pd.DataFrame | None = None
     scorecard: pd.DataFrame | None = None
     recipe: Recipe | None = None
@@ -136,6 +143,9 @@ class IndicatorReport:
         if self.landuse is not None:
             out["landuse"] = {k: _clean(v) for k, v in self.landuse.indicators.items()}
             out["landuse_classes"] = _records(self.landuse.by_class)
+        if self.landcover is not None:
+            out["landcover"] = _records(self.landcover)
+            out["landcover_groups"] = _records(self.landcover_groups)
         if self.quotas is not None:
             out["quotas"] = _records(self.quotas)
         if self.scorecard is not None:
@@ -186,6 +196,13 @@ class IndicatorReport:
                 ("地类编码" if zh else "code"): bc["code"], ("地类名称" if zh else "name"): bc["name"],
                 ("面积(公顷)" if zh else "area (ha)"): (bc["area_m2"] / 1e4).round(2),
                 ("占比(%)" if zh else "share (%)"): bc["share_pct"].round(2),
+            })
+        if self.landcover is not None:
+            lc = self.landcover
+            t["地表覆盖" if zh else "land cover"] = pd.DataFrame({
+                ("单位" if zh else "unit"): lc["unit"], ("类别" if zh else "class"): lc["code"],
+                ("名称" if zh else "name"): lc["name"], ("面积(公顷)" if zh else "area (ha)"): (lc["area_m2"] / 1e4).round(2),
+                ("占比(%)" if zh else "share (%)"): lc["share_pct"].round(2),
             })
         if self.quotas is not None:
             q = self.quotas
@@ -246,6 +263,9 @@ def run_indicators(
             protected=layers.get("nature_reserve"), builtup=layers.get("urban_boundary"),
         )
         step("landuse")
+    if ws.landcover is not None:
+        report.landcover, report.landcover_groups = _landcover(ws, boundary, units, layers.get("urban_boundary"))
+        step("landcover")
     if ws.quotas is not None:
         if report.ledger is None:
             raise CatalogError("quotas are per unit: give --units and --by as well")
@@ -259,5 +279,33 @@ def run_indicators(
         report.quotas = check_quotas(read_table(ws.quotas), measured)
     if recipe is not None:
         report.recipe = recipe
-        report.scorecard = evaluate(recipe, metrics_from(shares, report.landuse.indicators if report.landuse else None), lang)
+        landuse = report.landuse.indicators if report.landuse else None
+        report.scorecard = evaluate(recipe, metrics_from(shares, landuse, report.landcover_groups), lang)
     return report
+
+
+#: Unit names of the land-cover table for the whole district and for the built-up area (see LANDCOVER_METRICS).
+DISTRICT, BUILTUP = (unit for unit, _ in LANDCOVER_METRICS.values())
+
+
+def _landcover(ws: Workspace, boundary, units, builtup):
+    """Class areas from the land-cover raster for the district, each unit, and the built-up area (green coverage)."""
+    import geopandas as gpd
+
+    from .analyses.indicators import dissolve
+    from .analyses.landcover import group_shares, landcover_areas, load_raster_classes
+    from .io import open_raster
+
+    classes = load_raster_classes(ws.landcover_classes)
+    district = dissolve(boundary.geometry.values)
+    zones = [gpd.GeoDataFrame({"unit": [DISTRICT]}, geometry=[district], crs=boundary.crs)]
+    if units is not None:
+        zones.append(gpd.GeoDataFrame({"unit": units[ws.by].astype(str).to_numpy()}, geometry=units.geometry.values,
+                                      crs=units.crs).to_crs(boundary.crs))
+    if builtup is not None:
+        area = dissolve(builtup.to_crs(boundary.crs).geometry.values).intersection(district)
+        zones.append(gpd.GeoDataFrame({"unit": [BUILTUP]}, geometry=[area], crs=boundary.crs))
+    zones = pd.concat(zones, ignore_index=True)
+    with open_raster(ws.landcover) as raster:
+        table = landcover_areas(raster, zones, "unit", classes)
+    return table, group_shares(table, classes)

@@ -7,7 +7,8 @@ import importlib
 
 import pytest
 
-MODULES = ["redline.area", "redline.crs", "redline.catalog", "redline.analyses.indicators", "redline.io"]
+MODULES = ["redline.area", "redline.crs", "redline.catalog", "redline.analyses.indicators", "redline.analyses.scorecard",
+           "redline.analyses.landcover", "redline.io"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -107,3 +107,34 @@ def test_bad_rasters(tmp_path):
         dst.write(arr, 1)
     with pytest.raises(CRSError, match="no CRS"):
         open_raster(tmp_path / "nocrs.tif")
+
+
+def test_indicators_cli_with_landcover(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    arr = np.tile(np.array([[10, 10, 40, 40]], dtype="uint8"), (4, 1))
+    raster = write_raster(tmp_path / "覆盖.tif", arr, "EPSG:4490", from_origin(108, 30, 0.05, 0.05))
+    boundary = tmp_path / "b.gpkg"
+    gpd.GeoDataFrame({"name": ["x"]}, geometry=[shapely.segmentize(shapely.box(108, 29.8, 108.2, 30), 0.01)],
+                     crs=4490).to_file(boundary, engine="pyogrio")
+    urban = tmp_path / "u.gpkg"
+    gpd.GeoDataFrame(geometry=[shapely.segmentize(shapely.box(108.0, 29.9, 108.1, 30), 0.01)], crs=4490).to_file(
+        urban, engine="pyogrio")
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('[[indicator]]\nid = "forest"\nname_zh = "森林覆盖率"\nmetric = "landcover:forest_coverage"\n'
+                      'unit = "%"\ncomparator = ">="\ntarget = 45\n'
+                      '[[indicator]]\nid = "green"\nname_zh = "建成区绿化覆盖率"\nmetric = "landcover:green_coverage"\n'
+                      'unit = "%"\ncomparator = ">="\ntarget = 45\n', encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "redline", "indicators", "--boundary", str(boundary), "--layer",
+                           f"urban_boundary={urban}", "--landcover", str(raster), "--recipe", str(recipe), "--json"],
+                          capture_output=True, text=True, encoding="utf-8")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    groups = {g["unit"]: g for g in data["landcover_groups"]}
+    assert groups["(全区)"]["forest_pct"] == pytest.approx(50, abs=1e-3)
+    assert groups["(建成区)"]["vegetation_pct"] == pytest.approx(100, abs=1e-3)  # built-up box lies on tree cover
+    card = {r["id"]: r for r in data["scorecard"]}
+    assert card["forest"]["value"] == pytest.approx(50, abs=0.01) and card["forest"]["met"] is True
+    assert card["green"]["met"] is True

@@ -3,7 +3,7 @@
 Zonal statistics come from exactextract (the fraction of each cell covered by
 each polygon). Each cell's area is its area on the CGCS2000 ellipsoid, not the
 raster's nominal cell size: for a geographic raster the closed form of the
-ellipsoidal quadrangle between two parallels (a 10″ cell is 32 % smaller at
+ellipsoidal quadrangle between two parallels (a 10″ cell is 36 % smaller at
 53°N than at 18°N); for a projected raster the plane cell area divided by the
 projection's areal scale at the cell centre.
 """

@@ -18,7 +18,8 @@ import pandas as pd
 from ..area import UNITS
 from ..errors import CatalogError
 
-__all__ = ["Recipe", "load_recipe", "evaluate", "metrics_from", "COMPARATORS", "PERCENT_METRICS", "AREA_METRICS"]
+__all__ = ["Recipe", "load_recipe", "evaluate", "metrics_from", "COMPARATORS", "PERCENT_METRICS", "AREA_METRICS",
+           "LANDCOVER_METRICS"]
 
 COMPARATORS = (">=", "<=", "==", "no_decrease")
 #: metric -> key in the land-use indicators (percentages)
@@ -27,6 +28,11 @@ PERCENT_METRICS = {
     "landuse:wetland_protection_rate": "wetland_protection_rate_pct",
     "landuse:green_coverage": "green_coverage_pct",
     "landuse:park_service_coverage": "park_service_coverage_pct",
+}
+#: metric -> (unit row, column) of the land-cover group shares (percentages)
+LANDCOVER_METRICS = {
+    "landcover:forest_coverage": ("(全区)", "forest_pct"),
+    "landcover:green_coverage": ("(建成区)", "vegetation_pct"),
 }
 #: metric -> key in the land-use indicators (areas in m²)
 AREA_METRICS = {"landuse:farmland": "farmland_m2", "landuse:wetland": "wetland_m2", "landuse:forest": "forest_m2"}
@@ -67,11 +73,12 @@ def _validate(data: dict, where: str) -> list[str]:
         seen.add(ind.get("id"))
         metric, unit, comp = ind.get("metric", ""), ind.get("unit", ""), ind.get("comparator", "")
         if isinstance(metric, str) and metric:
-            known = metric.startswith(("share:", "area:")) or metric in PERCENT_METRICS or metric in AREA_METRICS
+            known = (metric.startswith(("share:", "area:")) or metric in PERCENT_METRICS or metric in AREA_METRICS
+                     or metric in LANDCOVER_METRICS)
             if not known:
                 problems.append(
                     f"{at}: unknown metric {metric!r}; use share:KIND, area:KIND, "
-                    + ", ".join([*PERCENT_METRICS, *AREA_METRICS])
+                    + ", ".join([*PERCENT_METRICS, *AREA_METRICS, *LANDCOVER_METRICS])
                 )
             elif _is_area_metric(metric) and unit not in _UNIT_ALIASES:
                 problems.append(f"{at}: unit {unit!r} is not an area unit (平方公里, 公顷, 亩, 万亩, km2, ha, mu, wanmu)")
@@ -111,8 +118,11 @@ def load_recipe(path: str | os.PathLike) -> Recipe:
     return Recipe(str(data.get("title", path.stem)), str(data.get("source", "")), tuple(data["indicator"]), str(path))
 
 
-def metrics_from(shares: pd.DataFrame | None = None, landuse: dict | None = None) -> dict[str, float | None]:
-    """Collect measured figures under their metric names (``share:KIND`` %, ``area:KIND`` m², ``landuse:…``)."""
+def metrics_from(
+    shares: pd.DataFrame | None = None, landuse: dict | None = None, landcover_groups: pd.DataFrame | None = None
+) -> dict[str, float | None]:
+    """Collect measured figures under their metric names (``share:KIND`` %, ``area:KIND`` m², ``landuse:…``,
+    ``landcover:…``)."""
     metrics: dict[str, float | None] = {}
     if shares is not None:
         whole = shares[shares["zone"].isna()]
@@ -122,6 +132,11 @@ def metrics_from(shares: pd.DataFrame | None = None, landuse: dict | None = None
     if landuse is not None:
         for metric, key in {**PERCENT_METRICS, **AREA_METRICS}.items():
             metrics[metric] = landuse.get(key)
+    if landcover_groups is not None:
+        groups = landcover_groups.set_index("unit")
+        for metric, (unit, column) in LANDCOVER_METRICS.items():
+            if unit in groups.index:
+                metrics[metric] = float(groups.loc[unit, column])
     return metrics
 
 
