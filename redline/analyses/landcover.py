@@ -44,7 +44,7 @@ def geographic_cell_area(lat_center, dlat: float, dlon: float, a: float = 637813
     --------
     >>> cells = geographic_cell_area([18.0, 53.0], 10 / 3600, 10 / 3600)
     >>> round(float(cells[1] / cells[0]), 3)
-    0.635
+    0.637
     """
     e2 = f * (2 - f)
     e = np.sqrt(e2)
