@@ -9,13 +9,14 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._resources import resource_dir
-from .errors import CatalogError
+from .errors import CatalogError, FieldError
 
-__all__ = ["LayerKind", "Rule", "SEVERITIES", "SEVERITY_RANK", "load_catalog", "validate_kind"]
+__all__ = ["LayerKind", "Rule", "SEVERITIES", "SEVERITY_RANK", "load_catalog", "validate_kind", "find_field"]
 
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -143,6 +144,26 @@ class LayerKind:
             if name.lower() in lower:
                 return lower[name.lower()]
         return None
+
+
+def find_field(columns: Iterable, wanted: str | None, candidates: Iterable[str], what: str, where: str = "projects") -> str | None:
+    """The field to use: ``wanted`` (must exist), else the first of ``candidates`` present (case-insensitive).
+
+    Examples
+    --------
+    >>> find_field(["name", "project_id"], None, ["project_id", "id", "name"], "id")
+    'project_id'
+    """
+    cols = [str(c) for c in columns if str(c) != "geometry"]
+    if wanted is not None:
+        if wanted not in cols:
+            raise FieldError(f"{where}: no {what} field {wanted!r}; fields: {', '.join(cols) or 'none'}")
+        return wanted
+    lower = {c.lower(): c for c in cols}
+    for cand in candidates:
+        if cand.lower() in lower:
+            return lower[cand.lower()]
+    return None
 
 
 def validate_kind(data: dict, source: str) -> list[str]:

@@ -329,7 +329,9 @@ def _indicator_inputs(f):
 
 
 def _run_indicators(workspace, boundary, layer_specs, units, by, landuse, landuse_field, quotas, landcover,
-                    landcover_classes, recipe, lang, quiet):
+                    landcover_classes, recipe, lang, quiet, per_unit=True):
+    from dataclasses import replace
+
     from .analyses.scorecard import load_recipe
     from .workspace import Workspace, load_workspace, run_indicators
 
@@ -337,6 +339,8 @@ def _run_indicators(workspace, boundary, layer_specs, units, by, landuse, landus
     ws = ws.merged(boundary=boundary, layers={k: Path(v) for k, v in layer_specs.items()}, units=units, by=by,
                    landuse=landuse, landuse_field=landuse_field, quotas=quotas, landcover=landcover,
                    landcover_classes=landcover_classes)
+    if not per_unit:  # the scorecard needs district figures only: no ledger, no quotas
+        ws = replace(ws, units=None, by=None, quotas=None)
     rec = load_recipe(recipe) if recipe else None
     if quiet:
         return run_indicators(ws, rec, lang)
@@ -417,8 +421,7 @@ def scorecard(workspace, boundary, layer_specs, units, by, landuse, landuse_fiel
       redline scorecard --recipe analyses/qianjiang-2025.toml --workspace data/qianjiang/workspace.toml --out scorecard.xlsx
     """
     report = _run_indicators(workspace, boundary, layer_specs, None, None, landuse, landuse_field, None, landcover,
-                             landcover_classes, recipe, lang, quiet=as_json)
-    report.ledger = report.quotas = None
+                             landcover_classes, recipe, lang, quiet=as_json, per_unit=False)
     _write_outputs(report, lang, outputs, only_scorecard=True)
     if as_json:
         click.echo(_dumps({"scorecard": report.to_json()["scorecard"], "recipe": report.recipe.title}))

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import geopandas as gpd
 from pyproj import CRS
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "describe_crs",
     "crs_code",
     "to_crs",
+    "working_crs",
 ]
 
 #: CGCS2000 geographic, the reference frame of Chinese land data.
@@ -174,6 +176,30 @@ def describe_crs(crs: CRS | str | int | None) -> str:
     crs = CRS.from_user_input(crs)
     code = crs.to_epsg()
     return f"EPSG:{code} ({crs.name})" if code else crs.name
+
+
+def working_crs(gdf: gpd.GeoDataFrame) -> str:
+    """A metric CRS for buffers and distances near ``gdf``: the nearest CGCS2000 3° Gauss-Krüger CM zone.
+
+    Outside China's central meridians (75E–135E) a transverse Mercator
+    centred on the data is returned instead.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> working_crs(gpd.GeoDataFrame(geometry=[box(108.5, 29.3, 108.9, 29.7)], crs="EPSG:4490"))
+    'EPSG:4545'
+    """
+    if gdf.crs is None:
+        from .errors import CRSError
+
+        raise CRSError("the layer has no CRS: set one first")
+    bounds = gdf.to_crs(CGCS2000).total_bounds if not CRS.from_user_input(gdf.crs).is_geographic else gdf.total_bounds
+    lon = float((bounds[0] + bounds[2]) / 2)
+    cm = int(3 * round(lon / 3))
+    if 75 <= cm <= 135:
+        return gk_crs(cm, prefixed=False)
+    return f"+proj=tmerc +lat_0=0 +lon_0={lon:.6f} +k=1 +x_0=500000 +y_0=0 +ellps=GRS80 +units=m +no_defs"
 
 
 def crs_code(crs: CRS | str | int | None) -> str | None:

@@ -11,7 +11,6 @@ import pandas as pd
 from ._resources import resource_dir
 from .analyses.scorecard import load_recipe
 from .analyses.screening import ScreeningResult, screen
-from .catalog import load_catalog
 from .check import summarize_layer
 from .io import atomic_output, read_layer, write_tables
 from .workspace import IndicatorReport, load_workspace, run_indicators
@@ -66,9 +65,8 @@ class DemoResult:
 
 
 def run_demo(sample_dir: str | Path | None = None, progress: bool = True) -> DemoResult:
-    """Check every sample layer and measure the share of each control line in the district."""
+    """Check every sample layer, measure the indicators and scorecard of the sample county, screen its projects."""
     sample = Path(sample_dir) if sample_dir is not None else resource_dir("sample")
-    catalog = load_catalog()
     read, reports = {}, {}
     checks = []
     names = list(SAMPLE_LAYERS)

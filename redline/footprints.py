@@ -15,11 +15,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS
 
 from .area import ellipsoidal_area, polygonal
-from .crs import CGCS2000, gk_crs
-from .errors import CRSError, FieldError, GeometryError
+from .catalog import find_field
+from .crs import working_crs
+from .errors import CRSError, GeometryError
 
 __all__ = ["ID_FIELDS", "CATEGORY_FIELDS", "working_crs", "find_field", "footprints"]
 
@@ -31,48 +31,6 @@ CATEGORY_FIELDS: tuple[str, ...] = ("category", "类别", "项目类别", "type"
 _LINE_TYPES = (1, 2, 5)  # LineString, LinearRing, MultiLineString
 _POINT_TYPES = (0, 4)  # Point, MultiPoint
 _QUAD_SEGS = 32  # a buffered point is a 128-gon: area within 0.04 % of π r²
-
-
-def working_crs(gdf: gpd.GeoDataFrame) -> str:
-    """A metric CRS for buffers and distances near ``gdf``: the nearest CGCS2000 3° Gauss-Krüger CM zone.
-
-    Outside China's central meridians (75E–135E) a transverse Mercator
-    centred on the data is returned instead.
-
-    Examples
-    --------
-    >>> from shapely import box
-    >>> working_crs(gpd.GeoDataFrame(geometry=[box(108.5, 29.3, 108.9, 29.7)], crs="EPSG:4490"))
-    'EPSG:4545'
-    """
-    if gdf.crs is None:
-        raise CRSError("the projects have no CRS: set one on the layer")
-    bounds = gdf.to_crs(CGCS2000).total_bounds if not CRS.from_user_input(gdf.crs).is_geographic else gdf.total_bounds
-    lon = float((bounds[0] + bounds[2]) / 2)
-    cm = int(3 * round(lon / 3))
-    if 75 <= cm <= 135:
-        return gk_crs(cm, prefixed=False)
-    return f"+proj=tmerc +lat_0=0 +lon_0={lon:.6f} +k=1 +x_0=500000 +y_0=0 +ellps=GRS80 +units=m +no_defs"
-
-
-def find_field(columns: Iterable, wanted: str | None, candidates: Iterable[str], what: str, where: str = "projects") -> str | None:
-    """The field to use: ``wanted`` (must exist), else the first of ``candidates`` present (case-insensitive).
-
-    Examples
-    --------
-    >>> find_field(["name", "project_id"], None, ID_FIELDS, "id")
-    'project_id'
-    """
-    cols = [str(c) for c in columns if str(c) != "geometry"]
-    if wanted is not None:
-        if wanted not in cols:
-            raise FieldError(f"{where}: no {what} field {wanted!r}; fields: {', '.join(cols) or 'none'}")
-        return wanted
-    lower = {c.lower(): c for c in cols}
-    for cand in candidates:
-        if cand.lower() in lower:
-            return lower[cand.lower()]
-    return None
 
 
 def _sizes(gdf: gpd.GeoDataFrame, field: str, default: float | None) -> np.ndarray:

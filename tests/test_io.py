@@ -44,7 +44,7 @@ def test_engines_agree_on_fids(tmp_path):
 
 
 def test_zipped_shapefile_gbk_without_cpg(tmp_path):
-    shp = write_shapefile(sample_gdf(), tmp_path / "towns.shp", encoding="GBK", cpg=False)
+    write_shapefile(sample_gdf(), tmp_path / "towns.shp", encoding="GBK", cpg=False)
     zpath = tmp_path / "towns.zip"
     with zipfile.ZipFile(zpath, "w") as zf:
         for f in tmp_path.glob("towns.*"):

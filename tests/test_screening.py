@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import geopandas as gpd
-import numpy as np
 import pytest
 import shapely
 from hypothesis import given, settings

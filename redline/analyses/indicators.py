@@ -22,7 +22,8 @@ import shapely
 
 from .._resources import resource_dir
 from ..area import UNITS, dissolve, ellipsoidal_area, polygonal
-from ..crs import gk_crs
+from ..catalog import find_field
+from ..crs import working_crs
 from ..errors import CatalogError, FieldError, GeometryError
 
 __all__ = [
@@ -57,11 +58,7 @@ def zone_column(gdf: gpd.GeoDataFrame, aliases: Sequence[str]) -> str | None:
     >>> zone_column(gpd.GeoDataFrame({"Zone": [1]}, geometry=[None]), ["zone", "功能分区"])
     'Zone'
     """
-    lower = {str(c).lower(): c for c in gdf.columns if c != gdf.geometry.name}
-    for name in aliases:
-        if name.lower() in lower:
-            return lower[name.lower()]
-    return None
+    return find_field(gdf.columns.drop(gdf.geometry.name), None, aliases, "zone")
 
 
 def _district(boundary: gpd.GeoDataFrame) -> tuple[shapely.Geometry, float]:
@@ -324,13 +321,6 @@ class LanduseResult:
     pieces: gpd.GeoDataFrame
 
 
-def _local_metric_crs(geom: shapely.Geometry, crs) -> str:
-    """The CGCS2000 3° Gauss-Krüger CRS (no prefix) whose central meridian is nearest the geometry."""
-    lon = gpd.GeoSeries([geom.centroid], crs=crs).to_crs(4490).x.iloc[0]
-    cm = int(min(max(round(lon / 3) * 3, 75), 135))
-    return gk_crs(cm, prefixed=False)
-
-
 def landuse_indicators(
     landuse: gpd.GeoDataFrame,
     boundary: gpd.GeoDataFrame,
@@ -428,7 +418,7 @@ def _park_service(pieces: gpd.GeoDataFrame, class_map: ClassMap, crs) -> float |
         return None
     if parks.empty:
         return 0.0
-    metric = _local_metric_crs(dissolve(res.geometry.values), crs)
+    metric = working_crs(res)
     merged = shapely.get_parts(dissolve(parks.geometry.values))  # adjacent park parcels form one park
     park_m2 = ellipsoidal_area(merged, crs=crs)
     radius = np.zeros(len(merged))
