@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._resources import resource_dir
 from .errors import CatalogError, FieldError
+from .io import read_toml
 
 __all__ = ["LayerKind", "Rule", "SEVERITIES", "SEVERITY_RANK", "load_catalog", "validate_kind", "find_field"]
 
@@ -257,9 +257,9 @@ def load_catalog(directory: str | os.PathLike | None = None) -> dict[str, LayerK
         raise CatalogError(f"{directory}: no catalog files (*.toml)")
     for path in files:
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            problems.append(f"{path}: not valid TOML ({exc})")
+            data = read_toml(path, "catalog file (TOML)")
+        except CatalogError as exc:
+            problems.append(str(exc))
             continue
         found = validate_kind(data, str(path))
         if data.get("kind") in kinds:

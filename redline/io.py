@@ -15,6 +15,7 @@ import codecs
 import contextlib
 import os
 import tempfile
+import tomllib
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ __all__ = [
     "write_layer",
     "atomic_output",
     "read_table",
+    "read_toml",
     "open_raster",
     "write_tables",
 ]
@@ -550,7 +552,23 @@ def write_layer(gdf: gpd.GeoDataFrame, path: str | os.PathLike, layer: str | Non
 
 
 # ---------------------------------------------------------------------------
-# tables
+# tables and specs
+
+
+def read_toml(path: str | os.PathLike, what: str = "TOML file") -> dict:
+    """Read a spec file (catalog entry, recipe, rule set, class map, workspace) as a dict.
+
+    Raises :class:`~redline.errors.CatalogError` naming the file and ``what`` it should be.
+    """
+    from .errors import CatalogError
+
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CatalogError(f"{path}: {what} not found") from None
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise CatalogError(f"{path}: not a valid {what} ({exc})") from None
 
 
 def read_table(path: str | os.PathLike) -> pd.DataFrame:

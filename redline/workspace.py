@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from .analyses.indicators import (
 from .analyses.scorecard import LANDCOVER_METRICS, Recipe, evaluate, metrics_from
 from .catalog import load_catalog
 from .errors import CatalogError
-from .io import read_layer, read_table
+from .io import read_layer, read_table, read_toml
 
 __all__ = ["Workspace", "load_workspace", "IndicatorReport", "run_indicators"]
 
@@ -59,12 +58,7 @@ class Workspace:
 def load_workspace(path: str | os.PathLike) -> Workspace:
     """Read a workspace TOML; paths are resolved relative to it. Lists every problem at once."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CatalogError(f"{path}: workspace file not found") from None
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CatalogError(f"{path}: not a valid workspace TOML ({exc})") from None
+    data = read_toml(path, "workspace TOML")
     base = path.parent
     known = {"boundary", "layers", "units", "by", "landuse", "landuse_field", "quotas", "landcover", "landcover_classes"}
     problems = [f"{path}: unknown key {k!r} (known: {', '.join(sorted(known))})" for k in data if k not in known]

@@ -33,7 +33,7 @@ def test_invalid_catalog_lists_every_problem(tmp_path):
         load_catalog(tmp_path)
     text = str(err.value)
     for expected in ("'name_zh' is required", "'name_en' is required", "lower_snake_case", "style.fill 'green'",
-                     "b.toml: not valid TOML"):
+                     "b.toml: not a valid catalog file (TOML)"):
         assert expected in text
 
 

@@ -10,7 +10,6 @@ DataFrames; nothing here reads or writes files.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from ..area import UNITS, dissolve, ellipsoidal_area, polygonal
 from ..catalog import find_field
 from ..crs import working_crs
 from ..errors import CatalogError, FieldError, GeometryError
+from ..io import read_toml
 
 __all__ = [
     "layer_shares",
@@ -281,10 +281,7 @@ def load_class_map(path: str | os.PathLike | None = None, required: Sequence[str
     ('0101', '0102', '0103')
     """
     path = Path(path) if path is not None else resource_dir("analyses") / "classes" / "sandiao.toml"
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CatalogError(f"{path}: cannot read class map ({exc})") from None
+    data = read_toml(path, "class map TOML")
     problems = []
     groups = data.get("groups", {})
     if not isinstance(groups, dict):

@@ -9,7 +9,6 @@ A recipe (``analyses/qianjiang-2025.toml``) lists indicators, each with a
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pandas as pd
 
 from ..area import UNITS
 from ..errors import CatalogError
+from ..io import read_toml
 
 __all__ = ["Recipe", "load_recipe", "evaluate", "metrics_from", "COMPARATORS", "PERCENT_METRICS", "AREA_METRICS",
            "LANDCOVER_METRICS"]
@@ -106,12 +106,7 @@ def load_recipe(path: str | os.PathLike) -> Recipe:
     'share:eco_redline'
     """
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CatalogError(f"{path}: recipe file not found") from None
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CatalogError(f"{path}: not a valid recipe TOML ({exc})") from None
+    data = read_toml(path, "recipe TOML")
     problems = _validate(data, str(path))
     if problems:
         raise CatalogError("invalid recipe:\n" + "\n".join(problems))

@@ -17,7 +17,6 @@ CRS near the data, then the geodesic distance between those points on GRS80.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +34,7 @@ from ..catalog import SEVERITIES, SEVERITY_RANK, LayerKind, load_catalog
 from ..crs import CGCS2000, describe_crs
 from ..errors import CatalogError, CRSError, OutputError
 from ..footprints import CATEGORY_FIELDS, ID_FIELDS, find_field, footprints, working_crs
+from ..io import atomic_output, read_layer, read_toml
 
 __all__ = [
     "SafetyRule",
@@ -189,12 +189,7 @@ def load_rules(path: str | os.PathLike | None = None, catalog: Mapping[str, Laye
     """
     path = Path(path) if path is not None else resource_dir("analyses") / "screening-default.toml"
     catalog = load_catalog() if catalog is None else catalog
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CatalogError(f"{path}: rule set not found") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CatalogError(f"{path}: not valid TOML ({exc})") from None
+    data = read_toml(path, "screening rule set (TOML)")
     problems = _validate_rules(data, str(path), catalog)
     if problems:
         raise CatalogError("invalid screening rule set:\n" + "\n".join(problems))
@@ -352,7 +347,6 @@ class ScreeningResult:
         --------
         >>> result.to_file("screening.gpkg")  # doctest: +SKIP
         """
-        from ..io import atomic_output
 
         path = Path(path)
         if path.suffix.lower() != ".gpkg":
@@ -377,7 +371,6 @@ class ScreeningResult:
         --------
         >>> result.to_table("screening.csv")  # doctest: +SKIP
         """
-        from ..io import atomic_output
 
         path = Path(path)
         suffix = path.suffix.lower()
@@ -513,7 +506,6 @@ def _as_layer(src, kind: str, notes: list[str]) -> gpd.GeoDataFrame:
             gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
             notes.append(f"{kind}: {int(invalid.sum())} invalid geometries repaired (make_valid)")
         return gdf
-    from ..io import read_layer
 
     gdf, report = read_layer(src, geometry="polygon")
     for note in report.notes:
@@ -621,7 +613,6 @@ def screen(
     notes: list[str] = []
     repaired = set(repaired or ())
     if not isinstance(projects, gpd.GeoDataFrame):
-        from ..io import read_layer
 
         projects, report = read_layer(projects, geometry="any")
         repaired |= {r["id"] for r in report.repaired}
