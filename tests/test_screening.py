@@ -258,6 +258,28 @@ def test_rings_count_and_area():
     assert len(r.buffers) == 3 and {"eco_redline_n", "eco_redline_m2", "inner_m", "outer_m"} <= set(r.buffers.columns)
 
 
+@pytest.mark.parametrize("n_parcels", [1, 400])
+def test_ring_area_of_a_partly_covered_ring(n_parcels):
+    # a layer covering the east half of the rings, as one polygon or as 400 overlapping-free parcels in GK metres:
+    # the ring area must equal the layer's area inside (disk 1000 m − disk 500 m), measured independently
+    fp = box(500_000, 3_300_000, 500_200, 3_300_200)
+    east = box(500_100, 3_298_000, 502_000, 3_302_000)
+    if n_parcels == 1:
+        parcels = [east]
+    else:
+        parcels = [box(x, y, x + 95, y + 200) for x in range(500_100, 502_000, 95) for y in range(3_298_000, 3_302_000, 200)]
+    proj = gpd.GeoDataFrame({"project_id": ["A"], "category": ["industrial"]}, geometry=[fp], crs=4545)
+    r = screen(proj, {"eco_redline": gpd.GeoDataFrame(geometry=parcels, crs=4545)}, buffers=[500, 1000])
+    truth = shapely.intersection(shapely.difference(fp.buffer(1000, quad_segs=512), fp.buffer(500, quad_segs=512)),
+                                 shapely.union_all(parcels))
+    expected = geod_area(gpd.GeoSeries([shapely.segmentize(truth, 20)], crs=4545).to_crs(4490).iloc[0])
+    got = r.rings.set_index("outer_m").loc[1000.0, "area_m2"]
+    assert got == pytest.approx(expected, rel=2e-4)  # the code's disks are 256-gons: ~1e-4 of a true disk
+    first = geod_area(gpd.GeoSeries([shapely.segmentize(shapely.intersection(
+        shapely.difference(fp.buffer(500, quad_segs=512), fp), shapely.union_all(parcels)), 20)], crs=4545).to_crs(4490).iloc[0])
+    assert r.rings.set_index("outer_m").loc[500.0, "area_m2"] == pytest.approx(first, rel=2e-4)
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.floats(0, 0.02), st.floats(0, 0.02), st.floats(0.001, 0.02), st.floats(0.001, 0.02))
 def test_overlap_never_exceeds_footprint(dx, dy, w, h):
