@@ -196,3 +196,12 @@ def test_indicators_bad_recipe_and_missing_boundary(tmp_path):
     assert proc.returncode == 1 and "invalid recipe" in proc.stderr and "Traceback" not in proc.stderr
     proc = run("indicators", ok=False)
     assert proc.returncode == 1 and "no boundary given" in proc.stderr
+
+
+def test_no_polygons_where_needed_is_one_line(tmp_path):
+    pts = tmp_path / "点.geojson"
+    gpd.GeoDataFrame(geometry=gpd.points_from_xy([108.7, 108.8], [29.5, 29.6]), crs=4490).to_file(pts, engine="pyogrio")
+    proc = run("indicators", "--boundary", pts, ok=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    (line,) = [x for x in proc.stderr.splitlines() if x.strip()]
+    assert "点.geojson: no polygons in the layer (found Point ×2)" in line
