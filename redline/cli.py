@@ -448,7 +448,7 @@ def demo(out, lang, as_json):
     """
     from .demo import run_demo, write_demo
 
-    result = run_demo(progress=not as_json)
+    result = run_demo(progress=not as_json, lang=lang)
     files = write_demo(result, out, lang)
     if as_json:
         click.echo(_dumps(result.to_json()))

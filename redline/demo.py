@@ -64,7 +64,7 @@ class DemoResult:
         }
 
 
-def run_demo(sample_dir: str | Path | None = None, progress: bool = True) -> DemoResult:
+def run_demo(sample_dir: str | Path | None = None, progress: bool = True, lang: str = "zh") -> DemoResult:
     """Check every sample layer, measure the indicators and scorecard of the sample county, screen its projects."""
     sample = Path(sample_dir) if sample_dir is not None else resource_dir("sample")
     read, reports = {}, {}
@@ -87,10 +87,10 @@ def run_demo(sample_dir: str | Path | None = None, progress: bool = True) -> Dem
 
     workspace = load_workspace(sample / "workspace.toml")
     recipe = load_recipe(resource_dir("analyses") / "qianjiang-2025.toml")
-    indicators = run_indicators(workspace, recipe, reader=reader)
+    indicators = run_indicators(workspace, recipe, lang, reader=reader)
     name = str(boundary.iloc[0].get("name", "district"))
     projects_check = next(c for c in checks if c["path"].endswith(SAMPLE_LAYERS["projects"]))
-    screening = screen(read["projects"], {k: read[k] for k in SCREEN_KINDS if k in read}, boundary=boundary,
+    screening = screen(read["projects"], {k: read[k] for k in SCREEN_KINDS if k in read}, boundary=boundary, lang=lang,
                        repaired=[r["id"] for r in projects_check["repaired"]])
     return DemoResult(checks, indicators, name, list(indicators.notes), screening=screening)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..area import UNITS
+from ..area import UNIT_LABELS, UNITS
 from ..errors import CatalogError
 from ..io import read_toml
 
@@ -37,7 +37,6 @@ LANDCOVER_METRICS = {
 #: metric -> key in the land-use indicators (areas in m²)
 AREA_METRICS = {"landuse:farmland": "farmland_m2", "landuse:wetland": "wetland_m2", "landuse:forest": "forest_m2"}
 _UNIT_ALIASES = {"平方公里": "km2", "公顷": "ha", "亩": "mu", "万亩": "wanmu", "平方米": "m2", **{u: u for u in UNITS}}
-_UNIT_LABEL = {"km2": "平方公里", "ha": "公顷", "mu": "亩", "wanmu": "万亩", "m2": "平方米", "%": "%"}
 
 
 @dataclass(frozen=True)
@@ -168,7 +167,8 @@ def evaluate(recipe: Recipe, metrics: dict[str, float | None], lang: str = "zh")
                 "==": value == round(float(target), dec),
                 "no_decrease": value >= target,
             }[comp]
-        unit = _UNIT_LABEL.get(_UNIT_ALIASES.get(ind["unit"], ind["unit"]), ind["unit"])
+        code = _UNIT_ALIASES.get(ind["unit"])
+        unit = UNIT_LABELS["en" if lang == "en" else "zh"][code] if code else ind["unit"]
         rows.append(
             {
                 "id": ind["id"],
