@@ -476,3 +476,12 @@ def test_docstring_examples(name):
     import importlib
 
     assert doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS).failed == 0
+
+
+def test_explore_makes_a_folium_map():
+    import folium
+    r = screen(SAMPLE / "projects.geojson", {"eco_redline": SAMPLE / "eco_redline.gpkg"}, buffers=[])
+    m = r.explore()
+    assert isinstance(m, folium.Map)
+    html = m.get_root().render()
+    assert "P-04" in html and "prohibited" in html
