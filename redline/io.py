@@ -45,6 +45,9 @@ __all__ = [
     "read_toml",
     "open_raster",
     "write_tables",
+    "write_styled_gpkg",
+    "file_sha256",
+    "LayerCache",
 ]
 
 Engine = Literal["pyogrio", "fiona"]
@@ -665,3 +668,105 @@ def open_raster(path: str | os.PathLike):
         raster.close()
         raise CRSError(f"{path}: the raster has no CRS; assign one (e.g. gdal_edit.py -a_srs EPSG:4490)")
     return raster
+
+
+# ---------------------------------------------------------------------------
+# styled GeoPackages (QGIS)
+
+
+def write_styled_gpkg(layers: list[tuple[str, gpd.GeoDataFrame, str, str]], path: str | os.PathLike) -> Path:
+    """Write several layers into one GeoPackage, atomically, each with its QGIS style.
+
+    ``layers`` holds ``(table name, layer, title, QML)``: the title goes to the GeoPackage's
+    ``identifier`` (the human name, Chinese by default) and the QML to the ``layer_styles``
+    table that QGIS applies when the layer is opened.
+    """
+    import sqlite3
+
+    path = Path(path)
+    if path.suffix.lower() != ".gpkg":
+        raise OutputError(f"{path}: styled layers are written to a GeoPackage (.gpkg)")
+    with atomic_output(path) as tmp:
+        try:
+            for name, gdf, _, _ in layers:
+                gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", append=tmp.exists())
+        except Exception as exc:
+            raise OutputError(f"{path}: cannot write ({_gdal_message(exc)})") from None
+        con = sqlite3.connect(tmp)
+        try:
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS layer_styles (id INTEGER PRIMARY KEY AUTOINCREMENT, f_table_catalog TEXT(256),"
+                " f_table_schema TEXT(256), f_table_name TEXT(256), f_geometry_column TEXT(256), styleName TEXT(30),"
+                " styleQML TEXT, styleSLD TEXT, useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30),"
+                " update_time DATETIME DEFAULT CURRENT_TIMESTAMP)"
+            )
+            con.execute(
+                "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, description) "
+                "VALUES ('layer_styles', 'attributes', 'layer_styles', 'QGIS layer styles')"
+            )
+            for name, _gdf, title, qml in layers:
+                (geom_col,) = con.execute(
+                    "SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?", (name,)).fetchone()
+                con.execute(
+                    "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, "
+                    "styleName, styleQML, useAsDefault, description) VALUES ('', '', ?, ?, ?, ?, 1, ?)",
+                    (name, geom_col, name, qml, f"redline: {title}"),
+                )
+                con.execute("UPDATE gpkg_contents SET identifier = ? WHERE table_name = ?", (title, name))
+            con.commit()
+        finally:
+            con.close()
+    return path
+
+
+# ---------------------------------------------------------------------------
+# provenance
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a data source: the file, or for a shapefile its .shp, .shx, .dbf, .prj and .cpg in that order."""
+    import hashlib
+
+    path = Path(path)
+    parts = [path]
+    if path.suffix.lower() == ".shp":
+        stem = path.with_suffix("")
+        parts = [p for p in (_sibling(stem, e) for e in (".shp", ".shx", ".dbf", ".prj", ".cpg")) if p]
+    digest = hashlib.sha256()
+    for part in parts:
+        with part.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+class LayerCache:
+    """A :func:`read_layer` that reads each (file, options) once and keeps the reports, for runs that
+    need the same layer twice (indicators, screening, maps) and a provenance list at the end."""
+
+    def __init__(self):
+        self._cache: dict[tuple, LayerRead] = {}
+
+    def __call__(self, path, **kwargs) -> LayerRead:
+        key = (str(Path(path).resolve()), tuple(sorted(kwargs.items())))
+        if key not in self._cache:
+            self._cache[key] = read_layer(path, **kwargs)
+        return self._cache[key]
+
+    def put(self, path, result: LayerRead, **kwargs) -> None:
+        """Register a layer read elsewhere."""
+        self._cache[(str(Path(path).resolve()), tuple(sorted(kwargs.items())))] = result
+
+    def provenance(self) -> list[dict]:
+        """One entry per file read: path, SHA-256, features, CRS, encoding, repairs and drops."""
+        seen, out = set(), []
+        for (path, _), (gdf, report) in self._cache.items():
+            if path in seen:
+                continue
+            seen.add(path)
+            out.append({
+                "path": report.path, "sha256": file_sha256(path), "features": report.features_in_file,
+                "crs": report.crs, "crs_source": report.crs_source, "encoding": report.encoding,
+                "repaired": len(report.repaired), "dropped": len(report.dropped), "notes": list(report.notes),
+            })
+        return out

@@ -1,0 +1,385 @@
+"""The interactive map (一张图): every layer styled from the catalog, projects by verdict, one HTML file.
+
+The map is a folium (Leaflet) map whose JavaScript and CSS are inlined from the
+vendored copies in ``redline/maps/static``, so the file works offline with
+``basemap="none"`` and references nothing external but basemap tiles. Large
+layers are simplified to the map's scale and coordinates kept to ~1 m; the
+numbers in popups come from the analysis, never from the drawn shapes. Every
+attribute value is escaped before it reaches HTML.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import folium
+import folium.plugins
+import geopandas as gpd
+import numpy as np
+import shapely
+from branca.element import MacroElement
+from jinja2 import Template
+
+from ..catalog import LayerKind, load_catalog
+from ..crs import working_crs
+from ..errors import RedlineError
+from .theme import GCJ02_HOSTS, Theme, load_theme
+
+__all__ = ["MapResult", "build_map", "render_html", "simplify_for_map", "BASEMAPS"]
+
+BASEMAPS = ("osm", "tianditu_vec", "tianditu_img", "none")
+_STATIC = Path(__file__).resolve().parent / "static"
+_MAX_POPUP_FIELDS = 8
+_TEXT = {
+    "zh": {"legend": "图例", "projects": "建设项目", "encroachments": "占用图斑", "boundary": "行政边界",
+           "units": "乡镇(街道)", "verdict": "结论", "findings": "问题", "area": "面积(公顷)",
+           "prohibited": "禁止", "conditional": "有条件准入", "restricted": "限制", "clear": "无冲突",
+           "note": "面积为 CGCS2000 椭球面积，取自分析结果；图形已按地图比例简化"},
+    "en": {"legend": "Legend", "projects": "Projects", "encroachments": "Encroachments", "boundary": "Boundary",
+           "units": "Townships", "verdict": "verdict", "findings": "findings", "area": "area (ha)",
+           "prohibited": "prohibited", "conditional": "conditional", "restricted": "restricted", "clear": "clear",
+           "note": "Areas are CGCS2000 ellipsoidal areas from the analysis; shapes are simplified for display"},
+}
+
+
+@dataclass
+class MapResult:
+    """A built map and what was done to draw it (simplification, warnings)."""
+
+    map: folium.Map
+    notes: list[str] = field(default_factory=list)
+    layers: list[str] = field(default_factory=list)
+
+
+def simplify_for_map(gdf: gpd.GeoDataFrame, tolerance_m: float, precision_deg: float) -> tuple[gpd.GeoDataFrame, int, int]:
+    """Simplify to ``tolerance_m`` (in the local Gauss-Krüger zone) and round to ``precision_deg`` in lon/lat.
+
+    Returns the layer in EPSG:4326 and the vertex counts before and after.
+    """
+    before = int(shapely.get_num_coordinates(gdf.geometry.values).sum())
+    geoms = gdf.geometry
+    if tolerance_m > 0:
+        metric = gdf.to_crs(working_crs(gdf))
+        simple = shapely.simplify(metric.geometry.values, tolerance_m, preserve_topology=True)
+        geoms = gpd.GeoSeries(simple, index=gdf.index, crs=metric.crs)
+    out = gdf.set_geometry(geoms.to_crs(4326))
+    if precision_deg > 0:
+        out = out.set_geometry(shapely.set_precision(out.geometry.values, precision_deg))
+    out = out[~out.geometry.is_empty & out.geometry.notna()]
+    return out, before, int(shapely.get_num_coordinates(out.geometry.values).sum())
+
+
+def _popup_html(title: str, rows: list[tuple[str, object]]) -> str:
+    """A small HTML table; every label and value escaped."""
+    cells = "".join(
+        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>" for k, v in rows
+    )
+    return f"<b>{html.escape(title)}</b><table class='rl-popup'>{cells}</table>"
+
+
+def _fmt(value) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return str(value)
+
+
+def _feature_popups(gdf: gpd.GeoDataFrame, title: str) -> list[str]:
+    cols = [c for c in gdf.columns if c != gdf.geometry.name][:_MAX_POPUP_FIELDS]
+    return [_popup_html(title, [(c, row[c]) for c in cols]) for _, row in gdf.iterrows()]
+
+
+def _geojson(gdf: gpd.GeoDataFrame, popups: list[str], tips: list[str]) -> dict:
+    """GeoJSON carrying only the pre-escaped popup and tooltip (no raw attribute reaches the page)."""
+    slim = gpd.GeoDataFrame({"_popup": popups, "_tip": [html.escape(t) for t in tips]},
+                            geometry=gdf.geometry.values, crs=gdf.crs)
+    return slim.__geo_interface__
+
+
+class _MetricScale(MacroElement):
+    """Leaflet's scale bar in metres only (folium's shows miles too)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        L.control.scale({metric: true, imperial: false, maxWidth: 160}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+
+class _Title(MacroElement):
+    """A title box at the top centre (escaped)."""
+
+    _template = Template("""
+        {% macro html(this, kwargs) %}
+        <div style="position:fixed;top:10px;left:50%;transform:translateX(-50%);z-index:9999;background:#fff;
+             padding:6px 14px;border:1px solid #999;border-radius:4px;font:bold 16px sans-serif">{{ this.text }}</div>
+        {% endmacro %}
+    """)
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = html.escape(text)
+
+
+class _Legend(MacroElement):
+    """A fixed legend box (bottom left) with escaped labels."""
+
+    _template = Template("""
+        {% macro html(this, kwargs) %}
+        <div class="rl-legend" style="position:fixed;bottom:28px;left:10px;z-index:9999;background:#fff;
+             padding:8px 10px;border:1px solid #999;border-radius:4px;font:12px/1.5 sans-serif;max-width:260px">
+          <b>{{ this.title }}</b><br>{{ this.body }}
+          <div style="color:#666;margin-top:4px;font-size:11px">{{ this.note }}</div>
+        </div>
+        {% endmacro %}
+    """)
+
+    def __init__(self, title: str, entries: list[tuple[str, str, str]], note: str):
+        super().__init__()
+        self.title = html.escape(title)
+        self.note = html.escape(note)
+        rows = []
+        for label, fill, stroke in entries:
+            rows.append(
+                f'<span style="display:inline-block;width:14px;height:10px;background:{fill};'
+                f'border:2px solid {stroke};margin-right:6px;vertical-align:middle"></span>{html.escape(label)}'
+            )
+        self.body = "<br>".join(rows)
+
+
+def _basemap(m: folium.Map, name: str, theme: Theme, key: str | None, lang: str, notes: list[str]) -> None:
+    if name == "none":
+        return
+    if name not in theme.basemaps:
+        raise RedlineError(f"unknown basemap {name!r}; use one of {', '.join(theme.basemaps)} or none")
+    bm = theme.basemaps[name]
+    tiles = bm["tiles"]
+    if "{key}" in tiles:
+        if not key:
+            raise RedlineError(f"basemap {name!r} needs a Tianditu key: --tianditu-key KEY or TIANDITU_KEY")
+        tiles = tiles.replace("{key}", key)
+    if bm.get("crs", "WGS84").upper() == "GCJ02" or any(h in tiles for h in GCJ02_HOSTS):
+        notes.append(f"basemap {name}: GCJ-02 tiles are shifted 300–600 m from CGCS2000 data — do not read "
+                     "positions off this basemap")
+    label = bm.get("name_en" if lang == "en" else "name_zh", name)
+    folium.TileLayer(tiles=tiles, attr=bm.get("attribution", label), name=label, max_zoom=18,
+                     subdomains=bm.get("subdomains", "abc"), control=True).add_to(m)
+    if "labels" in bm:
+        folium.TileLayer(tiles=bm["labels"].replace("{key}", key or ""), attr=bm.get("attribution", ""),
+                         name=f"{label} 注记" if lang == "zh" else f"{label} labels", overlay=True,
+                         subdomains=bm.get("subdomains", "abc"), max_zoom=18).add_to(m)
+
+
+def build_map(
+    layers: Mapping[str, gpd.GeoDataFrame],
+    *,
+    boundary: gpd.GeoDataFrame | None = None,
+    units: gpd.GeoDataFrame | None = None,
+    units_by: str | None = None,
+    screening=None,
+    catalog: Mapping[str, LayerKind] | None = None,
+    theme: Theme | None = None,
+    lang: str = "zh",
+    basemap: str = "osm",
+    tianditu_key: str | None = None,
+    title: str | None = None,
+) -> MapResult:
+    """Build the one map: control lines styled from the catalog, projects by verdict, encroachments highlighted.
+
+    Parameters
+    ----------
+    layers : mapping kind -> GeoDataFrame
+        Control-line layers of catalog kinds (any CRS).
+    boundary, units : GeoDataFrame, optional
+        Drawn as outlines; ``units_by`` names the units' label field.
+    screening : ScreeningResult, optional
+        Projects (coloured by verdict, popups with the findings) and encroachment pieces.
+    basemap : {"osm", "tianditu_vec", "tianditu_img", "none"}
+        Tianditu needs ``tianditu_key``; ``none`` for offline use.
+
+    Examples
+    --------
+    >>> result = build_map({"eco_redline": red}, boundary=district, basemap="none")  # doctest: +SKIP
+    >>> html = render_html(result.map)  # doctest: +SKIP
+    """
+    catalog = catalog or load_catalog()
+    theme = theme or load_theme()
+    text = _TEXT["en" if lang == "en" else "zh"]
+    notes: list[str] = []
+    m = folium.Map(tiles=None, control_scale=False, prefer_canvas=True)
+    _MetricScale().add_to(m)
+    _basemap(m, basemap, theme, tianditu_key, lang, notes)
+    legend: list[tuple[str, str, str]] = []
+    names: list[str] = []
+    bounds = []
+
+    def add(gdf, name, style, popups, tips, show=True):
+        fg = folium.FeatureGroup(name=name, show=show)
+        folium.GeoJson(
+            _geojson(gdf, popups, tips),
+            style_function=lambda _f, s=style: s,
+            highlight_function=lambda _f: {"weight": 3},
+            popup=folium.GeoJsonPopup(fields=["_popup"], labels=False, localize=False),
+            tooltip=folium.GeoJsonTooltip(fields=["_tip"], labels=False, localize=False),
+            name=name,
+        ).add_to(fg)
+        fg.add_to(m)
+        names.append(name)
+        bounds.append(gdf.total_bounds)
+        return fg
+
+    def simplified(gdf, label):
+        out, before, after = simplify_for_map(gdf, theme.tolerance_m, theme.precision_deg)
+        if after < before:
+            notes.append(f"{label}: {len(gdf):,} features drawn with {after:,} of {before:,} vertices "
+                         f"(simplified to {theme.tolerance_m:g} m, coordinates to {theme.precision_deg:g}°)")
+        return out
+
+    for kind_name, gdf in layers.items():
+        kind = catalog[kind_name]
+        label = kind.label(lang)
+        shown = simplified(gdf, label)
+        st = kind.style
+        style = {"fillColor": st.get("fill", "#888888"), "color": st.get("stroke", "#444444"),
+                 "weight": 1, "fillOpacity": st.get("fill_opacity", 0.4)}
+        zone_col = next((c for c in kind.zone_fields if c in gdf.columns), None)
+        tips = [f"{label}" + (f" · {z}" if zone_col and isinstance(z, str) else "")
+                for z in (shown[zone_col] if zone_col else [None] * len(shown))]
+        add(shown, label, style, _feature_popups(shown, label), tips)
+        legend.append((label, style["fillColor"], style["color"]))
+    if units is not None:
+        shown = simplified(units, text["units"])
+        tips = [str(v) for v in shown[units_by]] if units_by in shown.columns else [text["units"]] * len(shown)
+        add(shown, text["units"], {"fillOpacity": 0, "color": theme.units.get("stroke", "#757575"), "weight": 1,
+                                   "dashArray": "4 4"}, _feature_popups(shown, text["units"]), tips)
+    if boundary is not None:
+        shown = simplified(boundary, text["boundary"])
+        add(shown, text["boundary"], {"fillOpacity": 0, "color": theme.boundary.get("stroke", "#212121"),
+                                      "weight": 2.5}, _feature_popups(shown, text["boundary"]),
+            [text["boundary"]] * len(shown))
+        legend.append((text["boundary"], "#ffffff", theme.boundary.get("stroke", "#212121")))
+    if screening is not None:
+        _add_screening(m, screening, theme, text, add, legend)
+    folium.LayerControl(collapsed=False).add_to(m)
+    folium.plugins.Fullscreen(position="topleft").add_to(m)
+    folium.plugins.MeasureControl(position="topleft", primary_length_unit="meters",
+                                  secondary_length_unit="kilometers", primary_area_unit="sqmeters",
+                                  secondary_area_unit="hectares").add_to(m)
+    m.get_root().add_child(_Legend(text["legend"], legend, text["note"]))
+    if title:
+        m.get_root().add_child(_Title(title))
+    if bounds:
+        b = np.array(bounds)
+        m.fit_bounds([[b[:, 1].min(), b[:, 0].min()], [b[:, 3].max(), b[:, 2].max()]])
+    return MapResult(m, notes, names)
+
+
+def _add_screening(m, screening, theme: Theme, text: dict, add, legend: list) -> None:
+    projects = screening.projects.to_crs(4326)
+    enc = screening.encroachments.to_crs(4326)
+    for verdict in ("clear", "restricted", "conditional", "prohibited"):
+        sel = projects[projects["verdict"] == verdict]
+        if sel.empty:
+            continue
+        colour = theme.verdicts[verdict]
+        popups = [
+            _popup_html(f"{r.project_id} {getattr(r, 'name', '') or ''}".strip(), [
+                (text["verdict"], text[r.verdict]),
+                ("类别" if text is _TEXT["zh"] else "category", r.category_label or r.category),
+                (text["area"], r.footprint_ha),
+                (text["findings"], r.findings or "—"),
+            ])
+            for r in sel.itertuples(index=False)
+        ]
+        tips = [f"{r.project_id} · {text[r.verdict]}" for r in sel.itertuples(index=False)]
+        fg = add(sel, f"{text['projects']} · {text[verdict]}",
+                 {"fillColor": colour, "color": theme.verdicts.get("outline", "#000000"), "weight": 2,
+                  "fillOpacity": 0.75}, popups, tips)
+        # a marker too: footprints of a few hectares vanish at district scale
+        points = sel.geometry.representative_point()
+        for pt, popup, tip in zip(points, popups, tips):
+            folium.CircleMarker([pt.y, pt.x], radius=6, color=theme.verdicts.get("outline", "#000000"), weight=1.5,
+                                fill=True, fill_color=colour, fill_opacity=0.9, popup=folium.Popup(popup),
+                                tooltip=folium.Tooltip(html.escape(tip))).add_to(fg)
+        legend.append((f"{text['projects']} · {text[verdict]}", colour, theme.verdicts.get("outline", "#000000")))
+    if not enc.empty:
+        popups = [
+            _popup_html(f"{r.project_id} · {r.kind_label}", [
+                ("分区" if text is _TEXT["zh"] else "zone", r.zone or "—"),
+                (text["verdict"], text.get(r.severity, r.severity)),
+                (text["area"], r.area_ha),
+            ])
+            for r in enc.itertuples(index=False)
+        ]
+        tips = [f"{r.project_id} · {r.kind_label} {r.area_ha:,.2f}" for r in enc.itertuples(index=False)]
+        add(enc, text["encroachments"], {"fillColor": theme.encroachment.get("fill", "#000000"),
+                                         "color": theme.encroachment.get("stroke", "#d50000"),
+                                         "weight": 2, "fillOpacity": 0.6}, popups, tips)
+        legend.append((text["encroachments"], theme.encroachment.get("fill", "#000000"),
+                       theme.encroachment.get("stroke", "#d50000")))
+
+
+# ---------------------------------------------------------------------------
+# one self-contained HTML file
+
+_ASSETS = {  # URL fragment in folium's template -> vendored file (None: not needed, dropped)
+    "leaflet@1.9.3/dist/leaflet.js": "leaflet/leaflet.js",
+    "leaflet@1.9.3/dist/leaflet.css": "leaflet/leaflet.css",
+    "Control.FullScreen.min.js": "fullscreen/Control.FullScreen.js",
+    "Control.FullScreen.css": "fullscreen/Control.FullScreen.css",
+    "leaflet-measure.min.js": "measure/leaflet-measure.min.js",
+    "leaflet-measure.min.css": "measure/leaflet-measure.css",
+    "jquery": None,
+    "bootstrap": None,
+    "awesome-markers": None,
+    "fontawesome": None,
+    "leaflet.awesome.rotate": None,
+}
+_TAG = re.compile(r'<script src="(?P<js>[^"]+)"></script>|<link rel="stylesheet" href="(?P<css>[^"]+)"\s*/?>')
+
+
+def _inline_css(path: Path) -> str:
+    css = path.read_text(encoding="utf-8")
+
+    def data_uri(match: re.Match) -> str:
+        ref = match.group(1).strip("'\"")
+        if ref.startswith(("data:", "#")):
+            return match.group(0)
+        img = path.parent / ref
+        mime = "image/svg+xml" if img.suffix == ".svg" else "image/png"
+        return f"url(data:{mime};base64,{base64.b64encode(img.read_bytes()).decode()})"
+
+    return re.sub(r"url\(([^)]+)\)", data_uri, css)
+
+
+def render_html(m: folium.Map) -> str:
+    """The map as one HTML document with every script and style sheet inlined.
+
+    Raises :class:`RedlineError` if an external script or style sheet is left (a folium
+    change); basemap tile URLs are the only external references, and only with a basemap.
+    """
+    page = m.get_root().render()
+
+    def replace(match: re.Match) -> str:
+        url = match.group("js") or match.group("css")
+        for fragment, local in _ASSETS.items():
+            if fragment in url:
+                if local is None:
+                    return ""
+                if match.group("js"):
+                    return f"<script>{(_STATIC / local).read_text(encoding='utf-8')}</script>"
+                return f"<style>{_inline_css(_STATIC / local)}</style>"
+        raise RedlineError(f"map template references an unknown external asset {url}")
+
+    page = _TAG.sub(replace, page)
+    left = re.findall(r'<(?:script|img|iframe)[^>]*\ssrc="(https?://[^"]+)"|<link[^>]*\shref="(https?://[^"]+)"', page)
+    left = [a or b for a, b in left]
+    if left:
+        raise RedlineError(f"map still references external files: {', '.join(left)}")
+    return page
