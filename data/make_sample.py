@@ -15,7 +15,8 @@ Gauss-Kruger CM 108E) and written in EPSG:4490 (CGCS2000 geographic), except
 the basic-farmland layer (kept in EPSG:4545) and the GBK shapefile (EPSG:4524,
 zone-prefixed eastings, no .prj/.cpg).
 
-Only geopandas, shapely, pyproj, pyogrio, numpy and pandas are needed.
+Only geopandas, shapely, pyproj, pyogrio, numpy and pandas are needed, and rasterio for
+the two land-cover rasters.
 """
 
 from __future__ import annotations
@@ -891,6 +892,126 @@ def write_quotas(townships: gpd.GeoDataFrame, farmland: gpd.GeoDataFrame, land_u
 
 
 # --------------------------------------------------------------------------
+# Issue 6: a second version of the red line, two land-cover rasters
+# --------------------------------------------------------------------------
+
+def _disc_at_edge(geom, t, radius):
+    """A disc of ``radius`` m centred on the outline of the largest part of ``geom`` (at fraction ``t``)."""
+    part = max(shapely.get_parts(geom), key=lambda p: p.area)
+    return part.exterior.interpolate(t, normalized=True).buffer(radius, 32)
+
+
+def make_redline_v2(redline, boundary, urban_union, rng):
+    """Version 2 of the red line: 2 patches removed, a bite cut from a third, 2 new patches,
+    one patch enlarged, one patch's type changed (性质改变). Same fields as version 1."""
+    rl = redline.to_crs(GK).reset_index(drop=True)
+    geoms = rl.geometry.values
+    union = shapely.union_all(geoms)
+    # patches that overlap the others little, wholly inside the district, not the reserve outlines
+    own = np.array([shapely.difference(g, shapely.union_all(np.delete(geoms, i))).area / g.area
+                    for i, g in enumerate(geoms)])
+    cand = np.flatnonzero((own > 0.95) & shapely.within(geoms, boundary) & (np.arange(len(rl)) >= 4)
+                          & (shapely.area(geoms) > 1.5e6))
+    pick = rng.choice(cand, 5, replace=False)
+    drop, bite, grow, retype = pick[:2], pick[2], pick[3], pick[4]
+    v2 = rl.copy()
+    r_eq = lambda g: np.sqrt(g.area / np.pi)
+    g = geoms[bite]
+    v2.loc[bite, "geometry"] = drop_slivers(g.difference(_disc_at_edge(g, 0.3, 0.6 * r_eq(g))), 20000)
+    g = geoms[grow]
+    v2.loc[grow, "geometry"] = g.union(_disc_at_edge(g, 0.7, 0.45 * r_eq(g))).difference(urban_union.buffer(300))
+    types = ["水源涵养", "生物多样性维护", "水土保持"]
+    v2.loc[retype, "type"] = types[(types.index(v2.loc[retype, "type"]) + 1) % 3]
+    v2 = v2.drop(index=drop)
+    free = boundary.buffer(-3000).difference(union.buffer(1500)).difference(urban_union.buffer(2500))
+    x, y = sample_in(free, 2, rng)
+    blobs = make_blobs(x, y, np.array([650.0, 450.0]), rng, roughness=0.3).polygons()
+    n = len(rl)
+    new = gpd.GeoDataFrame({"hx_id": [f"HX-{n + 1 + i:03d}" for i in range(2)],
+                            "name": [f"示例红线斑块{n + 1 + i:03d}" for i in range(2)],
+                            "type": ["水源涵养", "生物多样性维护"]}, geometry=list(blobs), crs=GK)
+    out = pd.concat([v2, new], ignore_index=True)
+    return gpd.GeoDataFrame(out, geometry=uniform_polygons(out.geometry.values), crs=GK)
+
+
+#: 三调 code → ESA WorldCover class, for the synthetic land-cover rasters.
+WORLDCOVER_OF = {
+    "0101": 40, "0102": 40, "0103": 40, "0201": 10,
+    "0301": 10, "0302": 10, "0305": 20, "0307": 10,
+    "0401": 30, "0404": 30,
+    "0304": 10, "0306": 90, "0402": 90, "1106": 90, "1108": 90,
+    "1101": 80, "1103": 80, "1104": 80,
+    "0601": 50, "0701": 50, "0702": 50, "0810": 30, "1003": 50, "1004": 50, "1202": 50, "1207": 60,
+}
+LC_CELL = 0.0005  # degrees: 1.8″, about 48 m east–west × 55 m north–south at 29.5°N
+
+
+def _lc_patches(region, n, size, rng, shape="rect"):
+    """``n`` random rectangles (side ``size`` m, ±50 %) or discs (radius ``size``) inside ``region`` (GK)."""
+    x, y = sample_in(region, n, rng)
+    s = size * rng.uniform(0.5, 1.5, n)
+    if shape == "disc":
+        return [Point(a, b).buffer(r, 16) for a, b, r in zip(x, y, s)]
+    return [rectangle(a, b, w, w * rng.uniform(0.5, 1.0), rng.uniform(0, np.pi)) for a, b, w in zip(x, y, s)]
+
+
+def make_landcover(land_use, redline, urban_union, boundary_geo, rng):
+    """Two classified rasters (ESA WorldCover codes), 2020 and 2024, EPSG:4490, 0.0005° cells.
+
+    2020 is the land-use layer rasterised (三调 → WorldCover, cell centres). 2024 adds synthetic
+    changes: inside the red line 5 built-up sites, 3 quarries, 3 forest clearings (forest → cropland),
+    4 one-cell built-up specks (below a 5000 m² --min-patch) and one reforested field (cropland → forest,
+    not human activity); outside the red line 3 urban-expansion sites (not counted).
+    """
+    from rasterio import features
+    from rasterio.transform import from_origin
+
+    xmin, ymin, xmax, ymax = boundary_geo.bounds
+    x0, y1 = np.floor(xmin / LC_CELL) * LC_CELL, np.ceil(ymax / LC_CELL) * LC_CELL
+    width = int(np.ceil((xmax - x0) / LC_CELL))
+    height = int(np.ceil((y1 - ymin) / LC_CELL))
+    transform = from_origin(x0, y1, LC_CELL, LC_CELL)
+    lu = land_use.to_crs(GEO)
+    codes = lu["DLBM"].map(WORLDCOVER_OF).astype(int).to_numpy()
+    before = features.rasterize(zip(lu.geometry.values, codes), out_shape=(height, width), transform=transform,
+                                fill=0, dtype="uint8")
+    red = shapely.union_all(redline.to_crs(GK).geometry.values).buffer(-200)
+    outside = to_gk(boundary_geo).buffer(-1000).difference(red.buffer(1500))
+    to_geo = lambda gs: gpd.GeoSeries(gs, crs=GK).to_crs(GEO).values
+    after = before.copy()
+    burn = lambda gs, value: features.rasterize(((g, 1) for g in to_geo(gs)), out_shape=after.shape,
+                                                transform=transform, fill=0, dtype="uint8").astype(bool)
+    after[burn(_lc_patches(red, 5, 350, rng), 50) & (before > 0)] = 50
+    after[burn(_lc_patches(red, 3, 180, rng, "disc"), 60) & (before > 0)] = 60
+    clear = burn(_lc_patches(red, 3, 250, rng, "disc"), 40)
+    after[clear & (before == 10)] = 40
+    x, y = sample_in(red, 4, rng)
+    after[burn([Point(a, b).buffer(20, 8) for a, b in zip(x, y)], 50) & (before > 0)] = 50
+    field_ = burn(_lc_patches(red.intersection(shapely.union_all(
+        to_gk_series(lu.loc[lu.DLBM.isin(CROPLAND)]))), 1, 300, rng, "disc"), 10)
+    after[field_ & (before == 40)] = 10
+    after[burn(_lc_patches(outside.intersection(urban_union.buffer(1500)), 3, 400, rng), 50) & (before > 0)] = 50
+    return before, after, transform
+
+
+def to_gk_series(gdf):
+    return gdf.to_crs(GK).geometry.values
+
+
+def write_landcover(array, transform, name: str, out: Path):
+    """A small uint8 GeoTIFF: DEFLATE, tiled, nodata 0, EPSG:4490."""
+    import rasterio
+
+    path = out / f"{name}.tif"
+    path.unlink(missing_ok=True)
+    profile = dict(driver="GTiff", width=array.shape[1], height=array.shape[0], count=1, dtype="uint8",
+                   crs=GEO, transform=transform, nodata=0, compress="deflate", zlevel=9, tiled=True,
+                   blockxsize=256, blockysize=256)
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(array, 1)
+
+
+# --------------------------------------------------------------------------
 # Summary
 # --------------------------------------------------------------------------
 
@@ -969,6 +1090,12 @@ def main(argv: list[str] | None = None):
     write_projects(projects, out)
     write_gbk_shapefile(townships, out)
     write_quotas(townships, farmland, land_use, out)
+    # issue 6, with their own seeds so the layers above are unchanged
+    write_gpkg(make_redline_v2(redline, boundary, ub, np.random.default_rng(SEED + 2)), "eco_redline_v2", out)
+    lc_before, lc_after, lc_transform = make_landcover(land_use, redline, ub, boundary_geo,
+                                                       np.random.default_rng(SEED + 3))
+    write_landcover(lc_before, lc_transform, "landcover_2020", out)
+    write_landcover(lc_after, lc_transform, "landcover_2024", out)
     if not args.quiet:
         print_summary(layers, boundary_geo, project_conflicts(projects, lines))
 

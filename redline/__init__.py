@@ -11,8 +11,11 @@ The functions a notebook user needs::
 
 __version__ = "0.1.0"
 
+from .analyses.change import ChangeResult, change
+from .analyses.conflicts import ConflictResult, conflicts
 from .analyses.indicators import check_quotas, landuse_indicators, layer_shares, ledger, load_class_map
 from .analyses.landcover import landcover_areas
+from .analyses.monitor import MonitorResult, load_transitions, monitor
 from .analyses.scorecard import evaluate, load_recipe
 from .analyses.screening import ScreeningResult, load_rules, screen
 from .area import UNITS, convert, covered_area, dissolve, ellipsoidal_area, plane_area
@@ -60,6 +63,13 @@ __all__ = [
     "screen",
     "load_rules",
     "ScreeningResult",
+    "conflicts",
+    "ConflictResult",
+    "change",
+    "ChangeResult",
+    "monitor",
+    "MonitorResult",
+    "load_transitions",
     "LayerRead",
     "ReadReport",
     "list_layers",

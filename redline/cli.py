@@ -431,6 +431,335 @@ def scorecard(workspace, boundary, layer_specs, units, by, landuse, landuse_fiel
 
 
 # ---------------------------------------------------------------------------
+# map and report
+
+
+def _map_inputs(f):
+    """Inputs of ``map`` and ``report``: a workspace and/or the files, the projects, the basemap."""
+    path = click.Path(path_type=Path)
+    options = [
+        click.option("--workspace", type=path, help="Workspace TOML naming the inputs (options below override it)."),
+        click.option("--boundary", type=path, help="District boundary (polygons)."),
+        click.option("--layer", "layer_specs", multiple=True, callback=_layer_specs, metavar="KIND=PATH",
+                     help="A control-line layer by catalog kind; repeat for each layer."),
+        click.option("--units", type=path, help="Townships, drawn as outlines (and the ledger in a report)."),
+        click.option("--by", "by", help="Unit id/name field of --units."),
+        click.option("--projects", type=path, help="Project footprints to screen and draw by verdict."),
+        click.option("--basemap", type=click.Choice(["osm", "tianditu_vec", "tianditu_img", "none"]), default="osm",
+                     show_default=True, help="Basemap; Tianditu needs a key, 'none' works offline."),
+        click.option("--tianditu-key", envvar="TIANDITU_KEY", help="Tianditu key (or the TIANDITU_KEY variable)."),
+        click.option("--title", help="Map / report title (default: from the boundary's name)."),
+        lang_option,
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _workspace_from(workspace, boundary, layer_specs, units, by, **more):
+    from .workspace import Workspace, load_workspace
+
+    ws = load_workspace(workspace) if workspace else Workspace()
+    ws = ws.merged(boundary=boundary, layers={k: Path(v) for k, v in layer_specs.items()}, units=units, by=by, **more)
+    if ws.boundary is None:
+        raise click.UsageError("no boundary given: use --boundary PATH or a workspace with 'boundary'")
+    return ws
+
+
+@cli.command("map")
+@_map_inputs
+@click.option("--out", type=click.Path(path_type=Path), default=Path("map.html"), show_default=True,
+              help="The map: one self-contained HTML file.")
+def map_(workspace, boundary, layer_specs, units, by, projects, basemap, tianditu_key, title, lang, out):
+    """The one map (一张图): control lines styled from the catalog, projects by verdict, as one HTML file.
+
+    \b
+    Examples:
+      redline map --workspace data/qianjiang/workspace.toml --projects data/qianjiang/projects.geojson --out map.html
+      redline map --boundary data/qianjiang/boundary.gpkg --layer eco_redline=data/qianjiang/eco_redline.gpkg \\
+          --basemap none --out redline-offline.html
+    """
+    from .analyses.screening import screen
+    from .io import LayerCache, atomic_output
+    from .maps import build_map, render_html
+
+    ws = _workspace_from(workspace, boundary, layer_specs, units, by)
+    read = LayerCache()
+    layers = {k: read(p, geometry="polygon").gdf for k, p in ws.layers.items()}
+    district = read(ws.boundary, geometry="polygon").gdf
+    towns = read(ws.units, geometry="polygon").gdf if ws.units else None
+    result = None
+    if projects is not None:
+        proj, rep = read(projects, geometry="any")
+        result = screen(proj, layers, boundary=district, buffers=[], lang=lang,
+                        repaired=[r["id"] for r in rep.repaired])
+    built = build_map(layers, boundary=district, units=towns, units_by=ws.by, screening=result, lang=lang,
+                      basemap=basemap, tianditu_key=tianditu_key, title=title)
+    page = render_html(built.map)
+    with atomic_output(out, inputs=[ws.boundary, *ws.layers.values()]) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    con = _console()
+    for note in built.notes:
+        con.print(f"  {note}", markup=False)
+    con.print(f"{LABELS[lang]['written']} {out} ({len(page) / 1e6:.1f} MB)", markup=False)
+
+
+@cli.command()
+@_map_inputs
+@click.option("--landuse", type=click.Path(path_type=Path), help="Land-use layer with 三调 class codes.")
+@click.option("--quotas", type=click.Path(path_type=Path), help="CSV of per-unit quotas.")
+@click.option("--recipe", type=click.Path(path_type=Path), help="Scorecard recipe TOML.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("redline-report"), show_default=True,
+              help="Output folder.")
+@json_option
+def report(workspace, boundary, layer_specs, units, by, projects, basemap, tianditu_key, title, lang, landuse, quotas,
+           recipe, out, as_json):
+    """Everything to hand on: report.html, report.docx, map.html, maps/*.png, indicators.xlsx, results.gpkg.
+
+    \b
+    Example:
+      redline report --workspace data/qianjiang/workspace.toml --projects data/qianjiang/projects.geojson \\
+          --recipe analyses/qianjiang-2025.toml --out report-qianjiang
+    """
+    from rich.progress import Progress
+
+    from .analyses.scorecard import load_recipe
+    from .report import build_outputs
+
+    ws = _workspace_from(workspace, boundary, layer_specs, units, by, landuse=landuse, quotas=quotas)
+    rec = load_recipe(recipe) if recipe else None
+    steps = ["indicators", "screening", "map", "static maps", "report", "gpkg"]
+    with Progress(transient=True, console=_err, disable=as_json) as bar:
+        task = bar.add_task("building", total=len(steps))
+        built = build_outputs(ws, out, projects=projects, recipe=rec, lang=lang, basemap=basemap,
+                              tianditu_key=tianditu_key, title=title,
+                              progress=lambda s: bar.update(task, advance=1, description=s))
+    if as_json:
+        click.echo(_dumps({"files": [str(p) for p in built.files], "notes": built.notes}))
+        return
+    _print_files(built.files, built.notes, lang)
+
+
+def _print_files(files, notes, lang: str) -> None:
+    con = _console()
+    for note in notes:
+        con.print(f"  {note}", markup=False)
+    con.print(LABELS[lang]["written"] + ":", markup=False)
+    for path in files:
+        con.print(f"  {path}", markup=False)
+
+
+# ---------------------------------------------------------------------------
+# conflicts, change, monitor (三线冲突, 版本变化, 人类活动监测)
+
+#: Exit code of ``redline change --no-decrease`` when the area decreased (1 = bad input, 3 = screen --fail-on).
+CHANGE_DECREASE_EXIT = 4
+
+
+def _refuse_overwrite(targets, inputs) -> None:
+    ins = {Path(p).resolve() for p in inputs if p is not None}
+    for target in targets:
+        if target is not None and Path(target).resolve() in ins:
+            raise click.BadParameter(f"{target}: refusing to overwrite an input file")
+
+
+def _read_polygons(items: dict, quiet: bool) -> tuple[dict, list[str]]:
+    """Read ``name -> path`` as polygon layers (progress bar unless quiet); notes of the reads."""
+    from .io import read_layer
+
+    read, notes = {}, []
+
+    def one(name, path):
+        gdf, report = read_layer(path, geometry="polygon")
+        notes.extend(f"{name}: {n}" for n in report.notes)
+        read[name] = gdf
+
+    if quiet:
+        for name, path in items.items():
+            one(name, path)
+        return read, notes
+    from rich.progress import Progress
+
+    with Progress(transient=True, console=_err) as bar:
+        task = bar.add_task("reading", total=len(items))
+        for name, path in items.items():
+            bar.update(task, description=f"read {Path(path).name}")
+            one(name, path)
+            bar.advance(task)
+    return read, notes
+
+
+def _pairs(ctx, param, values):
+    pairs = []
+    for value in values:
+        a, sep, b = value.partition(",")
+        if not sep or not a.strip() or not b.strip():
+            raise click.BadParameter(f"{value!r}: expected KIND,KIND, e.g. eco_redline,basic_farmland")
+        pairs.append((a.strip(), b.strip()))
+    return pairs or None
+
+
+def _units_options(f):
+    f = click.option("--by", help="Unit id/name field of --units.")(f)
+    return click.option("--units", type=click.Path(path_type=Path), help="Units for per-unit rows, e.g. townships.")(f)
+
+
+def _need_by(units, by) -> None:
+    if units is not None and not by:
+        raise click.UsageError("--units needs --by FIELD (the unit id/name field)")
+
+
+def _finish(result, out, table_path, lang, as_json, extra=None) -> None:
+    from .io import write_tables
+
+    written = []
+    if out is not None:
+        written.append(result.to_file(out))
+    if table_path is not None:
+        tables = result.tables(lang)
+        if Path(table_path).suffix.lower() == ".csv":
+            tables = dict([next(iter(tables.items()))])
+        written.append(write_tables(tables, table_path))
+    if as_json:
+        data = result.to_json()
+        data.update(extra or {})
+        click.echo(_dumps(data))
+    else:
+        _print_tables(result.tables(lang), result.notes, lang, written)
+
+
+@cli.command()
+@click.option("--layer", "layer_specs", multiple=True, required=True, callback=_layer_specs, metavar="KIND=PATH",
+              help="A control-line layer of a catalog kind (repeat; at least two).")
+@click.option("--pair", "pairs", multiple=True, callback=_pairs, metavar="KIND,KIND",
+              help="A pair to check (repeat); default: eco_redline × basic_farmland, eco_redline × urban_boundary, "
+                   "basic_farmland × urban_boundary (those given).")
+@click.option("--boundary", type=click.Path(path_type=Path), help="District boundary: conflicts are clipped to it.")
+@_units_options
+@click.option("--min-area", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Pieces below this ellipsoidal area (m²) are slivers.")
+@click.option("--min-width", type=click.FloatRange(min=0), default=2.0, show_default=True,
+              help="Pieces thinner than this (m) are slivers (digitising noise).")
+@click.option("--out", type=click.Path(path_type=Path), help="GeoPackage with the layers conflicts and slivers.")
+@click.option("--table", "table_path", type=click.Path(path_type=Path), help="Tables to .xlsx, .md or .csv.")
+@lang_option
+@json_option
+def conflicts(layer_specs, pairs, boundary, units, by, min_area, min_width, out, table_path, lang, as_json):
+    """Three-line conflicts (三条控制线不交叉不重叠): every overlap between pairs of layers.
+
+    \b
+    Example:
+      redline conflicts --layer eco_redline=data/qianjiang/eco_redline.gpkg \\
+        --layer basic_farmland=data/qianjiang/basic_farmland.gpkg \\
+        --layer urban_boundary=data/qianjiang/urban_boundary.gpkg \\
+        --units data/qianjiang/townships.gpkg --by name --out conflicts.gpkg
+    """
+    from .analyses.conflicts import conflicts as run_conflicts
+
+    _need_by(units, by)
+    if len(layer_specs) < 2:
+        raise click.UsageError("give at least two --layer KIND=PATH")
+    _refuse_overwrite([out, table_path], [*layer_specs.values(), boundary, units])
+    items = dict(layer_specs)
+    items.update({k: v for k, v in (("(boundary)", boundary), ("(units)", units)) if v is not None})
+    read, notes = _read_polygons(items, as_json)
+    layers = {k: read[k] for k in layer_specs}
+    result = run_conflicts(layers, pairs, boundary=read.get("(boundary)"), units=read.get("(units)"), by=by,
+                           min_area=min_area, min_width=min_width)
+    result.notes[:0] = notes
+    _finish(result, out, table_path, lang, as_json)
+
+
+@cli.command()
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option("--key", help="Feature id field in both versions: features matched as new/removed/reshaped/attributes.")
+@_units_options
+@click.option("--tolerance", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="m²: smaller geometry differences are no reshape, smaller losses no decrease.")
+@click.option("--no-decrease", is_flag=True,
+              help=f"Exit with code {CHANGE_DECREASE_EXIT} when the total area decreased (面积不减少).")
+@click.option("--strict", is_flag=True, help="With --no-decrease: also when any unit's area decreased.")
+@click.option("--out", type=click.Path(path_type=Path), help="GeoPackage with the layers added and removed.")
+@click.option("--table", "table_path", type=click.Path(path_type=Path), help="Tables to .xlsx, .md or .csv.")
+@lang_option
+@json_option
+def change(old, new, key, units, by, tolerance, no_decrease, strict, out, table_path, lang, as_json):
+    """Version-to-version change of a layer (面积不减少、性质不改变): area added, removed, unchanged.
+
+    \b
+    Example:
+      redline change data/qianjiang/eco_redline.gpkg data/qianjiang/eco_redline_v2.gpkg --key hx_id \\
+        --units data/qianjiang/townships.gpkg --by name --no-decrease --out change.gpkg
+    """
+    from .analyses.change import change as run_change
+
+    _need_by(units, by)
+    if strict and not no_decrease:
+        raise click.UsageError("--strict goes with --no-decrease")
+    if strict and units is None:
+        raise click.UsageError("--strict needs --units and --by (it checks every unit)")
+    _refuse_overwrite([out, table_path], [old, new, units])
+    items = {"old": old, "new": new, **({"units": units} if units is not None else {})}
+    read, notes = _read_polygons(items, as_json)
+    result = run_change(read["old"], read["new"], key=key, units=read.get("units"), by=by, tolerance=tolerance)
+    result.notes[:0] = notes
+    failed = no_decrease and result.decreased(strict)
+    _finish(result, out, table_path, lang, as_json, extra={"failed": failed} if no_decrease else None)
+    if failed:
+        if not as_json:
+            _err.print("redline: the area decreased (面积减少)" + (" in a unit" if strict and not result.decreased()
+                                                                  else ""), markup=False)
+        sys.exit(CHANGE_DECREASE_EXIT)
+
+
+@cli.command()
+@click.option("--before", type=click.Path(path_type=Path), required=True, help="Classified raster, earlier date.")
+@click.option("--after", type=click.Path(path_type=Path), required=True, help="Classified raster, later date.")
+@click.option("--within", "within_spec", required=True, metavar="KIND=PATH",
+              help="The protected layer, e.g. eco_redline=data/qianjiang/eco_redline.gpkg.")
+@click.option("--class-map", type=click.Path(path_type=Path), help="Class names of the rasters (default: ESA WorldCover).")
+@click.option("--transitions", type=click.Path(path_type=Path),
+              help="Transitions that count as human activity (TOML; default: to built-up, to bare, forest to cropland).")
+@click.option("--min-patch", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Patches below this area (m²) are dropped and counted.")
+@_units_options
+@click.option("--out", type=click.Path(path_type=Path), help="GeoPackage of the patches.")
+@click.option("--table", "table_path", type=click.Path(path_type=Path), help="Tables to .xlsx, .md or .csv.")
+@lang_option
+@json_option
+def monitor(before, after, within_spec, class_map, transitions, min_patch, units, by, out, table_path, lang, as_json):
+    """Human activity inside a protected layer from two land-cover rasters (人类活动遥感监测).
+
+    \b
+    Example:
+      redline monitor --before data/qianjiang/landcover_2020.tif --after data/qianjiang/landcover_2024.tif \\
+        --within eco_redline=data/qianjiang/eco_redline.gpkg --min-patch 5000 --out patches.gpkg
+    """
+    from .analyses.landcover import load_raster_classes
+    from .analyses.monitor import load_transitions, monitor as run_monitor
+    from .io import open_raster
+
+    _need_by(units, by)
+    kind, path = next(iter(_layer_specs(None, None, [within_spec]).items()))
+    _refuse_overwrite([out, table_path], [before, after, path, units])
+    rules = load_transitions(transitions)
+    cmap = load_raster_classes(class_map) if class_map is not None else None
+    items = {kind: path, **({"(units)": units} if units is not None else {})}
+    read, notes = _read_polygons(items, as_json)
+    with open_raster(before) as b, open_raster(after) as a:
+        if as_json:
+            result = run_monitor(b, a, read[kind], transitions=rules, class_map=cmap, units=read.get("(units)"),
+                                 by=by, min_patch=min_patch)
+        else:
+            with _err.status("comparing rasters and vectorising patches"):
+                result = run_monitor(b, a, read[kind], transitions=rules, class_map=cmap,
+                                     units=read.get("(units)"), by=by, min_patch=min_patch)
+    result.notes[:0] = notes
+    _finish(result, out, table_path, lang, as_json, extra={"within": kind})
+
+
+# ---------------------------------------------------------------------------
 # demo
 
 
@@ -439,8 +768,14 @@ def scorecard(workspace, boundary, layer_specs, units, by, landuse, landuse_fiel
               help="Directory for the results.")
 @lang_option
 @json_option
-def demo(out, lang, as_json):
+@click.option("--basemap", type=click.Choice(["osm", "tianditu_vec", "tianditu_img", "none"]), default="osm",
+              show_default=True, help="Basemap of map.html; 'none' for offline use.")
+def demo(out, lang, as_json, basemap):
     """Run the main job on the bundled sample county (黔江区, synthetic control lines).
+
+    Checks the sample layers, measures the indicators and the plan scorecard, screens the sample
+    projects, and writes the map, the static maps, the report (HTML and Word), the tables and a
+    QGIS-styled GeoPackage into the output folder.
 
     \b
     Example:
@@ -449,7 +784,7 @@ def demo(out, lang, as_json):
     from .demo import run_demo, write_demo
 
     result = run_demo(progress=not as_json, lang=lang)
-    files = write_demo(result, out, lang)
+    files = write_demo(result, out, lang, basemap=basemap)
     if as_json:
         click.echo(_dumps(result.to_json()))
         return
@@ -459,10 +794,17 @@ def demo(out, lang, as_json):
     con.print(t["district"].format(name=result.district_name, km2=result.boundary_m2 / 1e6))
     tables = result.indicators.tables(lang)
     shown = ("评价表", "控制线占比") if lang == "zh" else ("scorecard", "shares")
-    _print_tables({k: tables[k] for k in shown if k in tables}, result.notes, lang)
+    _print_tables({k: tables[k] for k in shown if k in tables}, [], lang)
     if getattr(result, "screening", None) is not None:
         con.print(_verdict_table(result.screening, lang, brief=True))
-    con.print(f"{t['written']} {out}: " + ", ".join(p.name for p in files), markup=False)
+    extra = {}
+    for part in ("conflicts", "change", "monitor"):  # issue 6: the first table of each
+        res = getattr(result, part, None)
+        if res is not None:
+            extra.update(dict([next(iter(res.tables(lang).items()))]))
+    if extra:
+        _print_tables(extra, [], lang)
+    _print_files(files, result.notes, lang)
 
 
 def main(argv=None):

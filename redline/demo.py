@@ -12,8 +12,8 @@ from ._resources import resource_dir
 from .analyses.scorecard import load_recipe
 from .analyses.screening import ScreeningResult, screen
 from .check import summarize_layer
-from .io import atomic_output, read_layer, write_tables
-from .workspace import IndicatorReport, load_workspace, run_indicators
+from .io import LayerCache, atomic_output
+from .workspace import IndicatorReport, Workspace, load_workspace, run_indicators
 
 __all__ = ["DemoResult", "run_demo", "write_demo", "SAMPLE_LAYERS", "SCREEN_KINDS"]
 
@@ -44,6 +44,13 @@ class DemoResult:
     notes: list[str] = field(default_factory=list)
     #: the sample projects screened against the control lines (``redline screen``)
     screening: ScreeningResult | None = None
+    #: the sample workspace and the layers read from it (for the map and the report)
+    workspace: Workspace | None = None
+    cache: LayerCache | None = None
+    #: three-line conflicts, red line v1 → v2 change, human activity in the red line 2020 → 2024 (issue 6)
+    conflicts: "ConflictResult | None" = None
+    change: "ChangeResult | None" = None
+    monitor: "MonitorResult | None" = None
 
     @property
     def shares(self) -> pd.DataFrame:
@@ -61,38 +68,67 @@ class DemoResult:
             "indicators": self.indicators.to_json(),
             "notes": self.notes,
             "screening": self.screening.to_json()["projects"] if self.screening is not None else None,
+            "conflicts": self.conflicts.to_json()["pairs"] if self.conflicts is not None else None,
+            "change": {k: self.change.to_json()[k] for k in ("totals", "counts", "decreased")}
+            if self.change is not None else None,
+            "monitor": {k: self.monitor.to_json()[k] for k in ("summary", "dropped", "total_m2", "min_patch_m2")}
+            if self.monitor is not None else None,
         }
 
 
 def run_demo(sample_dir: str | Path | None = None, progress: bool = True, lang: str = "zh") -> DemoResult:
     """Check every sample layer, measure the indicators and scorecard of the sample county, screen its projects."""
     sample = Path(sample_dir) if sample_dir is not None else resource_dir("sample")
-    read, reports = {}, {}
+    cache = LayerCache()  # each sample file read once, for the checks, the indicators, the screening and the report
+    read = {}
     checks = []
     names = list(SAMPLE_LAYERS)
     with _progress(progress, len(names)) as advance:
         for name in names:
-            gdf, report = read_layer(sample / SAMPLE_LAYERS[name], geometry="any" if name == "projects" else "polygon")
-            read[name], reports[name] = gdf, report
+            gdf, report = cache(sample / SAMPLE_LAYERS[name], geometry="any" if name == "projects" else "polygon")
+            read[name] = gdf
             summary = summarize_layer(gdf, report)
             summary["path"] = f"{sample.name}/{SAMPLE_LAYERS[name]}"
             checks.append(summary)
             advance(name)
     boundary = read["boundary"]
-    cache = {(sample / SAMPLE_LAYERS[n]).resolve(): (read[n], reports[n]) for n in names}
-
-    def reader(path, **kwargs):
-        hit = cache.get(Path(path).resolve())
-        return hit if hit is not None else read_layer(path, **kwargs)
 
     workspace = load_workspace(sample / "workspace.toml")
     recipe = load_recipe(resource_dir("analyses") / "qianjiang-2025.toml")
-    indicators = run_indicators(workspace, recipe, lang, reader=reader)
+    indicators = run_indicators(workspace, recipe, lang, reader=cache)
     name = str(boundary.iloc[0].get("name", "district"))
     projects_check = next(c for c in checks if c["path"].endswith(SAMPLE_LAYERS["projects"]))
     screening = screen(read["projects"], {k: read[k] for k in SCREEN_KINDS if k in read}, boundary=boundary, lang=lang,
                        repaired=[r["id"] for r in projects_check["repaired"]])
-    return DemoResult(checks, indicators, name, list(indicators.notes), screening=screening)
+    conflicts, change, monitor = _issue6(sample, read, cache)
+    return DemoResult(checks, indicators, name, list(indicators.notes), screening=screening, workspace=workspace,
+                      cache=cache, conflicts=conflicts, change=change, monitor=monitor)
+
+
+#: Sample files of the conflicts / change / monitor part of the demo.
+SAMPLE_CHANGE = {"eco_redline_v2": "eco_redline_v2.gpkg", "before": "landcover_2020.tif", "after": "landcover_2024.tif"}
+#: Patches below this area (m²) are dropped in the demo's monitoring (half a hectare).
+DEMO_MIN_PATCH = 5000.0
+
+
+def _issue6(sample: Path, read: dict, cache):
+    """Three-line conflicts, red line v1 → v2 change, human activity 2020 → 2024 (skipped when files are missing)."""
+    from .analyses.change import change
+    from .analyses.conflicts import conflicts
+    from .analyses.monitor import monitor
+    from .io import open_raster
+
+    towns = read["townships"]
+    found = conflicts({k: read[k] for k in ("eco_redline", "basic_farmland", "urban_boundary")},
+                      boundary=read["boundary"], units=towns, by="name")
+    changed = watched = None
+    if (sample / SAMPLE_CHANGE["eco_redline_v2"]).exists():
+        v2, _ = cache(sample / SAMPLE_CHANGE["eco_redline_v2"], geometry="polygon")
+        changed = change(read["eco_redline"], v2, key="hx_id", units=towns, by="name")
+    if (sample / SAMPLE_CHANGE["before"]).exists() and (sample / SAMPLE_CHANGE["after"]).exists():
+        with open_raster(sample / SAMPLE_CHANGE["before"]) as b, open_raster(sample / SAMPLE_CHANGE["after"]) as a:
+            watched = monitor(b, a, read["eco_redline"], units=towns, by="name", min_patch=DEMO_MIN_PATCH)
+    return found, changed, watched
 
 
 class _progress:
@@ -117,12 +153,17 @@ class _progress:
         return False
 
 
-def write_demo(result: DemoResult, out: str | Path, lang: str = "zh") -> list[Path]:
-    """Write ``demo.json``, ``indicators.xlsx`` (one sheet per table) and ``indicators.md`` into ``out``."""
+def write_demo(result: DemoResult, out: str | Path, lang: str = "zh", basemap: str = "osm") -> list[Path]:
+    """Write ``demo.json`` and everything :func:`redline.report.build_outputs` makes — ``indicators.xlsx``,
+    ``map.html``, ``maps/*.png``, ``report.html``, ``report.docx``, ``results.gpkg`` — into ``out``."""
+    from .report import build_outputs
+
     out = Path(out)
-    target = out / "demo.json"
+    built = build_outputs(result.workspace, out, lang=lang, basemap=basemap, cache=result.cache,
+                          indicators=result.indicators, screening=result.screening)
+    result.notes.extend(n for n in built.notes if n not in result.notes)
+    target = out / "demo.json"  # last, so it holds the notes of the drawing too
     with atomic_output(target) as tmp:
         tmp.write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=2, sort_keys=True, default=str),
                        encoding="utf-8")
-    tables = result.indicators.tables(lang)
-    return [target, write_tables(tables, out / "indicators.xlsx"), write_tables(tables, out / "indicators.md")]
+    return [target, *built.files]

@@ -126,9 +126,11 @@ def test_demo_writes_results(tmp_path):
     assert shares["nature_reserve"]["share_pct"] == pytest.approx(17.02, abs=0.3)
     card = {r["id"]: r["met"] for r in data["indicators"]["scorecard"]}
     assert card["eco_redline_share"] is True and card["forest_coverage"] is False
-    assert sorted(p.name for p in out.iterdir()) == ["demo.json", "indicators.md", "indicators.xlsx"]
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["demo.json", "indicators.xlsx", "map.html", "maps", "report.docx", "report.html", "results.gpkg"]
     assert json.loads((out / "demo.json").read_text(encoding="utf-8")) == data
-    assert "生态保护红线" in (out / "indicators.md").read_text(encoding="utf-8")
+    flagged = sorted(r["id"] for r in data["screening"] if r["verdict"] != "clear")
+    assert sorted(p.stem for p in (out / "maps").iterdir()) == sorted(["overview", *flagged])
 
 
 def test_demo_text_both_languages(tmp_path):

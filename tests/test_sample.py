@@ -17,7 +17,9 @@ from conftest import REPO, SAMPLE
 GEOD = Geod(ellps="GRS80")
 FILES = ["boundary.gpkg", "townships.gpkg", "eco_redline.gpkg", "nature_reserve.gpkg", "basic_farmland.gpkg",
          "urban_boundary.gpkg", "water_source.gpkg", "land_use.gpkg", "projects.geojson",
-         "townships_gk_gbk/townships_gk.shp"]
+         "townships_gk_gbk/townships_gk.shp", "eco_redline_v2.gpkg"]
+#: the two synthetic land-cover rasters (issue 6): same cells, CRS and grid on every run
+RASTERS = ["landcover_2020.tif", "landcover_2024.tif"]
 
 
 def geod_km2(geom) -> float:
@@ -76,3 +78,10 @@ def test_generator_reproduces_committed_files(tmp_path):
         new = gpd.read_file(tmp_path / name)
         assert old.drop(columns="geometry").equals(new.drop(columns="geometry")), name
         assert shapely.equals_exact(old.geometry.values, new.geometry.values, tolerance=1e-9).all(), name
+    import numpy as np
+    import rasterio
+
+    for name in RASTERS:
+        with rasterio.open(SAMPLE / name) as old, rasterio.open(tmp_path / name) as new:
+            assert old.crs == new.crs and old.transform == new.transform, name
+            assert np.array_equal(old.read(1), new.read(1)), name

@@ -132,6 +132,10 @@ class _Legend(MacroElement):
 
     _template = Template("""
         {% macro html(this, kwargs) %}
+        <style>
+          .rl-popup th { white-space: nowrap; text-align: left; vertical-align: top; padding-right: 8px; color: #555; }
+          .rl-popup td { vertical-align: top; }
+        </style>
         <div class="rl-legend" style="position:fixed;bottom:28px;left:10px;z-index:9999;background:#fff;
              padding:8px 10px;border:1px solid #999;border-radius:4px;font:12px/1.5 sans-serif;max-width:260px">
           <b>{{ this.title }}</b><br>{{ this.body }}
@@ -219,19 +223,22 @@ def build_map(
     names: list[str] = []
     bounds = []
 
-    def add(gdf, name, style, popups, tips, show=True):
-        fg = folium.FeatureGroup(name=name, show=show)
+    def add(gdf, name, style, popups, tips, show=True, group=None):
+        fg = group or folium.FeatureGroup(name=name, show=show)
+        points = bool(len(gdf)) and bool(np.all(shapely.get_type_id(gdf.geometry.values) == 0))
         folium.GeoJson(
             _geojson(gdf, popups, tips),
             style_function=lambda _f, s=style: s,
             highlight_function=lambda _f: {"weight": 3},
-            popup=folium.GeoJsonPopup(fields=["_popup"], labels=False, localize=False),
+            popup=folium.GeoJsonPopup(fields=["_popup"], labels=False, localize=False, max_width=420),
             tooltip=folium.GeoJsonTooltip(fields=["_tip"], labels=False, localize=False),
+            marker=folium.CircleMarker(radius=6) if points else None,
             name=name,
         ).add_to(fg)
-        fg.add_to(m)
-        names.append(name)
-        bounds.append(gdf.total_bounds)
+        if group is None:
+            fg.add_to(m)
+            names.append(name)
+            bounds.append(gdf.total_bounds)
         return fg
 
     def simplified(gdf, label):
@@ -302,11 +309,9 @@ def _add_screening(m, screening, theme: Theme, text: dict, add, legend: list) ->
                  {"fillColor": colour, "color": theme.verdicts.get("outline", "#000000"), "weight": 2,
                   "fillOpacity": 0.75}, popups, tips)
         # a marker too: footprints of a few hectares vanish at district scale
-        points = sel.geometry.representative_point()
-        for pt, popup, tip in zip(points, popups, tips):
-            folium.CircleMarker([pt.y, pt.x], radius=6, color=theme.verdicts.get("outline", "#000000"), weight=1.5,
-                                fill=True, fill_color=colour, fill_opacity=0.9, popup=folium.Popup(popup),
-                                tooltip=folium.Tooltip(html.escape(tip))).add_to(fg)
+        points = sel.set_geometry(sel.geometry.representative_point())
+        add(points, "", {"fillColor": colour, "color": theme.verdicts.get("outline", "#000000"), "weight": 1.5,
+                         "fillOpacity": 0.9}, popups, tips, group=fg)
         legend.append((f"{text['projects']} · {text[verdict]}", colour, theme.verdicts.get("outline", "#000000")))
     if not enc.empty:
         popups = [

@@ -1,0 +1,320 @@
+"""Three-line conflicts (三条控制线不交叉不重叠): every overlap between pairs of control-line layers.
+
+For each pair of layers the overlapping features are found with an STRtree
+query and intersected in one vectorised call; the pieces are then unioned, so
+features that overlap *within* a layer count once, and split into connected
+conflict pieces. A piece is a **sliver** — digitising noise, not a planning
+conflict — when its ellipsoidal area is below ``min_area`` (m²) or when it is
+thinner than ``min_width`` (m: an inward buffer by half the width, in a local
+Gauss-Krüger metric CRS, leaves nothing). Areas are ellipsoidal (CGCS2000).
+Functions take GeoDataFrames and return DataFrames/GeoDataFrames.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..area import dissolve, ellipsoidal_area, polygonal
+from ..crs import working_crs
+from ..errors import CRSError, FieldError, GeometryError, OutputError
+from .indicators import UNASSIGNED
+
+__all__ = [
+    "DEFAULT_PAIRS",
+    "MIN_AREA_M2",
+    "MIN_WIDTH_M",
+    "ConflictResult",
+    "conflicts",
+    "split_by_units",
+]
+
+#: The pairs checked by default: the three control lines against each other.
+DEFAULT_PAIRS: tuple[tuple[str, str], ...] = (
+    ("eco_redline", "basic_farmland"),
+    ("eco_redline", "urban_boundary"),
+    ("basic_farmland", "urban_boundary"),
+)
+#: Default sliver tolerances: pieces below 1 m², or thinner than 2 m (edges of two layers digitised
+#: from different base maps disagree by about a metre each way), are digitising noise.
+MIN_AREA_M2 = 1.0
+MIN_WIDTH_M = 2.0
+
+
+def _clean(gdf: gpd.GeoDataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Valid polygonal geometries of a layer and the ids (index) of the features they come from."""
+    if gdf.crs is None:
+        raise CRSError(f"layer {name}: no CRS; set one on the GeoDataFrame")
+    geoms = polygonal(shapely.make_valid(gdf.geometry.values))
+    keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    return geoms[keep], np.asarray(gdf.index)[keep]
+
+
+def split_by_units(geoms: np.ndarray, crs, units: gpd.GeoDataFrame, by: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Clip each geometry to each unit it meets (STRtree + vectorised intersection).
+
+    The part of a geometry that no unit covers goes to the unit :data:`~redline.analyses.indicators.UNASSIGNED`,
+    so the pieces of a geometry add up to it (where units don't overlap).
+
+    Returns
+    -------
+    ``(source index, unit id, clipped geometry)``, three aligned arrays.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> towns = gpd.GeoDataFrame({"id": ["a"]}, geometry=[box(0, 0, 1, 1)], crs=4545)
+    >>> src, unit, parts = split_by_units(np.array([box(0.5, 0, 2, 1)]), 4545, towns, "id")
+    >>> list(unit), [p.area for p in parts]
+    (['a', '(未归属单位)'], [0.5, 1.0])
+    """
+    if by not in units.columns:
+        cols = ", ".join(map(str, units.columns.drop(units.geometry.name)))
+        raise FieldError(f"no field {by!r} in the units layer; fields: {cols}")
+    ugeoms = polygonal(shapely.make_valid(units.to_crs(crs).geometry.values))
+    ids = units[by].astype(str).to_numpy()
+    geoms = np.asarray(geoms, dtype=object)
+    if not len(geoms):
+        return np.array([], dtype=int), np.array([], dtype=object), np.array([], dtype=object)
+    tree = shapely.STRtree(ugeoms)
+    gi, ui = tree.query(geoms, predicate="intersects")
+    inside = polygonal(shapely.intersection(geoms[gi], ugeoms[ui]))
+    rest = polygonal(shapely.difference(geoms, dissolve(ugeoms)))
+    src = np.concatenate([gi, np.arange(len(geoms))])
+    unit = np.concatenate([ids[ui], np.full(len(geoms), UNASSIGNED, dtype=object)])
+    parts = np.concatenate([inside, rest])
+    keep = ~shapely.is_empty(parts)
+    order = np.argsort(src[keep], kind="stable")
+    return src[keep][order], unit[keep][order].astype(object), parts[keep][order]
+
+
+def _thin(geoms_metric: np.ndarray, min_width: float) -> np.ndarray:
+    if min_width <= 0 or not len(geoms_metric):
+        return np.zeros(len(geoms_metric), dtype=bool)
+    return shapely.is_empty(shapely.buffer(geoms_metric, -min_width / 2.0, quad_segs=2))
+
+
+def _feature_ids(pieces: np.ndarray, geoms: np.ndarray, ids: np.ndarray, metric_area: np.ndarray) -> list[str]:
+    """The ids of the features of one layer that each piece lies on (overlap of positive area)."""
+    tree = shapely.STRtree(geoms)
+    pi, fi = tree.query(pieces, predicate="intersects")
+    shared = shapely.area(shapely.intersection(pieces[pi], geoms[fi]))
+    real = shared > 1e-9 * np.maximum(metric_area[pi], 1e-30)
+    out: list[list[str]] = [[] for _ in range(len(pieces))]
+    for p, f in zip(pi[real].tolist(), fi[real].tolist()):
+        out[p].append(str(ids[f]))
+    return ["、".join(v) for v in out]
+
+
+@dataclass
+class ConflictResult:
+    """Overlaps of pairs of layers: the pieces, a row per pair, per-unit rows, and notes."""
+
+    pieces: gpd.GeoDataFrame
+    pairs: pd.DataFrame
+    by_unit: pd.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)
+    min_area: float = MIN_AREA_M2
+    min_width: float = MIN_WIDTH_M
+
+    def to_json(self) -> dict:
+        """``pairs`` (``a, b, overlap_m2, pieces, slivers, sliver_m2``), ``units`` (or None), tolerances and notes."""
+        units = None
+        if self.by_unit is not None:
+            units = self.by_unit.to_dict(orient="records")
+        return {
+            "pairs": [{k: _plain(v) for k, v in r.items()} for r in self.pairs.to_dict(orient="records")],
+            "units": units,
+            "min_area_m2": self.min_area,
+            "min_width_m": self.min_width,
+            "notes": list(self.notes),
+        }
+
+    def tables(self, lang: str = "zh", catalog=None) -> dict[str, pd.DataFrame]:
+        """Display tables: per pair, and per unit when units were given (labels in ``lang``)."""
+        label = _kind_labeller(lang, catalog)
+        zh = lang == "zh"
+        pairs = pd.DataFrame({
+            ("图层A" if zh else "layer A"): self.pairs["a"].map(label),
+            ("图层B" if zh else "layer B"): self.pairs["b"].map(label),
+            ("冲突面积(公顷)" if zh else "conflict (ha)"): self.pairs["overlap_m2"] / 1e4,
+            ("冲突图斑" if zh else "pieces"): self.pairs["pieces"],
+            ("碎片" if zh else "slivers"): self.pairs["slivers"],
+            ("碎片面积(平方米)" if zh else "slivers (m²)"): self.pairs["sliver_m2"],
+        })
+        out = {("三线冲突" if zh else "conflicts"): pairs}
+        if self.by_unit is not None:
+            u = self.by_unit
+            out["冲突分单位" if zh else "conflicts by unit"] = pd.DataFrame({
+                ("单位" if zh else "unit"): u["unit"],
+                ("图层A" if zh else "layer A"): u["a"].map(label),
+                ("图层B" if zh else "layer B"): u["b"].map(label),
+                ("冲突面积(公顷)" if zh else "conflict (ha)"): u["overlap_m2"] / 1e4,
+                ("冲突图斑" if zh else "pieces"): u["pieces"],
+                ("碎片面积(平方米)" if zh else "slivers (m²)"): u["sliver_m2"],
+            })
+        return out
+
+    def to_file(self, path: str | os.PathLike) -> Path:
+        """Write the layers ``conflicts`` (real conflicts) and ``slivers`` to one GeoPackage, atomically."""
+        from ..io import atomic_output
+
+        path = Path(path)
+        if path.suffix.lower() != ".gpkg":
+            raise OutputError(f"{path}: the conflicts output is a GeoPackage with two layers; use .gpkg")
+        layers = {"conflicts": self.pieces[~self.pieces["sliver"]], "slivers": self.pieces[self.pieces["sliver"]]}
+        with atomic_output(path) as tmp:
+            try:
+                for name, gdf in layers.items():
+                    gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", mode="a" if tmp.exists() else "w")
+            except Exception as exc:
+                raise OutputError(f"{path}: cannot write ({str(exc).strip().splitlines()[0]})") from None
+        return path
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _kind_labeller(lang: str, catalog=None):
+    if catalog is None:
+        from ..catalog import load_catalog
+
+        catalog = load_catalog()
+    return lambda kind: catalog[kind].label(lang) if kind in catalog else kind
+
+
+_PIECE_COLUMNS = ["a", "b", "piece", "area_m2", "area_ha", "width_ok", "sliver", "reason", "a_ids", "b_ids"]
+
+
+def conflicts(
+    layers: Mapping[str, gpd.GeoDataFrame],
+    pairs: Sequence[tuple[str, str]] | None = None,
+    *,
+    boundary: gpd.GeoDataFrame | None = None,
+    units: gpd.GeoDataFrame | None = None,
+    by: str | None = None,
+    min_area: float = MIN_AREA_M2,
+    min_width: float = MIN_WIDTH_M,
+) -> ConflictResult:
+    """Every overlap between pairs of layers, with ellipsoidal areas, slivers apart, per unit.
+
+    Parameters
+    ----------
+    layers : mapping of kind -> GeoDataFrame
+        Polygon layers in any CRS (each reprojected to a common one: the boundary's, else the first layer's).
+    pairs : sequence of (kind, kind), optional
+        Default: the pairs of :data:`DEFAULT_PAIRS` whose layers are both given, else every pair of the layers.
+    boundary : GeoDataFrame, optional
+        Conflicts are clipped to it (spill-over is reported in ``notes``).
+    units, by : GeoDataFrame and field, optional
+        Per-unit rows (pieces clipped to each unit; the rest under ``(未归属单位)``).
+    min_area : float
+        Pieces below this ellipsoidal area (m²) are slivers.
+    min_width : float
+        Pieces thinner than this (m) are slivers: ``buffer(-min_width / 2)`` in a local metric CRS is empty.
+
+    Returns
+    -------
+    ConflictResult
+        ``pieces`` (GeoDataFrame: ``a, b, piece, area_m2, area_ha, width_ok, sliver, reason, a_ids, b_ids``),
+        ``pairs`` (``a, b, overlap_m2, pieces, slivers, sliver_m2, total_m2``: ``overlap_m2`` counts real
+        conflicts only, ``overlap_m2 + sliver_m2 = total_m2``), ``by_unit`` and ``notes``.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> red = gpd.GeoDataFrame(geometry=[box(108.0, 29.0, 108.01, 29.01)], crs=4490)
+    >>> farm = gpd.GeoDataFrame(geometry=[box(108.005, 29.0, 108.02, 29.01)], crs=4490)
+    >>> r = conflicts({"eco_redline": red, "basic_farmland": farm})
+    >>> r.pairs[["a", "b", "pieces", "slivers"]].values.tolist()
+    [['eco_redline', 'basic_farmland', 1, 0]]
+    """
+    if not layers:
+        raise GeometryError("no layers given: conflicts need at least two")
+    if pairs is None:
+        pairs = [p for p in DEFAULT_PAIRS if p[0] in layers and p[1] in layers]
+        if not pairs:
+            kinds = list(layers)
+            pairs = [(kinds[i], kinds[j]) for i in range(len(kinds)) for j in range(i + 1, len(kinds))]
+    if not pairs:
+        raise GeometryError(f"no pair of layers to compare (given: {', '.join(layers)}); give at least two layers")
+    for a, b in pairs:
+        for k in (a, b):
+            if k not in layers:
+                raise FieldError(f"pair {a}×{b}: no layer {k!r} given (layers: {', '.join(layers)})")
+    if units is not None and by is None:
+        raise FieldError("units given without the unit id field (by=)")
+    notes: list[str] = []
+    first = layers[pairs[0][0]]
+    crs = boundary.crs if boundary is not None else first.crs
+    if crs is None:
+        raise CRSError("the layers have no CRS")
+    metric = working_crs(boundary if boundary is not None else first)
+    geoms, ids = {}, {}
+    for k in {k for p in pairs for k in p}:
+        geoms[k], ids[k] = _clean(layers[k].to_crs(crs) if layers[k].crs is not None else layers[k], k)
+    district = dissolve(boundary.to_crs(crs).geometry.values) if boundary is not None else None
+    frames, rows = [], []
+    for a, b in pairs:
+        ga, gb = geoms[a], geoms[b]
+        tree = shapely.STRtree(gb)
+        ia, ib = tree.query(ga, predicate="intersects")
+        inter = polygonal(shapely.intersection(ga[ia], gb[ib]))
+        merged = dissolve(inter)
+        if district is not None and not merged.is_empty:
+            outside_m2 = float(ellipsoidal_area([polygonal([shapely.difference(merged, district)])[0]], crs=crs)[0])
+            if outside_m2 > MIN_AREA_M2:
+                notes.append(f"{a} × {b}: {outside_m2:,.1f} m² of overlap outside the boundary not counted")
+            merged = polygonal([shapely.intersection(merged, district)])[0]
+        parts = shapely.get_parts(merged) if not merged.is_empty else np.array([], dtype=object)
+        parts = parts[~shapely.is_empty(parts)] if len(parts) else parts
+        m2 = ellipsoidal_area(parts, crs=crs)
+        parts_metric = gpd.GeoSeries(parts, crs=crs).to_crs(metric).values if len(parts) else parts
+        thin = _thin(parts_metric, min_width)
+        small = m2 < min_area
+        sliver = small | thin
+        reason = np.where(small, "area", np.where(thin, "width", ""))
+        metric_area = shapely.area(parts_metric) if len(parts) else np.array([])
+        a_ids = _feature_ids(parts_metric, gpd.GeoSeries(ga, crs=crs).to_crs(metric).values, ids[a], metric_area) if len(parts) else []
+        b_ids = _feature_ids(parts_metric, gpd.GeoSeries(gb, crs=crs).to_crs(metric).values, ids[b], metric_area) if len(parts) else []
+        frames.append(gpd.GeoDataFrame({
+            "a": a, "b": b, "piece": np.arange(1, len(parts) + 1), "area_m2": m2, "area_ha": m2 / 1e4,
+            "width_ok": ~thin, "sliver": sliver, "reason": reason, "a_ids": a_ids, "b_ids": b_ids,
+        }, geometry=gpd.GeoSeries(np.asarray(parts, dtype=object), crs=crs).values, crs=crs))
+        rows.append({"a": a, "b": b, "overlap_m2": float(m2[~sliver].sum()), "pieces": int((~sliver).sum()),
+                     "slivers": int(sliver.sum()), "sliver_m2": float(m2[sliver].sum()), "total_m2": float(m2.sum())})
+    pieces = pd.concat(frames, ignore_index=True) if frames else gpd.GeoDataFrame(columns=_PIECE_COLUMNS)
+    pieces = gpd.GeoDataFrame(pieces, geometry="geometry", crs=crs)
+    pieces["sliver"] = pieces["sliver"].astype(bool)
+    pieces["width_ok"] = pieces["width_ok"].astype(bool)
+    by_unit = _by_unit(pieces, units, by, crs, pairs) if units is not None else None
+    return ConflictResult(pieces=pieces, pairs=pd.DataFrame(rows), by_unit=by_unit, notes=notes,
+                          min_area=min_area, min_width=min_width)
+
+
+def _by_unit(pieces: gpd.GeoDataFrame, units: gpd.GeoDataFrame, by: str, crs, pairs) -> pd.DataFrame:
+    src, unit, parts = split_by_units(pieces.geometry.values, crs, units, by)
+    m2 = ellipsoidal_area(parts, crs=crs)
+    df = pd.DataFrame({"unit": unit, "a": pieces["a"].to_numpy()[src], "b": pieces["b"].to_numpy()[src],
+                       "sliver": pieces["sliver"].to_numpy()[src], "m2": m2})
+    real, sl = df[~df["sliver"]], df[df["sliver"]]
+    keys = ["unit", "a", "b"]
+    out = pd.concat([
+        real.groupby(keys, sort=False)["m2"].sum().rename("overlap_m2"),
+        real.groupby(keys, sort=False)["m2"].size().rename("pieces"),
+        sl.groupby(keys, sort=False)["m2"].sum().rename("sliver_m2"),
+    ], axis=1).fillna(0.0).reset_index()
+    out["pieces"] = out["pieces"].astype(int)
+    order = {p: i for i, p in enumerate(pairs)}
+    uorder = {u: i for i, u in enumerate(list(units[by].astype(str)) + [UNASSIGNED])}
+    out = out.assign(_p=[order.get((a, b), 99) for a, b in zip(out["a"], out["b"])],
+                     _u=out["unit"].map(uorder)).sort_values(["_p", "_u"]).drop(columns=["_p", "_u"])
+    return out.reset_index(drop=True)
