@@ -9,10 +9,13 @@ from pathlib import Path
 import pandas as pd
 
 from ._resources import resource_dir
+from .analyses.change import ChangeResult, change
+from .analyses.conflicts import ConflictResult, conflicts
+from .analyses.monitor import MonitorResult, monitor
 from .analyses.scorecard import load_recipe
 from .analyses.screening import ScreeningResult, screen
 from .check import summarize_layer
-from .io import LayerCache, atomic_output
+from .io import LayerCache, atomic_output, open_raster
 from .workspace import IndicatorReport, Workspace, load_workspace, run_indicators
 
 __all__ = ["DemoResult", "run_demo", "write_demo", "SAMPLE_LAYERS", "SCREEN_KINDS"]
@@ -48,9 +51,9 @@ class DemoResult:
     workspace: Workspace | None = None
     cache: LayerCache | None = None
     #: three-line conflicts, red line v1 → v2 change, human activity in the red line 2020 → 2024 (issue 6)
-    conflicts: "ConflictResult | None" = None
-    change: "ChangeResult | None" = None
-    monitor: "MonitorResult | None" = None
+    conflicts: ConflictResult | None = None
+    change: ChangeResult | None = None
+    monitor: MonitorResult | None = None
 
     @property
     def shares(self) -> pd.DataFrame:
@@ -100,9 +103,9 @@ def run_demo(sample_dir: str | Path | None = None, progress: bool = True, lang: 
     projects_check = next(c for c in checks if c["path"].endswith(SAMPLE_LAYERS["projects"]))
     screening = screen(read["projects"], {k: read[k] for k in SCREEN_KINDS if k in read}, boundary=boundary, lang=lang,
                        repaired=[r["id"] for r in projects_check["repaired"]])
-    conflicts, change, monitor = _issue6(sample, read, cache)
+    found, changed, watched = _lines_change_activity(sample, read, cache)
     return DemoResult(checks, indicators, name, list(indicators.notes), screening=screening, workspace=workspace,
-                      cache=cache, conflicts=conflicts, change=change, monitor=monitor)
+                      cache=cache, conflicts=found, change=changed, monitor=watched)
 
 
 #: Sample files of the conflicts / change / monitor part of the demo.
@@ -111,12 +114,8 @@ SAMPLE_CHANGE = {"eco_redline_v2": "eco_redline_v2.gpkg", "before": "landcover_2
 DEMO_MIN_PATCH = 5000.0
 
 
-def _issue6(sample: Path, read: dict, cache):
+def _lines_change_activity(sample: Path, read: dict, cache: LayerCache):
     """Three-line conflicts, red line v1 → v2 change, human activity 2020 → 2024 (skipped when files are missing)."""
-    from .analyses.change import change
-    from .analyses.conflicts import conflicts
-    from .analyses.monitor import monitor
-    from .io import open_raster
 
     towns = read["townships"]
     found = conflicts({k: read[k] for k in ("eco_redline", "basic_farmland", "urban_boundary")},

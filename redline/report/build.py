@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import geopandas as gpd
 
 from ..analyses.screening import ScreeningResult, screen
 from ..catalog import load_catalog
