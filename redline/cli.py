@@ -493,6 +493,9 @@ def map_(workspace, boundary, layer_specs, units, by, projects, basemap, tiandit
         proj, rep = read(projects, geometry="any")
         result = screen(proj, layers, boundary=district, buffers=[], lang=lang,
                         repaired=[r["id"] for r in rep.repaired])
+    if title is None and "name" in district.columns:
+        name = district.iloc[0]["name"]
+        title = f"{name} 三区三线“一张图”" if lang != "en" else f"{name}: one map"
     built = build_map(layers, boundary=district, units=towns, units_by=ws.by, screening=result, lang=lang,
                       basemap=basemap, tianditu_key=tianditu_key, title=title)
     page = render_html(built.map)

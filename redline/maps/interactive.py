@@ -232,7 +232,7 @@ def build_map(
             highlight_function=lambda _f: {"weight": 3},
             popup=folium.GeoJsonPopup(fields=["_popup"], labels=False, localize=False, max_width=420),
             tooltip=folium.GeoJsonTooltip(fields=["_tip"], labels=False, localize=False),
-            marker=folium.CircleMarker(radius=6) if points else None,
+            marker=folium.CircleMarker(radius=6, fill=True) if points else None,
             name=name,
         ).add_to(fg)
         if group is None:
