@@ -78,13 +78,25 @@ def _dumps(data) -> str:
 
 
 class RedlineGroup(click.Group):
-    """A click group that prints RedlineError as one line and exits 1."""
+    """A click group that prints RedlineError as one line and exits 1.
+
+    While a command runs, every file it reads is protected: no output may overwrite it
+    (:func:`redline.io.protect_inputs`). Messages never show a secret (:func:`redline.errors.redact`).
+    """
 
     def invoke(self, ctx):
+        from .errors import redact
+        from .io import protect_inputs
+
         try:
-            return super().invoke(ctx)
+            with protect_inputs():
+                return super().invoke(ctx)
         except RedlineError as exc:
-            _err.print(f"redline: error: {exc}", markup=False, soft_wrap=True)
+            _err.print(f"redline: error: {redact(str(exc))}", markup=False, soft_wrap=True)
+            ctx.exit(1)
+        except MemoryError:
+            _err.print("redline: error: out of memory: the layers are too large for the in-memory engine; "
+                       "split the layer by county (or tile) and use partitioned inputs", markup=False, soft_wrap=True)
             ctx.exit(1)
 
 
@@ -154,6 +166,7 @@ def layers_check(paths, crs, encoding, engine, swap_xy, lang, as_json):
       redline layers check data/qianjiang/townships_gk_gbk/townships_gk.shp --json
     """
     from .check import summarize_layer
+    from .errors import redact
     from .io import read_layer
 
     results, failed = [], False
@@ -163,7 +176,7 @@ def layers_check(paths, crs, encoding, engine, swap_xy, lang, as_json):
             results.append(summarize_layer(gdf, report))
         except RedlineError as exc:
             failed = True
-            results.append({"path": str(path), "error": str(exc)})
+            results.append({"path": redact(str(path)), "error": redact(str(exc))})
             if not as_json:
                 _err.print(f"redline: error: {exc}", markup=False, soft_wrap=True)
     if as_json:
@@ -275,12 +288,15 @@ def screen(projects, layer_specs, boundary, id_field, category_field, buffers, l
     """
     from .analyses.screening import screen as run_screen
     from .catalog import SEVERITY_RANK
+    from .io import prepare_projects, read_layer
 
-    for target in (out, table_path):
-        if target is not None and Path(target).resolve() in {Path(p).resolve() for p in [projects, *layer_specs.values()]}:
-            raise click.BadParameter(f"{target}: refusing to overwrite an input file")
-    result = run_screen(projects, layer_specs, boundary=boundary, id_field=id_field, category_field=category_field,
-                        buffers=buffers, line_width=line_width, point_radius=point_radius, rules=rules, lang=lang)
+    _refuse_overwrite([out, table_path], [projects, boundary, rules, *layer_specs.values()])
+    proj, rep = read_layer(projects, geometry="any")
+    proj = prepare_projects(proj, rep, id_field)
+    result = run_screen(proj, layer_specs, boundary=boundary, id_field=id_field, category_field=category_field,
+                        buffers=buffers, line_width=line_width, point_radius=point_radius, rules=rules, lang=lang,
+                        repaired=[r["id"] for r in rep.repaired])
+    result.notes[:0] = [f"projects: {n}" for n in rep.notes]
     written = []
     if out is not None:
         written.append(result.to_file(out))
@@ -480,9 +496,11 @@ def map_(workspace, boundary, layer_specs, units, by, projects, basemap, tiandit
           --basemap none --out redline-offline.html
     """
     from .analyses.screening import screen
-    from .io import LayerCache, atomic_output
+    from .errors import register_secret
+    from .io import LayerCache, atomic_output, prepare_projects
     from .maps import build_map, render_html
 
+    register_secret(tianditu_key)
     ws = _workspace_from(workspace, boundary, layer_specs, units, by)
     read = LayerCache()
     layers = {k: read(p, geometry="polygon").gdf for k, p in ws.layers.items()}
@@ -491,6 +509,7 @@ def map_(workspace, boundary, layer_specs, units, by, projects, basemap, tiandit
     result = None
     if projects is not None:
         proj, rep = read(projects, geometry="any")
+        proj = prepare_projects(proj, rep)
         result = screen(proj, layers, boundary=district, buffers=[], lang=lang,
                         repaired=[r["id"] for r in rep.repaired])
     if title is None and "name" in district.columns:
@@ -527,8 +546,10 @@ def report(workspace, boundary, layer_specs, units, by, projects, basemap, tiand
     from rich.progress import Progress
 
     from .analyses.scorecard import load_recipe
+    from .errors import register_secret
     from .report import build_outputs
 
+    register_secret(tianditu_key)
     ws = _workspace_from(workspace, boundary, layer_specs, units, by, landuse=landuse, quotas=quotas)
     rec = load_recipe(recipe) if recipe else None
     steps = ["indicators", "screening", "map", "static maps", "report", "gpkg"]
@@ -560,10 +581,14 @@ CHANGE_DECREASE_EXIT = 4
 
 
 def _refuse_overwrite(targets, inputs) -> None:
-    ins = {Path(p).resolve() for p in inputs if p is not None}
+    """Fail before any work when an output would overwrite an input (a shapefile's parts count)."""
+    from .errors import OutputError
+    from .io import _parts
+
+    ins = {q.resolve() for p in inputs if p is not None for q in _parts(Path(p))}
     for target in targets:
         if target is not None and Path(target).resolve() in ins:
-            raise click.BadParameter(f"{target}: refusing to overwrite an input file")
+            raise OutputError(f"{target}: refusing to overwrite an input file; choose another output path")
 
 
 def _read_polygons(items: dict, quiet: bool) -> tuple[dict, list[str]]:

@@ -14,8 +14,10 @@ from __future__ import annotations
 import codecs
 import contextlib
 import os
+import re
 import tempfile
 import tomllib
+import warnings
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -30,7 +32,14 @@ from pyproj import CRS
 
 from .area import polygonal
 from .crs import crs_code, describe_crs, guess_crs, looks_swapped, to_crs
-from .errors import CRSError, GeometryError, LayerNotFoundError, LayerReadError, OutputError
+from .errors import (
+    CRSError,
+    GeometryError,
+    LayerNotFoundError,
+    LayerReadError,
+    LayerTooLargeError,
+    OutputError,
+)
 
 __all__ = [
     "ReadReport",
@@ -48,6 +57,13 @@ __all__ = [
     "write_styled_gpkg",
     "file_sha256",
     "LayerCache",
+    "protect_inputs",
+    "register_input",
+    "check_project_ids",
+    "prepare_projects",
+    "MAX_FEATURES_ENV",
+    "MAX_MEMORY_ENV",
+    "estimate_memory",
 ]
 
 Engine = Literal["pyogrio", "fiona"]
@@ -97,8 +113,11 @@ def _where(path: Path, layer: str | None = None) -> str:
     return f"{path}" + (f" (layer {layer!r})" if layer else "")
 
 
+_DB_URI = re.compile(r"^(postgres|postgresql|pg|mysql|mssql|oracle)(\+\w+)?:/", re.IGNORECASE)
+
+
 def _check_source(path: Path) -> None:
-    if str(path).startswith(("postgresql://", "postgres://")):
+    if _DB_URI.match(str(path)):
         raise LayerReadError(f"{path}: database sources are not supported yet; export the table to a GeoPackage")
     if not path.exists():
         raise LayerReadError(f"{path}: file not found")
@@ -112,6 +131,35 @@ def _check_source(path: Path) -> None:
                     f"{path}: the shapefile's {ext} file is missing; copy all parts "
                     f"(.shp, .shx, .dbf, .prj, .cpg) together"
                 )
+        _check_shapefile_sizes(path, stem)
+
+
+def _check_shapefile_sizes(path: Path, stem: Path) -> None:
+    """A cut-off copy of a shapefile reads as features with no geometry or no attributes:
+    compare each part's size with the size its header declares."""
+    problems = []
+    for ext in (".shp", ".shx"):
+        part = _sibling(stem, ext) if ext != ".shp" else path
+        with part.open("rb") as fh:
+            head = fh.read(100)
+        size = part.stat().st_size
+        if len(head) < 100 or int.from_bytes(head[0:4], "big") != 9994:
+            problems.append(f"{part.name} is not a shapefile part (bad header)")
+        elif int.from_bytes(head[24:28], "big") * 2 > size:
+            problems.append(f"{part.name} is {size:,} bytes but its header says {int.from_bytes(head[24:28], 'big') * 2:,}")
+    dbf = _sibling(stem, ".dbf")
+    with dbf.open("rb") as fh:
+        head = fh.read(32)
+    if len(head) == 32:
+        expected = int.from_bytes(head[8:10], "little") + int.from_bytes(head[4:8], "little") * int.from_bytes(head[10:12], "little")
+        if dbf.stat().st_size < expected:
+            problems.append(f"{dbf.name} is {dbf.stat().st_size:,} bytes but its header says {expected:,}")
+    else:
+        problems.append(f"{dbf.name} is not a dBASE file (too short)")
+    if problems:
+        raise LayerReadError(
+            f"{path}: the shapefile is truncated or corrupt ({'; '.join(problems)}); copy or export it again"
+        )
 
 
 def _sibling(stem: Path, ext: str) -> Path | None:
@@ -136,13 +184,25 @@ def list_layers(path: str | os.PathLike) -> list[str]:
     if path.suffix.lower() in _PARQUET:
         return [path.stem]
     try:
-        return [str(name) for name in pyogrio.list_layers(path)[:, 0]]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # GDAL's warnings on a corrupt file: the error below says it
+            return [str(name) for name in pyogrio.list_layers(path)[:, 0]]
     except Exception as exc:
-        raise LayerReadError(f"{path}: not a readable spatial file ({_gdal_message(exc)})") from None
+        raise LayerReadError(
+            f"{path}: not a readable spatial file ({_gdal_message(exc)}); give a complete GeoPackage, Shapefile, "
+            f"GeoJSON, FlatGeobuf or GeoParquet layer — if it is one, it may be truncated: copy or export it again"
+        ) from None
 
 
 def _gdal_message(exc: Exception) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    # SQLite's own words, without the statement GDAL was running ("sqlite3_prepare_v2(SELECT …) failed: …")
+    if "failed: " in text and "sqlite" in text.lower():
+        text = text.rsplit("failed: ", 1)[1]
+    parts = [part.strip() for part in text.split(";")]
+    text = "; ".join(dict.fromkeys(part for part in parts if part))  # GDAL often repeats itself
+    if len(text) > 300:
+        text = text[:297] + "…"
     return text.rstrip(".")
 
 
@@ -205,20 +265,24 @@ def detect_encoding(path: str | os.PathLike) -> tuple[str | None, str]:
                 dbf_head = fh.read(_SAMPLE_BYTES)
     else:
         return None, "format"
+    ldid, records = _dbf_sample(dbf_head)
+    non_ascii = any(b >= 0x80 for b in records)
+    is_utf8 = non_ascii and _is_utf8(records, cut=len(dbf_head) == _SAMPLE_BYTES)
     if cpg_text is not None:
         enc = _normalise_codepage(cpg_text)
         if enc:
+            # a .cpg that contradicts the bytes is common (copied from another export): the bytes win
+            if is_utf8 and enc != "utf-8":
+                return "utf-8", f"detected from .dbf bytes (the .cpg says {cpg_text.strip()}, but the text is UTF-8)"
+            if non_ascii and not _decodes(records, enc, cut=len(dbf_head) == _SAMPLE_BYTES):
+                fallback = "gb18030" if _decodes(records, "gb18030", cut=True) else "latin-1"
+                return fallback, (f"detected from .dbf bytes (the .cpg says {cpg_text.strip()}, "
+                                  f"but the text does not decode as {enc})")
             return enc, ".cpg"
-    ldid, records = _dbf_sample(dbf_head)
-    if not any(b >= 0x80 for b in records):
+    if not non_ascii:
         return None, "ascii"
-    try:
-        records.decode("utf-8")
+    if is_utf8:
         return "utf-8", "detected from .dbf bytes"
-    except UnicodeDecodeError as exc:
-        # a sample cut in the middle of a character is still UTF-8
-        if len(dbf_head) == _SAMPLE_BYTES and exc.start >= len(records) - 4:
-            return "utf-8", "detected from .dbf bytes"
     if ldid in _LDID:
         return _LDID[ldid], f".dbf language driver 0x{ldid:02X}"
     try:
@@ -228,11 +292,46 @@ def detect_encoding(path: str | os.PathLike) -> tuple[str | None, str]:
         return "latin-1", "undetectable (not UTF-8 or GB18030): read as Latin-1, give --encoding"
 
 
+def _decodes(data: bytes, encoding: str, cut: bool = False) -> bool:
+    """Whether ``data`` decodes as ``encoding`` (a sample ``cut`` mid-character may fail in its last bytes)."""
+    try:
+        data.decode(encoding)
+        return True
+    except UnicodeDecodeError as exc:
+        return cut and exc.start >= len(data) - 4
+    except LookupError:
+        return False
+
+
+def _is_utf8(data: bytes, cut: bool = False) -> bool:
+    return _decodes(data, "utf-8", cut)
+
+
 # ---------------------------------------------------------------------------
 # reading
 
 
-def _read_raw(path: Path, layer: str | None, encoding: str | None, engine: Engine) -> gpd.GeoDataFrame:
+def _read_raw(path: Path, layer: str | None, encoding: str | None, engine: Engine,
+              report: ReadReport | None = None) -> gpd.GeoDataFrame:
+    """Read with GDAL's warnings caught: they go to the report's notes, not to the terminal."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gdf = _read_raw_quiet(path, layer, encoding, engine, report)
+    if report is not None:
+        for message in dict.fromkeys(str(w.message).strip() for w in caught if issubclass(w.category, RuntimeWarning)):
+            report.note(f"GDAL: {_first_sentence(message)}")
+    return gdf
+
+
+def _first_sentence(text: str) -> str:
+    text = text.splitlines()[0] if text else text
+    if text.startswith("Non closed ring"):
+        return "unclosed polygon rings found and closed while reading"
+    return text.split(". To avoid", 1)[0].rstrip(".")
+
+
+def _read_raw_quiet(path: Path, layer: str | None, encoding: str | None, engine: Engine,
+                    report: ReadReport | None) -> gpd.GeoDataFrame:
     where = _where(path, layer)
     if path.suffix.lower() in _PARQUET:
         try:
@@ -249,7 +348,17 @@ def _read_raw(path: Path, layer: str | None, encoding: str | None, engine: Engin
                 path, layer=layer, encoding=encoding, fid_as_index=True, use_arrow=True
             )
         except Exception as exc:
-            raise LayerReadError(f"{where}: cannot read ({_gdal_message(exc)})") from None
+            # the Arrow path fails on malformed geometries (unclosed rings) and on a GeoJSON 'id' property
+            # that collides with the FID; the row path reads both, fixing rings GEOS can't build
+            try:
+                data = pyogrio.read_dataframe(
+                    path, layer=layer, encoding=encoding, fid_as_index=True, use_arrow=False, on_invalid="fix"
+                )
+            except Exception:
+                raise LayerReadError(f"{where}: cannot read ({_gdal_message(exc)}); the file may be truncated "
+                                     f"or corrupt: copy or export it again") from None
+            if report is not None and "1-dimensional" not in str(exc):
+                report.note(f"malformed geometries fixed while reading ({_gdal_message(exc)})")
         if not isinstance(data, gpd.GeoDataFrame):
             raise LayerReadError(f"{where}: has no geometry column — not a spatial layer")
         return data
@@ -271,6 +380,105 @@ def _read_raw(path: Path, layer: str | None, encoding: str | None, engine: Engin
         gdf.index = pd.Index([int(f.id) for f in feats], name="fid")
         return gdf
     raise ValueError(f"engine must be 'pyogrio' or 'fiona', got {engine!r}")
+
+
+#: Environment variables that bound what :func:`read_layer` will load into memory.
+MAX_FEATURES_ENV = "REDLINE_MAX_FEATURES"
+MAX_MEMORY_ENV = "REDLINE_MAX_MEMORY"
+#: In-memory bytes per byte of file (WKB/Arrow buffers, shapely geometries, the repaired and reprojected copies)
+#: and per feature (attributes, index, GEOS objects): measured on the sample layers and a 1 M-vertex polygon.
+_BYTES_PER_FILE_BYTE = 6
+_BYTES_PER_FEATURE = 1500
+_UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9, "gb": 1e9, "t": 1e12, "tb": 1e12}
+
+
+def _parse_bytes(text: str) -> float:
+    match = re.fullmatch(r"\s*([0-9.]+)\s*([a-zA-Z]*)\s*", text)
+    if not match or match.group(2).lower() not in _UNITS:
+        raise LayerReadError(f"{MAX_MEMORY_ENV}={text!r}: expected a size such as 2GB or 500MB")
+    return float(match.group(1)) * _UNITS[match.group(2).lower()]
+
+
+def _available_memory() -> float | None:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return float(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _source_size(path: Path) -> tuple[int, int | None]:
+    """Bytes of the data (all parts of a shapefile, uncompressed size of a zip) and the feature count if cheap."""
+    suffix = path.suffix.lower()
+    if suffix == ".zip":
+        with zipfile.ZipFile(path) as zf:
+            return sum(i.file_size for i in zf.infolist()), None
+    if suffix == ".shp":
+        stem = path.with_suffix("")
+        return sum(p.stat().st_size for p in (_sibling(stem, e) for e in (".shp", ".dbf")) if p), None
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()), None
+    return path.stat().st_size, None
+
+
+def _feature_count(path: Path, layer: str | None) -> int | None:
+    try:
+        if path.suffix.lower() in _PARQUET:
+            import pyarrow.parquet as pq
+
+            return pq.ParquetFile(path).metadata.num_rows
+        import pyogrio
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            count = pyogrio.read_info(path, layer=layer)["features"]
+        return int(count) if count is not None and count >= 0 else None
+    except Exception:
+        return None
+
+
+def estimate_memory(path: str | os.PathLike, layer: str | None = None) -> tuple[int | None, float]:
+    """``(features, bytes)``: the feature count and a rough estimate of the memory a read of the layer takes."""
+    path = Path(path)
+    size, _ = _source_size(path)
+    features = _feature_count(path, layer)
+    return features, _BYTES_PER_FILE_BYTE * size + _BYTES_PER_FEATURE * (features or 0)
+
+
+def _check_size(path: Path, layer: str | None, where: str) -> None:
+    """Refuse a layer too large for the in-memory engine before reading it, naming the way out."""
+    max_features = os.environ.get(MAX_FEATURES_ENV)
+    max_memory = os.environ.get(MAX_MEMORY_ENV)
+    limit_bytes = _parse_bytes(max_memory) if max_memory else _available_memory()
+    size, _ = _source_size(path)
+    if not max_features and (not limit_bytes or _BYTES_PER_FILE_BYTE * size < 0.1 * limit_bytes):
+        return  # far from any limit: don't open the file twice
+    features, need = estimate_memory(path, layer)
+    scale_out = "split the layer by county (or tile) and use partitioned inputs"
+    if max_features:
+        try:
+            limit = int(max_features)
+        except ValueError:
+            raise LayerReadError(f"{MAX_FEATURES_ENV}={max_features!r}: expected a whole number") from None
+        if features is not None and features > limit:
+            raise LayerTooLargeError(
+                f"{where}: {features:,} features, more than the limit of {limit:,} ({MAX_FEATURES_ENV}); "
+                f"{scale_out}, or raise the limit"
+            )
+    if limit_bytes and need > limit_bytes:
+        source = MAX_MEMORY_ENV if max_memory else "available memory"
+        raise LayerTooLargeError(
+            f"{where}: too large for the in-memory engine — about {need / 1e9:,.2f} GB needed "
+            f"({features if features is not None else 'unknown number of'} features), "
+            f"{limit_bytes / 1e9:,.2f} GB allowed ({source}); {scale_out}"
+            + (f", or raise {MAX_MEMORY_ENV}" if max_memory else "")
+        )
 
 
 def _choose_layer(path: Path, layer: str | None) -> tuple[str | None, bool]:
@@ -364,11 +572,11 @@ def _repair(gdf: gpd.GeoDataFrame, report: ReadReport, geometry: GeometryKind, w
     gdf = gdf.loc[~missing]
     geoms = gdf.geometry.values
     ids = np.asarray(gdf.index)
-    if shapely.has_z(geoms).any():
+    if shapely.has_z(geoms).any() or shapely.has_m(geoms).any():
         geoms = shapely.force_2d(geoms)
         report.note("Z/M coordinates dropped: areas are measured in 2D")
     types = shapely.get_type_id(geoms)
-    if geometry == "polygon":
+    if geometry == "polygon" and len(gdf):
         is_poly = np.isin(types, (3, 6, 7))
         if not is_poly.any():
             found = ", ".join(f"{k} ×{v}" for k, v in Counter(gdf.geometry.geom_type).items())
@@ -395,7 +603,17 @@ def _repair(gdf: gpd.GeoDataFrame, report: ReadReport, geometry: GeometryKind, w
         for fid in ids[lost]:
             report.dropped.append({"id": _jsonable(fid), "reason": "no area left after repair"})
         keep = ~lost
-        gdf, geoms = gdf.loc[keep], geoms[keep]
+        gdf, geoms, ids = gdf.loc[keep], geoms[keep], ids[keep]
+    # valid polygons with (numerically) no area: all vertices on one line, or collapsed to a point
+    polys = np.isin(shapely.get_type_id(geoms), (3, 6))
+    if polys.any():
+        xmin, ymin, xmax, ymax = shapely.bounds(geoms).T
+        extent = np.maximum(xmax - xmin, ymax - ymin)
+        flat = polys & (shapely.area(geoms) <= 1e-9 * extent * extent)
+        if flat.any():
+            for fid in ids[flat]:
+                report.dropped.append({"id": _jsonable(fid), "reason": "polygon with zero area (all vertices on a line)"})
+            gdf, geoms = gdf.loc[~flat], geoms[~flat]
     return gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
 
 
@@ -453,6 +671,8 @@ def read_layer(
     >>> report.crs, report.repaired  # doctest: +SKIP
     ('EPSG:4490 (China Geodetic Coordinate System 2000)', [])
     """
+    if _DB_URI.match(os.fspath(path)):
+        _check_source(Path(path))
     if layer is None:
         path, layer = split_layer_spec(path)
     path = Path(path)
@@ -469,19 +689,90 @@ def read_layer(
     else:
         encoding, source = detect_encoding(path)
         report.encoding, report.encoding_source = encoding or "utf-8", source
-    gdf = _read_raw(path, layer, encoding, engine)
+        if "the .cpg says" in source or source.startswith("undetectable"):
+            report.note(f"attribute encoding {report.encoding}: {source}")
+    _check_size(path, layer, where)
+    register_input(path)
+    gdf = _read_raw(path, layer, encoding, engine, report)
     report.features_in_file = len(gdf)
     if not len(gdf):
         raise LayerReadError(f"{where}: the layer has no features")
     gdf = _resolve_crs(gdf, report, crs, detect_crs, swap_xy, where)
     gdf = _repair(gdf, report, geometry, where)
     if not len(gdf):
-        raise GeometryError(f"{where}: no usable geometry left ({len(report.dropped)} features dropped)")
+        reasons = "; ".join(f"{reason} ×{n}" for reason, n in Counter(d["reason"] for d in report.dropped).items())
+        raise GeometryError(f"{where}: no usable geometry left ({len(report.dropped)} features dropped: {reasons}); "
+                            f"check the layer in a GIS")
     if report.repaired:
         report.note(f"{len(report.repaired)} invalid geometries repaired (make_valid)")
     if report.dropped:
         report.note(f"{len(report.dropped)} features dropped (see 'dropped')")
     return LayerRead(gdf, report)
+
+
+def check_project_ids(gdf: gpd.GeoDataFrame, id_field: str | None = None, where: str = "projects") -> str | None:
+    """Check that every project has an id and no two share one; returns the id field used.
+
+    The id names a project in every output (tables, the map, ``maps/<id>.png``), so a blank or
+    repeated id would merge or lose projects. Raises :class:`~redline.errors.FieldError` listing
+    the blank ids by feature id and the repeated values.
+    """
+    from .catalog import find_field
+    from .errors import FieldError
+    from .footprints import ID_FIELDS
+
+    field_name = find_field(gdf.columns, id_field, ID_FIELDS, "id", where)
+    if field_name is None:
+        return None
+    values = gdf[field_name]
+    text = values.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip())
+    problems = []
+    blank = [str(_jsonable(i)) for i in np.asarray(gdf.index)[(text == "").to_numpy()]]
+    if blank:
+        problems.append(f"{len(blank)} blank (features {', '.join(blank[:10])}{', …' if len(blank) > 10 else ''})")
+    counts = Counter(t for t in text if t)
+    dup = sorted((t, n) for t, n in counts.items() if n > 1)
+    if dup:
+        shown = ", ".join(f"{t} ×{n}" for t, n in dup[:10]) + (", …" if len(dup) > 10 else "")
+        problems.append(f"{len(dup)} repeated ({shown})")
+    if problems:
+        raise FieldError(
+            f"{where}: project ids in field {field_name!r} must be unique and not blank: {'; '.join(problems)}; "
+            f"fix the ids or choose another field with --id-field"
+        )
+    return field_name
+
+
+def prepare_projects(gdf: gpd.GeoDataFrame, report: ReadReport, id_field: str | None = None) -> gpd.GeoDataFrame:
+    """Project footprints as read, made ready to screen: ids checked (:func:`check_project_ids`) and
+    geometry collections reduced to what a footprint can be, with a note for each.
+
+    A collection keeps its polygons (points and lines beside them are dropped and reported);
+    without polygons, its lines (as a MultiLineString, buffered to their width) or its points.
+    """
+    check_project_ids(gdf, id_field, report.path)
+    geoms = gdf.geometry.values
+    coll = np.flatnonzero(shapely.get_type_id(geoms) == 7)
+    if not coll.size:
+        return gdf
+    geoms = geoms.copy()
+    ids = np.asarray(gdf.index)
+    for i in coll:
+        parts = shapely.get_parts(shapely.get_parts(geoms[i]))  # nested collections flattened one level more
+        types = shapely.get_type_id(parts)
+        groups = {"polygon": parts[np.isin(types, (3, 6))], "line": parts[np.isin(types, (1, 2, 5))],
+                  "point": parts[np.isin(types, (0, 4))]}
+        keep = next((k for k in ("polygon", "line", "point") if len(groups[k])), None)
+        if keep is None:
+            continue  # an empty collection: footprints() names it
+        geoms[i] = shapely.union_all(groups[keep]) if keep == "polygon" else (
+            shapely.multilinestrings(shapely.get_parts(groups[keep])) if keep == "line"
+            else shapely.multipoints(shapely.get_parts(groups[keep])))
+        dropped = [f"{len(groups[k])} {k}{'s' if len(groups[k]) > 1 else ''}" for k in ("polygon", "line", "point")
+                   if k != keep and len(groups[k])]
+        report.note(f"feature {_jsonable(ids[i])}: a GeometryCollection footprint; its {keep}s are screened"
+                    + (f", {' and '.join(dropped)} beside them dropped" if dropped else ""))
+    return gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
 
 
 def reproject(gdf: gpd.GeoDataFrame, crs, report: ReadReport | None = None, name: str | None = None) -> gpd.GeoDataFrame:
@@ -503,17 +794,59 @@ def reproject(gdf: gpd.GeoDataFrame, crs, report: ReadReport | None = None, name
 # writing
 
 
+# Inputs read while :func:`protect_inputs` is active (the CLI turns it on for every command):
+# :func:`atomic_output` refuses to write over any of them.
+_PROTECTED: list[set[Path]] = []
+
+
+@contextlib.contextmanager
+def protect_inputs() -> Iterator[set[Path]]:
+    """Within this block, every file redline reads is registered and no output may overwrite it."""
+    _PROTECTED.append(set())
+    try:
+        yield _PROTECTED[-1]
+    finally:
+        _PROTECTED.pop()
+
+
+def _parts(path: Path) -> list[Path]:
+    if path.suffix.lower() == ".shp":
+        stem = path.with_suffix("")
+        return [p for p in (_sibling(stem, e) for e in (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn"))
+                if p]
+    return [path]
+
+
+def register_input(path: str | os.PathLike) -> None:
+    """Register a file that was read (all parts of a shapefile), so outputs can't overwrite it."""
+    if _PROTECTED:
+        try:
+            _PROTECTED[-1].update(p.resolve() for p in _parts(Path(path)) if p.exists())
+        except OSError:
+            pass
+
+
+def _is_input(path: Path, inputs) -> bool:
+    if not path.exists():
+        return False
+    target = path.resolve()
+    given = {p.resolve() for src in inputs if src is not None for p in _parts(Path(src)) if p.exists()}
+    return target in given or any(target in registered for registered in _PROTECTED)
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike, inputs: tuple = ()) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it over ``path``.
 
-    On any error the temporary file is removed and an existing ``path`` is
-    left untouched. Refuses to overwrite one of ``inputs``.
+    On any error (or an interrupt) the temporary file is removed and an
+    existing ``path`` is left untouched. Refuses to overwrite one of
+    ``inputs`` or any file read within :func:`protect_inputs`.
     """
     path = Path(path)
-    for src in inputs:
-        if Path(src).exists() and path.exists() and path.resolve() == Path(src).resolve():
-            raise OutputError(f"{path}: refusing to overwrite an input file; choose another output path")
+    if _is_input(path, inputs):
+        raise OutputError(f"{path}: refusing to overwrite an input file; choose another output path")
+    if path.exists() and path.is_dir():
+        raise OutputError(f"{path}: is a directory; give a file name for this output")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent)
     os.close(fd)
@@ -543,6 +876,7 @@ def write_layer(gdf: gpd.GeoDataFrame, path: str | os.PathLike, layer: str | Non
         raise OutputError(f"{path}: shapefiles are several files and can't be written atomically; use .gpkg")
     if suffix not in _DRIVERS and suffix not in _PARQUET:
         raise OutputError(f"{path}: unknown output format {suffix!r}; use .gpkg, .geojson, .fgb or .parquet")
+    layer = layer or path.stem  # not the temporary file's name
     with atomic_output(path) as tmp:
         try:
             if suffix in _PARQUET:
@@ -566,6 +900,7 @@ def read_toml(path: str | os.PathLike, what: str = "TOML file") -> dict:
     from .errors import CatalogError
 
     path = Path(path)
+    register_input(path)
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -579,6 +914,9 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise LayerReadError(f"{path}: file not found")
+    if path.is_dir():
+        raise LayerReadError(f"{path}: is a directory; give the path of a CSV table")
+    register_input(path)
     raw = path.read_bytes()
     for enc in ("utf-8-sig", "gb18030"):
         try:
@@ -660,6 +998,7 @@ def open_raster(path: str | os.PathLike):
     path = Path(path)
     if not path.exists():
         raise LayerReadError(f"{path}: file not found")
+    register_input(path)
     try:
         raster = rasterio.open(path)
     except Exception as exc:

@@ -240,6 +240,11 @@ def run_indicators(
             notes.append(f"{kind}: reprojected from {gdf.crs.to_string()} to {boundary.crs.to_string()}")
         step(kind)
     shares = layer_shares(boundary, layers, zone_fields)
+    whole = shares[shares["zone"].isna()] if "zone" in shares.columns else shares
+    for row in whole.itertuples(index=False):  # a share of 0 because the layer is elsewhere is worth a warning
+        if row.area_m2 <= 0 and getattr(row, "outside_m2", 0) > 0:
+            notes.append(f"{row.kind}: warning: the layer lies entirely outside the boundary (share 0) — "
+                         f"check that it is the right district's layer and CRS")
     labels = {k: {"zh": catalog[k].name_zh, "en": catalog[k].name_en} for k in layers}
     report = IndicatorReport(shares.attrs["boundary_m2"], shares, labels, notes=notes)
     units = None

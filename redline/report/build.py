@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..analyses.screening import ScreeningResult, screen
 from ..catalog import load_catalog
-from ..io import LayerCache, atomic_output, write_styled_gpkg, write_tables
+from ..io import LayerCache, atomic_output, prepare_projects, write_styled_gpkg, write_tables
 from ..maps import build_map, render_html as render_map
 from ..maps.qgis import categorized_qml, fill_qml, outline_qml
 from ..maps.static import overview_png, project_png
@@ -79,6 +79,7 @@ def build_outputs(
     if screening is None and projects is not None:
         screen_layers = {k: layers[k] for k in SCREEN_KINDS if k in layers}
         proj, report = cache(projects, geometry="any")
+        proj = prepare_projects(proj, report)
         screening = screen(proj, screen_layers, boundary=boundary, lang=lang,
                            repaired=[r["id"] for r in report.repaired])
     step("screening")

@@ -1,0 +1,248 @@
+"""redline against plain baselines, side by side, on the same files in one run.
+
+    python benchmarks/run.py [--size small|city] [--steps read,screen,indicators,conflicts] [--json]
+
+Generates the data first when it is missing (``benchmarks/generate.py``). Each step runs in a fresh process (so the
+peak memory is the step's own): redline's way and a plain baseline — ``geopandas.overlay`` + area for screening and
+conflicts, ``shapely.union_all`` + intersection + area for indicators — on the same inputs, with areas measured the
+same way (ellipsoidal, CGCS2000), and checks that the answers agree (1e-6 relative). Prints times, the speed-up and
+peak memory; ``--json`` prints them as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import resource
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _in_child(fn, args, queue):
+    try:
+        start = time.perf_counter()
+        value = fn(*args)
+        queue.put({"seconds": time.perf_counter() - start, "peak_mb": _peak_mb(), "value": value})
+    except Exception as exc:  # report, don't hang the parent
+        queue.put({"error": f"{type(exc).__name__}: {exc}"})
+
+
+def measure(fn, *args) -> dict:
+    """Run ``fn(*args)`` in a fresh process: wall time (inside, after imports), peak RSS, its return value."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_in_child, args=(fn, args, queue))
+    proc.start()
+    out = queue.get()
+    proc.join()
+    if "error" in out:
+        raise RuntimeError(out["error"])
+    return out
+
+
+# --- steps: each returns a small, comparable answer ------------------------------------------------------------
+
+
+def read_redline(path: str) -> dict:
+    import redline
+
+    start = time.perf_counter()
+    n = len(redline.read_layer(path, geometry="polygon").gdf)
+    return {"compute_s": time.perf_counter() - start, "n": n}
+
+
+def read_fiona(path: str) -> dict:
+    import geopandas as gpd
+
+    start = time.perf_counter()
+    n = len(gpd.read_file(path, engine="fiona"))
+    return {"compute_s": time.perf_counter() - start, "n": n}
+
+
+def screen_redline(folder: str) -> dict:
+    import geopandas as gpd
+
+    import redline
+
+    parcels = gpd.read_parquet(f"{folder}/parcels.parquet")
+    fps = gpd.read_parquet(f"{folder}/footprints.parquet")
+    start = time.perf_counter()
+    result = redline.screen(fps, {"basic_farmland": parcels}, buffers=[])
+    seconds = time.perf_counter() - start
+    hits = result.hits.set_index("project_id")["overlap_m2"]
+    return {"compute_s": seconds, "overlap": hits.to_dict()}
+
+
+def screen_overlay(folder: str) -> dict:
+    """geopandas.overlay of the same footprints (buffered as redline does) with the parcels, then area per project."""
+    import geopandas as gpd
+
+    from redline.area import ellipsoidal_area
+    from redline.crs import working_crs
+    from redline.footprints import footprints
+
+    parcels = gpd.read_parquet(f"{folder}/parcels.parquet")
+    fps = gpd.read_parquet(f"{folder}/footprints.parquet")
+    crs = working_crs(fps)
+    fp = footprints(fps, crs=crs, ids=list(fps["project_id"]))
+    fp_gdf = gpd.GeoDataFrame({"project_id": fps["project_id"].to_numpy()}, geometry=fp.geometry.values, crs=crs)
+    start = time.perf_counter()
+    pieces = gpd.overlay(fp_gdf, parcels.to_crs(crs)[["geometry"]], how="intersection", keep_geom_type=True)
+    pieces["m2"] = ellipsoidal_area(pieces)
+    overlap = pieces.groupby("project_id")["m2"].sum()
+    seconds = time.perf_counter() - start
+    return {"compute_s": seconds, "overlap": overlap.to_dict()}
+
+
+def indicators_redline(folder: str) -> dict:
+    import geopandas as gpd
+
+    import redline
+
+    layers = {"basic_farmland": gpd.read_parquet(f"{folder}/parcels.parquet"),
+              "eco_redline": gpd.read_file(f"{folder}/redline.gpkg")}
+    county = gpd.read_file(f"{folder}/county.gpkg")
+    towns = gpd.read_file(f"{folder}/townships.gpkg")
+    start = time.perf_counter()
+    shares = redline.layer_shares(county, layers)
+    led = redline.ledger(towns, "name", layers, boundary=county)
+    seconds = time.perf_counter() - start
+    per_unit = led.rows[led.rows["zone"].isna()].set_index(["unit", "kind"])["area_m2"]
+    return {"compute_s": seconds, "shares": shares.set_index("kind")["area_m2"].to_dict(),
+            "units": {f"{u}|{k}": v for (u, k), v in per_unit.items()}}
+
+
+def indicators_union(folder: str) -> dict:
+    import geopandas as gpd
+    import shapely
+
+    from redline.area import ellipsoidal_area
+
+    layers = {"basic_farmland": gpd.read_parquet(f"{folder}/parcels.parquet"),
+              "eco_redline": gpd.read_file(f"{folder}/redline.gpkg")}
+    county = gpd.read_file(f"{folder}/county.gpkg")
+    towns = gpd.read_file(f"{folder}/townships.gpkg")
+    start = time.perf_counter()
+    district = shapely.union_all(county.geometry.values)
+    shares, units = {}, {}
+    for kind, gdf in layers.items():
+        merged = shapely.union_all(gdf.to_crs(county.crs).geometry.values)
+        shares[kind] = float(ellipsoidal_area([shapely.intersection(merged, district)], crs=county.crs)[0])
+        inside = shapely.intersection(shapely.intersection(towns.geometry.values, district), merged)
+        for name, m2 in zip(towns["name"], ellipsoidal_area(inside, crs=county.crs)):
+            units[f"{name}|{kind}"] = float(m2)
+    seconds = time.perf_counter() - start
+    return {"compute_s": seconds, "shares": shares, "units": units}
+
+
+def conflicts_redline(folder: str) -> dict:
+    import geopandas as gpd
+
+    import redline
+
+    layers = {"eco_redline": gpd.read_file(f"{folder}/redline.gpkg"),
+              "basic_farmland": gpd.read_parquet(f"{folder}/parcels.parquet")}
+    start = time.perf_counter()
+    result = redline.conflicts(layers, pairs=[("eco_redline", "basic_farmland")])
+    seconds = time.perf_counter() - start
+    row = result.to_json()["pairs"][0]
+    return {"compute_s": seconds, "overlap": {"total": row["overlap_m2"] + row.get("sliver_m2", 0.0)}}
+
+
+def conflicts_overlay(folder: str) -> dict:
+    import geopandas as gpd
+    import shapely
+
+    from redline.area import ellipsoidal_area
+
+    red = gpd.read_file(f"{folder}/redline.gpkg")
+    parcels = gpd.read_parquet(f"{folder}/parcels.parquet")
+    start = time.perf_counter()
+    red_union = gpd.GeoDataFrame(geometry=[shapely.union_all(red.geometry.values)], crs=red.crs)
+    pieces = gpd.overlay(parcels[["geometry"]], red_union, how="intersection", keep_geom_type=True)
+    total = float(ellipsoidal_area(pieces).sum())
+    seconds = time.perf_counter() - start
+    return {"compute_s": seconds, "overlap": {"total": total}}
+
+
+# --- the run -------------------------------------------------------------------------------------------------
+
+
+def _agree(a: dict, b: dict, rel: float = 1e-6) -> tuple[bool, float]:
+    """Whether two {key: m²} answers agree to ``rel`` (missing keys count as 0), and the worst relative gap."""
+    keys = set(a) | set(b)
+    worst = 0.0
+    for k in keys:
+        x, y = float(a.get(k, 0.0)), float(b.get(k, 0.0))
+        scale = max(abs(x), abs(y), 1.0)
+        worst = max(worst, abs(x - y) / scale)
+    return worst <= rel, worst
+
+
+def run(size: str, steps: list[str]) -> list[dict]:
+    from generate import generate
+
+    folder = HERE / "data" / size
+    if not (folder / "footprints.parquet").exists():
+        generate(size, HERE / "data")
+    rows = []
+    if "read" in steps:
+        fiona = measure(read_fiona, str(folder / "parcels.gpkg"))
+        for fmt in ("gpkg", "fgb", "parquet"):
+            ours = measure(read_redline, str(folder / f"parcels.{fmt}"))
+            rows.append({"step": f"read parcels .{fmt}", "redline_s": ours["value"]["compute_s"],
+                         "baseline": "fiona .gpkg", "baseline_s": fiona["value"]["compute_s"],
+                         "redline_peak_mb": ours["peak_mb"], "baseline_peak_mb": fiona["peak_mb"],
+                         "agree": ours["value"]["n"] == fiona["value"]["n"], "worst_rel": 0.0})
+    pairs = {"screen": (screen_redline, screen_overlay, "geopandas.overlay + area", "overlap"),
+             "indicators": (indicators_redline, indicators_union, "union_all + area", None),
+             "conflicts": (conflicts_redline, conflicts_overlay, "union + geopandas.overlay + area", "overlap")}
+    for step in ("screen", "indicators", "conflicts"):
+        if step not in steps:
+            continue
+        ours_fn, base_fn, label, key = pairs[step]
+        ours, base = measure(ours_fn, str(folder)), measure(base_fn, str(folder))
+        if key:
+            ok, worst = _agree(ours["value"][key], base["value"][key])
+        else:
+            ok1, w1 = _agree(ours["value"]["shares"], base["value"]["shares"])
+            ok2, w2 = _agree(ours["value"]["units"], base["value"]["units"])
+            ok, worst = ok1 and ok2, max(w1, w2)
+        rows.append({"step": step, "redline_s": ours["value"]["compute_s"], "baseline": label,
+                     "baseline_s": base["value"]["compute_s"], "redline_peak_mb": ours["peak_mb"],
+                     "baseline_peak_mb": base["peak_mb"], "agree": ok, "worst_rel": worst})
+    for row in rows:
+        row["speedup"] = row["baseline_s"] / row["redline_s"] if row["redline_s"] else float("inf")
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", choices=["small", "city"], default="small")
+    ap.add_argument("--steps", default="read,screen,indicators,conflicts")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    rows = run(args.size, args.steps.split(","))
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    print(f"size {args.size}")
+    print(f"{'step':22s} {'redline s':>10s} {'baseline s':>11s} {'speed-up':>9s} {'peak MB':>9s} {'base MB':>9s} "
+          f"{'agree':>6s} {'worst rel':>10s}  baseline")
+    for r in rows:
+        print(f"{r['step']:22s} {r['redline_s']:10.2f} {r['baseline_s']:11.2f} {r['speedup']:8.1f}x "
+              f"{r['redline_peak_mb']:9.0f} {r['baseline_peak_mb']:9.0f} {str(r['agree']):>6s} {r['worst_rel']:10.1e}  "
+              f"{r['baseline']}")
+
+
+if __name__ == "__main__":
+    main()
