@@ -188,7 +188,8 @@ def _agree(a: dict, b: dict, rel: float = 1e-6) -> tuple[bool, float]:
     return worst <= rel, worst
 
 
-def run(size: str, steps: list[str]) -> list[dict]:
+def run(size: str, steps: list[str], report=None) -> list[dict]:
+    """Measure the steps; ``report(row)`` is called as each row is ready."""
     from generate import generate
 
     folder = HERE / "data" / size
@@ -203,6 +204,7 @@ def run(size: str, steps: list[str]) -> list[dict]:
                          "baseline": "fiona .gpkg", "baseline_s": fiona["value"]["compute_s"],
                          "redline_peak_mb": ours["peak_mb"], "baseline_peak_mb": fiona["peak_mb"],
                          "agree": ours["value"]["n"] == fiona["value"]["n"], "worst_rel": 0.0})
+            _done(rows[-1], report)
     pairs = {"screen": (screen_redline, screen_overlay, "geopandas.overlay + area", "overlap"),
              "indicators": (indicators_redline, indicators_union, "union_all + area", None),
              "conflicts": (conflicts_redline, conflicts_overlay, "union + geopandas.overlay + area", "overlap")}
@@ -220,9 +222,20 @@ def run(size: str, steps: list[str]) -> list[dict]:
         rows.append({"step": step, "redline_s": ours["value"]["compute_s"], "baseline": label,
                      "baseline_s": base["value"]["compute_s"], "redline_peak_mb": ours["peak_mb"],
                      "baseline_peak_mb": base["peak_mb"], "agree": ok, "worst_rel": worst})
-    for row in rows:
-        row["speedup"] = row["baseline_s"] / row["redline_s"] if row["redline_s"] else float("inf")
+        _done(rows[-1], report)
     return rows
+
+
+def _done(row: dict, report) -> None:
+    row["speedup"] = row["baseline_s"] / row["redline_s"] if row["redline_s"] else float("inf")
+    if report is not None:
+        report(row)
+
+
+def _print_row(r: dict) -> None:
+    print(f"{r['step']:22s} {r['redline_s']:10.2f} {r['baseline_s']:11.2f} {r['speedup']:8.1f}x "
+          f"{r['redline_peak_mb']:9.0f} {r['baseline_peak_mb']:9.0f} {str(r['agree']):>6s} {r['worst_rel']:10.1e}  "
+          f"{r['baseline']}", flush=True)
 
 
 def main() -> None:
@@ -231,17 +244,13 @@ def main() -> None:
     ap.add_argument("--steps", default="read,screen,indicators,conflicts")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    rows = run(args.size, args.steps.split(","))
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(run(args.size, args.steps.split(",")), indent=2))
         return
     print(f"size {args.size}")
     print(f"{'step':22s} {'redline s':>10s} {'baseline s':>11s} {'speed-up':>9s} {'peak MB':>9s} {'base MB':>9s} "
-          f"{'agree':>6s} {'worst rel':>10s}  baseline")
-    for r in rows:
-        print(f"{r['step']:22s} {r['redline_s']:10.2f} {r['baseline_s']:11.2f} {r['speedup']:8.1f}x "
-              f"{r['redline_peak_mb']:9.0f} {r['baseline_peak_mb']:9.0f} {str(r['agree']):>6s} {r['worst_rel']:10.1e}  "
-              f"{r['baseline']}")
+          f"{'agree':>6s} {'worst rel':>10s}  baseline", flush=True)
+    run(args.size, args.steps.split(","), report=_print_row)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from ..catalog import find_field
 from ..crs import working_crs
 from ..errors import CatalogError, FieldError, GeometryError
 from ..io import read_toml
+from ..overlay import dissolved_area, overlap_areas
 
 __all__ = [
     "layer_shares",
@@ -71,15 +72,35 @@ def _district(boundary: gpd.GeoDataFrame) -> tuple[shapely.Geometry, float]:
     return district, area
 
 
-def _layer_parts(gdf: gpd.GeoDataFrame, crs, zone_field: str | None) -> list[tuple[str | None, shapely.Geometry]]:
-    """The dissolved layer, then each zone dissolved on its own (zone = None means the whole layer)."""
-    gdf = gdf.to_crs(crs)
-    parts = [(None, dissolve(gdf.geometry.values))]
+def _zone_labels(gdf: gpd.GeoDataFrame, zone_field: str | None) -> np.ndarray:
+    if zone_field is None:
+        return np.full(len(gdf), "", dtype=object)
+    values = gdf[zone_field].astype("string").fillna("").to_numpy(dtype=object)
+    return np.where(values == "", "(空)", values)
+
+
+def _layer_inside(areas: np.ndarray, gdf: gpd.GeoDataFrame, crs, zone_field: str | None
+                  ) -> list[tuple[str | None, np.ndarray, float]]:
+    """Area of the dissolved layer inside each of ``areas``, for the whole layer (zone None) and per zone,
+    with the dissolved area of the layer (or zone) in all: ``[(zone, m² per area, m² in all)]``.
+
+    Runs on the overlay engine (:mod:`redline.overlay`): nothing is unioned unless features overlap.
+    """
+    feats = polygonal(shapely.make_valid(gdf.to_crs(crs).geometry.values))
+    ok = ~(shapely.is_missing(feats) | shapely.is_empty(feats))
+    feats, labels = feats[ok], _zone_labels(gdf, zone_field)[ok]
+    ov = overlap_areas(np.asarray(areas, dtype=object), feats, labels, shapely.STRtree(feats), crs, geometries=False)
+    out = [(None, ov.overlap_m2, dissolved_area(feats, crs))]
     if zone_field is not None:
-        values = gdf[zone_field].astype("string").fillna("")
-        for zone in sorted(values.unique()):
-            parts.append((zone or "(空)", dissolve(gdf.geometry.values[(values == zone).to_numpy()])))
-    return parts
+        for code, zone in enumerate(ov.label_codes):
+            per_area = np.zeros(len(areas))
+            sel = ov.group_label == code
+            np.add.at(per_area, ov.group_project[sel], ov.group_m2[sel])
+            out.append((str(zone), per_area, dissolved_area(feats[labels == zone], crs)))
+        met = set(ov.label_codes.tolist())
+        for zone in sorted(set(labels.tolist()) - met):  # zones lying wholly outside every area
+            out.append((str(zone), np.zeros(len(areas)), dissolved_area(feats[labels == zone], crs)))
+    return out
 
 
 def layer_shares(
@@ -119,10 +140,9 @@ def layer_shares(
     district, boundary_m2 = _district(boundary)
     rows = []
     for kind, gdf in layers.items():
-        for zone, merged in _layer_parts(gdf, crs, zone_fields.get(kind)):
-            inside = polygonal([shapely.intersection(merged, district)])[0]
-            outside = polygonal([shapely.difference(merged, district)])[0]
-            inside_m2, outside_m2 = ellipsoidal_area([inside, outside], crs=crs)
+        for zone, inside, whole_m2 in _layer_inside([district], gdf, crs, zone_fields.get(kind)):
+            inside_m2 = float(inside[0])
+            outside_m2 = max(whole_m2 - inside_m2, 0.0)
             rows.append(
                 {
                     "kind": kind,
@@ -220,8 +240,7 @@ def ledger(
     zone_fields = zone_fields or {}
     rows = []
     for kind, gdf in layers.items():
-        for zone, merged in _layer_parts(gdf, crs, zone_fields.get(kind)):
-            inside = ellipsoidal_area(polygonal(shapely.intersection(clipped, merged)), crs=crs)
+        for zone, inside, _ in _layer_inside(clipped, gdf, crs, zone_fields.get(kind)):
             for uid, m2, total in zip(ids, inside, unit_m2):
                 rows.append(
                     {"unit": uid, "kind": kind, "zone": zone, **_area_columns(float(m2)),

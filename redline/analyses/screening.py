@@ -36,6 +36,7 @@ from ..crs import CGCS2000, describe_crs
 from ..errors import CatalogError, CRSError, OutputError
 from ..footprints import CATEGORY_FIELDS, ID_FIELDS, find_field, footprints, working_crs
 from ..io import atomic_output, read_layer, read_toml
+from ..overlay import overlap_areas, union_groups as _union_groups
 
 __all__ = [
     "SafetyRule",
@@ -218,25 +219,12 @@ def load_rules(path: str | os.PathLike | None = None, catalog: Mapping[str, Laye
 # geometry helpers (vectorised; loops run over groups of pieces, never over layer features)
 
 
-def _union_groups(geoms: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Union the geometries of each group code; returns (unique codes, one geometry per code)."""
-    if not len(geoms):
-        return np.array([], dtype=codes.dtype), np.array([], dtype=object)
-    order = np.argsort(codes, kind="stable")
-    codes, geoms = codes[order], geoms[order]
-    uniq, start, counts = np.unique(codes, return_index=True, return_counts=True)
-    out = geoms[start].copy()
-    for j in np.flatnonzero(counts > 1):
-        out[j] = shapely.union_all(geoms[start[j]:start[j] + counts[j]])
-    return uniq, polygonal(out)
-
-
-def _geodesic_nearest(fps: np.ndarray, feats: np.ndarray, crs) -> np.ndarray:
-    """Geodesic distance (m) from each footprint to the nearest feature (0 when they meet)."""
+def _geodesic_nearest(fps: np.ndarray, feats: np.ndarray, crs, tree: shapely.STRtree | None = None) -> np.ndarray:
+    """Geodesic distance (m) from each footprint to the nearest feature (0 when they meet); ``tree`` indexes ``feats``."""
     dist = np.full(len(fps), np.nan)
     if not len(feats) or not len(fps):
         return dist
-    tree = shapely.STRtree(feats)
+    tree = tree if tree is not None else shapely.STRtree(feats)
     src, dst = tree.query_nearest(fps, all_matches=False)
     lines = shapely.shortest_line(fps[src], feats[dst])
     xy = shapely.get_coordinates(lines).reshape(-1, 2, 2)
@@ -248,120 +236,6 @@ def _geodesic_nearest(fps: np.ndarray, feats: np.ndarray, crs) -> np.ndarray:
     d[shapely.intersects(fps[src], feats[dst])] = 0.0
     dist[src] = d
     return dist
-
-
-_SPLIT_M = 1000.0  # footprints wider than this are cut into cells of this size before the index query
-
-
-@dataclass
-class _Overlaps:
-    """What the footprints overlap: per project × zone label (areas, geometries) and per project."""
-
-    touching: np.ndarray        # features meeting each footprint
-    overlap_m2: np.ndarray      # dissolved overlap per footprint
-    label_codes: np.ndarray     # the zone labels met
-    group_project: np.ndarray   # per group (project × label): the project
-    group_label: np.ndarray     # ... the index into label_codes
-    group_m2: np.ndarray        # ... the dissolved area
-    group_geoms: np.ndarray     # ... the dissolved geometry
-    project_codes: np.ndarray   # projects with an overlap
-    project_geoms: np.ndarray   # their dissolved overlap geometry (only when asked for)
-
-
-def _split_large(fpg: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray]:
-    """Cut footprints wider than ``size`` into grid cells: tight boxes for the index query (a 10 km road's
-    box holds thousands of parcels it never touches). Returns the pieces and their footprint index; the
-    pieces of a footprint tile it exactly, so their overlaps add up."""
-    xmin, ymin, xmax, ymax = shapely.bounds(fpg).T
-    big = np.flatnonzero(np.maximum(xmax - xmin, ymax - ymin) > size)
-    if not len(big):
-        return fpg, np.arange(len(fpg))
-    owners, boxes = [], []
-    for i in big:
-        xs = np.arange(np.floor(xmin[i] / size) * size, xmax[i], size)
-        ys = np.arange(np.floor(ymin[i] / size) * size, ymax[i], size)
-        gx, gy = np.meshgrid(xs, ys)
-        boxes.append(shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + size, gy.ravel() + size))
-        owners.append(np.full(gx.size, i))
-    owner = np.concatenate(owners)
-    cells = polygonal(shapely.intersection(fpg[owner], np.concatenate(boxes)))
-    keep = ~shapely.is_empty(cells)
-    small = np.setdiff1d(np.arange(len(fpg)), big)
-    return np.concatenate([fpg[small], cells[keep]]), np.concatenate([small, owner[keep]])
-
-
-def _overlap_groups(fpg: np.ndarray, feats: np.ndarray, labels: np.ndarray, tree: shapely.STRtree, crs,
-                    per_project: bool = False) -> _Overlaps:
-    """Overlap of each footprint with a layer, dissolved, per zone label and in all — without unions where
-    nothing overlaps.
-
-    The pieces (footprint ∩ feature) of features that overlap no other feature cannot overlap each other:
-    their areas simply add up, and a feature lying wholly inside a footprint is its own piece (no
-    intersection computed). Only pieces of mutually overlapping features (e.g. red-line patches laid over
-    each other) are unioned, per group. Group geometries of non-overlapping pieces are joined with a
-    coverage union (linear time).
-    """
-    n = len(fpg)
-    sub, parent = _split_large(fpg, _SPLIT_M)
-    shapely.prepare(sub)
-    si, fi = tree.query(sub, predicate="intersects")
-    pi = parent[si]
-    inside = shapely.contains_properly(sub[si], feats[fi])
-    cut = feats[fi].copy()
-    cut[~inside] = polygonal(shapely.intersection(sub[si[~inside]], feats[fi[~inside]]))
-    ok = ~shapely.is_empty(cut)
-    pi, fi, cut = pi[ok], fi[ok], cut[ok]
-    touching = np.bincount(np.unique(np.c_[pi, fi], axis=0)[:, 0], minlength=n) if len(pi) else np.zeros(n, int)
-    area = ellipsoidal_area(cut, crs=crs)
-    # features (among those met) overlapping another one: only their pieces need a union
-    hit = np.unique(fi)
-    a, b = shapely.STRtree(feats[hit]).query(feats[hit], predicate="intersects")
-    pair = a < b
-    a, b = a[pair], b[pair]
-    real = shapely.relate_pattern(feats[hit][a], feats[hit][b], "T********")
-    overlapping = np.zeros(len(feats), bool)
-    overlapping[hit[a[real]]] = True
-    overlapping[hit[b[real]]] = True
-    multi = overlapping[fi]
-    if len(fi):
-        label_codes, label_idx = np.unique(labels[fi].astype(str), return_inverse=True)
-    else:
-        label_codes, label_idx = np.array([], dtype=str), np.array([], dtype=int)
-    nl = max(len(label_codes), 1)
-    group = pi * nl + label_idx
-    codes = np.unique(group)
-    pos = np.searchsorted(codes, group)
-    group_m2 = np.bincount(pos[~multi], weights=area[~multi], minlength=len(codes)).astype(float)
-    group_geoms = np.empty(len(codes), dtype=object)
-    mcodes, mgeoms = _union_groups(cut[multi], pos[multi])
-    group_m2[mcodes] += ellipsoidal_area(mgeoms, crs=crs)
-    # geometries: a coverage union of the simple pieces, joined with the unioned ones
-    order = np.argsort(pos[~multi], kind="stable")
-    simple_pos, simple = pos[~multi][order], cut[~multi][order]
-    starts = np.searchsorted(simple_pos, np.arange(len(codes)), side="left")
-    ends = np.searchsorted(simple_pos, np.arange(len(codes)), side="right")
-    mgeom_of = dict(zip(mcodes.tolist(), mgeoms))
-    for g in range(len(codes)):
-        parts = simple[starts[g]:ends[g]]
-        geom = parts[0] if len(parts) == 1 else shapely.coverage_union_all(parts) if len(parts) else None
-        extra = mgeom_of.get(g)
-        if extra is not None:
-            geom = extra if geom is None else shapely.union(geom, extra)
-        group_geoms[g] = geom
-    bad = ~shapely.is_valid(group_geoms)
-    if bad.any():  # pieces that don't match edge to edge: a full union for those groups
-        group_geoms[bad] = shapely.make_valid(group_geoms[bad])
-    group_geoms = polygonal(group_geoms)
-    gp, gl = codes // nl, codes % nl
-    # per project: simple pieces add up; the overlapping ones (possibly across zones) are unioned
-    overlap = np.bincount(pi[~multi], weights=area[~multi], minlength=n).astype(float)
-    pcodes_m, pgeoms_m = _union_groups(cut[multi], pi[multi])
-    overlap[pcodes_m] += ellipsoidal_area(pgeoms_m, crs=crs)
-    pcodes = np.unique(gp)
-    pgeoms = np.array([], dtype=object)
-    if per_project and len(pcodes):
-        pcodes, pgeoms = _union_groups(group_geoms, gp)
-    return _Overlaps(touching, overlap, label_codes, gp, gl, group_m2, group_geoms, pcodes, pgeoms)
 
 
 _RING_QUAD_SEGS = 64  # a buffered disk's chords lie within 0.008 % of its radius (0.4 m at 5 km)
@@ -857,14 +731,15 @@ def screen(
         keep = ~shapely.is_empty(feats)
         feats, labels = feats[keep], labels[keep]
         tree = shapely.STRtree(feats)
-        ov = _overlap_groups(fpg, feats, labels, tree, crs, per_project=kind.inverted)
+        ov = overlap_areas(fpg, feats, labels, tree, crs, per_project=kind.inverted)
         touching = ov.touching
         label_codes, gp, gl, garea, gpieces = ov.label_codes, ov.group_project, ov.group_label, ov.group_m2, ov.group_geoms
         pcodes, ppieces = ov.project_codes, ov.project_geoms
         overlap = np.minimum(ov.overlap_m2, fp_m2)
         pct = 100.0 * overlap / fp_m2
-        dist = _geodesic_nearest(fpg, feats, crs)
-        dist[overlap > 0] = 0.0
+        dist = np.zeros(n)
+        apart = overlap <= 0
+        dist[apart] = _geodesic_nearest(fpg[apart], feats, crs, tree)  # 0 where they overlap
         severity = np.array(["clear"] * n, dtype=object)
         basis = [""] * n
         permitted: list[tuple] = [()] * n
@@ -947,11 +822,10 @@ def screen(
     # verdicts and the projects layer
     rank = hits["severity"].map(SEVERITY_RANK).to_numpy().reshape(len(layers), n).max(axis=0) if n else []
     verdict = [VERDICTS[3 - r] for r in rank]
-    findings = []
-    for p in range(n):
-        flagged = hits.iloc[[k * n + p for k in range(len(layers))]]
-        flagged = flagged[flagged["severity"].map(SEVERITY_RANK) > 0]
-        findings.append(" | ".join(flagged["message"]))
+    # the messages of what was flagged, per project (hits are kind-major: row k * n + p)
+    flagged = (hits["severity"].map(SEVERITY_RANK).to_numpy() > 0).reshape(len(layers), n) if n else np.zeros((0, 0))
+    messages = hits["message"].to_numpy().reshape(len(layers), n) if n else np.zeros((0, 0))
+    findings = [" | ".join(messages[flagged[:, p], p]) for p in range(n)]
     keep_cols = [c for c in projects.columns if c != projects.geometry.name]
     reserved = {"project_id", "category", "verdict", "findings", "repaired", "buffer_m"}
     reserved |= {c for c in keep_cols if c.startswith("footprint_") or c.startswith(tuple(layers))}

@@ -1,0 +1,195 @@
+"""The overlay engine: how much of a layer lies inside each of many polygons — dissolved, per zone — fast.
+
+Used by screening (footprints × layers), indicators (district and townships × layers) and conflicts. The
+levers, each measured on the city benchmark (``benchmarks/run.py``):
+
+- wide polygons (roads, townships) are cut into 1 km cells before the spatial-index query, so each query box
+  is tight; the cells tile the polygon exactly, so their pieces add up;
+- a feature lying wholly inside a polygon is its own piece (``contains_properly``): no intersection;
+- intersections run in chunks on all cores (GEOS releases the GIL);
+- areas are ellipsoidal without a per-ring loop (:func:`redline.area.ellipsoidal_area`);
+- nothing is unioned unless features overlap each other: pieces of features that overlap no other feature
+  simply add up; only clusters of mutually overlapping features (red-line patches laid over each other) are
+  unioned, per group.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from pyproj import CRS
+
+from .area import ellipsoidal_area, polygonal
+
+__all__ = ["Overlaps", "overlap_areas", "union_groups", "dissolved_area", "overlapping_features"]
+
+
+def union_groups(geoms: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Union the geometries of each group code; returns (unique codes, one geometry per code)."""
+    if not len(geoms):
+        return np.array([], dtype=codes.dtype), np.array([], dtype=object)
+    order = np.argsort(codes, kind="stable")
+    codes, geoms = codes[order], geoms[order]
+    uniq, start, counts = np.unique(codes, return_index=True, return_counts=True)
+    out = geoms[start].copy()
+    for j in np.flatnonzero(counts > 1):
+        out[j] = shapely.union_all(geoms[start[j]:start[j] + counts[j]])
+    return uniq, polygonal(out)
+
+
+_SPLIT_M = 1000.0  # polygons wider than this are cut into cells of this size before the index query
+_SPLIT_DEG = 0.01  # the same in a geographic CRS (~1 km)
+
+
+@dataclass
+class Overlaps:
+    """What the footprints overlap: per project × zone label (areas, geometries) and per project."""
+
+    touching: np.ndarray        # features meeting each footprint
+    overlap_m2: np.ndarray      # dissolved overlap per footprint
+    label_codes: np.ndarray     # the zone labels met
+    group_project: np.ndarray   # per group (project × label): the project
+    group_label: np.ndarray     # ... the index into label_codes
+    group_m2: np.ndarray        # ... the dissolved area
+    group_geoms: np.ndarray     # ... the dissolved geometry
+    project_codes: np.ndarray   # projects with an overlap
+    project_geoms: np.ndarray   # their dissolved overlap geometry (only when asked for)
+
+
+def _threaded(func, *arrays: np.ndarray, chunk: int = 20_000) -> np.ndarray:
+    """``func(*arrays)`` in chunks on all cores (GEOS releases the GIL), results concatenated in order."""
+    n = len(arrays[0])
+    workers = min(os.cpu_count() or 1, 8)
+    if workers == 1 or n <= chunk:
+        return func(*arrays)
+    edges = list(range(0, n, chunk)) + [n]
+    with ThreadPoolExecutor(workers) as pool:
+        parts = list(pool.map(lambda lo_hi: func(*(a[lo_hi[0]:lo_hi[1]] for a in arrays)), zip(edges[:-1], edges[1:])))
+    return np.concatenate(parts)
+
+
+def _split_large(fpg: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray]:
+    """Cut footprints wider than ``size`` into grid cells: tight boxes for the index query (a 10 km road's
+    box holds thousands of parcels it never touches). Returns the pieces and their footprint index; the
+    pieces of a footprint tile it exactly, so their overlaps add up."""
+    xmin, ymin, xmax, ymax = shapely.bounds(fpg).T
+    big = np.flatnonzero(np.maximum(xmax - xmin, ymax - ymin) > size)
+    if not len(big):
+        return fpg, np.arange(len(fpg))
+    owners, boxes = [], []
+    for i in big:
+        xs = np.arange(np.floor(xmin[i] / size) * size, xmax[i], size)
+        ys = np.arange(np.floor(ymin[i] / size) * size, ymax[i], size)
+        gx, gy = np.meshgrid(xs, ys)
+        boxes.append(shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + size, gy.ravel() + size))
+        owners.append(np.full(gx.size, i))
+    owner = np.concatenate(owners)
+    cells = polygonal(shapely.intersection(fpg[owner], np.concatenate(boxes)))
+    keep = ~shapely.is_empty(cells)
+    small = np.setdiff1d(np.arange(len(fpg)), big)
+    return np.concatenate([fpg[small], cells[keep]]), np.concatenate([small, owner[keep]])
+
+
+def overlap_areas(fpg: np.ndarray, feats: np.ndarray, labels: np.ndarray, tree: shapely.STRtree, crs,
+                  per_project: bool = False, geometries: bool = True) -> Overlaps:
+    """Overlap of each polygon of ``fpg`` (footprints, townships …) with a layer, dissolved, per zone label and
+    in all — without unions where nothing overlaps. ``fpg`` and ``feats`` share a metric CRS (cells of 1 km);
+    ``tree`` indexes ``feats``; ``geometries=False`` skips building the group geometries.
+
+    The pieces (footprint ∩ feature) of features that overlap no other feature cannot overlap each other:
+    their areas simply add up, and a feature lying wholly inside a footprint is its own piece (no
+    intersection computed). Only pieces of mutually overlapping features (e.g. red-line patches laid over
+    each other) are unioned, per group. Group geometries of non-overlapping pieces are joined with a
+    coverage union (linear time).
+    """
+    n = len(fpg)
+    sub, parent = _split_large(fpg, _SPLIT_DEG if CRS.from_user_input(crs).is_geographic else _SPLIT_M)
+    shapely.prepare(sub)
+    si, fi = tree.query(sub, predicate="intersects")
+    pi = parent[si]
+    inside = _threaded(shapely.contains_properly, sub[si], feats[fi])
+    cut = feats[fi].copy()
+    cut[~inside] = polygonal(_threaded(shapely.intersection, sub[si[~inside]], feats[fi[~inside]]))
+    ok = ~shapely.is_empty(cut)
+    pi, fi, cut = pi[ok], fi[ok], cut[ok]
+    touching = np.bincount(np.unique(np.c_[pi, fi], axis=0)[:, 0], minlength=n) if len(pi) else np.zeros(n, int)
+    area = ellipsoidal_area(cut, crs=crs)
+    # features (among those met) overlapping another one: only their pieces need a union
+    multi = overlapping_features(feats, np.unique(fi))[fi]
+    if len(fi):
+        label_codes, label_idx = np.unique(labels[fi].astype(str), return_inverse=True)
+    else:
+        label_codes, label_idx = np.array([], dtype=str), np.array([], dtype=int)
+    nl = max(len(label_codes), 1)
+    group = pi * nl + label_idx
+    codes = np.unique(group)
+    pos = np.searchsorted(codes, group)
+    group_m2 = np.bincount(pos[~multi], weights=area[~multi], minlength=len(codes)).astype(float)
+    group_geoms = np.empty(len(codes), dtype=object)
+    mcodes, mgeoms = union_groups(cut[multi], pos[multi])
+    group_m2[mcodes] += ellipsoidal_area(mgeoms, crs=crs)
+    gp, gl = codes // nl, codes % nl
+    # per project: simple pieces add up; the overlapping ones (possibly across zones) are unioned
+    overlap = np.bincount(pi[~multi], weights=area[~multi], minlength=n).astype(float)
+    pcodes_m, pgeoms_m = union_groups(cut[multi], pi[multi])
+    overlap[pcodes_m] += ellipsoidal_area(pgeoms_m, crs=crs)
+    if not geometries:
+        empty = np.array([], dtype=object)
+        return Overlaps(touching, overlap, label_codes, gp, gl, group_m2, empty, np.unique(gp), empty)
+    # geometries: a coverage union of the simple pieces, joined with the unioned ones
+    order = np.argsort(pos[~multi], kind="stable")
+    simple_pos, simple = pos[~multi][order], cut[~multi][order]
+    starts = np.searchsorted(simple_pos, np.arange(len(codes)), side="left")
+    ends = np.searchsorted(simple_pos, np.arange(len(codes)), side="right")
+    mgeom_of = dict(zip(mcodes.tolist(), mgeoms))
+    for g in range(len(codes)):
+        parts = simple[starts[g]:ends[g]]
+        geom = parts[0] if len(parts) == 1 else shapely.coverage_union_all(parts) if len(parts) else None
+        extra = mgeom_of.get(g)
+        if extra is not None:
+            geom = extra if geom is None else shapely.union(geom, extra)
+        group_geoms[g] = geom
+    bad = ~shapely.is_valid(group_geoms)
+    if bad.any():  # pieces that don't match edge to edge: a full union for those groups
+        group_geoms[bad] = shapely.make_valid(group_geoms[bad])
+    group_geoms = polygonal(group_geoms)
+    pcodes = np.unique(gp)
+    pgeoms = np.array([], dtype=object)
+    if per_project and len(pcodes):
+        pcodes, pgeoms = union_groups(group_geoms, gp)
+    return Overlaps(touching, overlap, label_codes, gp, gl, group_m2, group_geoms, pcodes, pgeoms)
+
+
+
+
+def overlapping_features(feats: np.ndarray, subset: np.ndarray | None = None) -> np.ndarray:
+    """Boolean mask: which features' interiors overlap another feature's (among ``subset`` when given)."""
+    idx = np.arange(len(feats)) if subset is None else np.asarray(subset)
+    out = np.zeros(len(feats), bool)
+    if len(idx) < 2:
+        return out
+    a, b = shapely.STRtree(feats[idx]).query(feats[idx], predicate="intersects")
+    pair = a < b
+    a, b = a[pair], b[pair]
+    real = _threaded(lambda x, y: shapely.relate_pattern(x, y, "T********"), feats[idx][a], feats[idx][b]) \
+        if len(a) else np.zeros(0, bool)
+    out[idx[a[real]]] = True
+    out[idx[b[real]]] = True
+    return out
+
+
+def dissolved_area(feats: np.ndarray, crs) -> float:
+    """Ellipsoidal area (m²) of the union of ``feats``: overlaps counted once, only overlapping clusters unioned."""
+    feats = polygonal(np.asarray(feats, dtype=object))
+    feats = feats[~(shapely.is_missing(feats) | shapely.is_empty(feats))]
+    if not len(feats):
+        return 0.0
+    multi = overlapping_features(feats)
+    total = float(ellipsoidal_area(feats[~multi], crs=crs).sum())
+    if multi.any():
+        total += float(ellipsoidal_area([shapely.union_all(feats[multi])], crs=crs)[0])
+    return total
