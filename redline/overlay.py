@@ -85,7 +85,10 @@ def _split_large(fpg: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray]:
         xs = np.arange(np.floor(xmin[i] / size) * size, xmax[i], size)
         ys = np.arange(np.floor(ymin[i] / size) * size, ymax[i], size)
         gx, gy = np.meshgrid(xs, ys)
-        boxes.append(shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + size, gy.ravel() + size))
+        # cell edges densified: a cut point then lies within size/20 of its neighbours, so the pieces' areas
+        # (geodesic edges) add up to the whole to ~1e-10 even in lon/lat
+        boxes.append(shapely.segmentize(shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + size, gy.ravel() + size),
+                                        size / 20))
         owners.append(np.full(gx.size, i))
     owner = np.concatenate(owners)
     cells = polygonal(shapely.intersection(fpg[owner], np.concatenate(boxes)))
