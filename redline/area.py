@@ -163,7 +163,11 @@ def ellipsoidal_area(geoms, crs=None) -> np.ndarray:
     result = np.zeros(len(arr), dtype=float)
     if not len(arr):
         return result
-    polys, owner = shapely.get_parts(polygonal(arr), return_index=True)
+    types = shapely.get_type_id(arr)
+    if (types == 3).all():  # plain polygons (the common case): no need to split parts
+        polys, owner = arr, np.arange(len(arr))
+    else:
+        polys, owner = shapely.get_parts(polygonal(arr), return_index=True)
     polys_ok = ~shapely.is_empty(polys)
     polys, owner = polys[polys_ok], owner[polys_ok]
     if not len(polys):

@@ -47,7 +47,7 @@ _SPLIT_DEG = 0.01  # the same in a geographic CRS (~1 km)
 
 @dataclass
 class Overlaps:
-    """What the footprints overlap: per project × zone label (areas, geometries) and per project."""
+    """What the footprints overlap: per project × zone label (areas; geometries on first use) and per project."""
 
     touching: np.ndarray        # features meeting each footprint
     overlap_m2: np.ndarray      # dissolved overlap per footprint
@@ -55,9 +55,42 @@ class Overlaps:
     group_project: np.ndarray   # per group (project × label): the project
     group_label: np.ndarray     # ... the index into label_codes
     group_m2: np.ndarray        # ... the dissolved area
-    group_geoms: np.ndarray     # ... the dissolved geometry
-    project_codes: np.ndarray   # projects with an overlap
-    project_geoms: np.ndarray   # their dissolved overlap geometry (only when asked for)
+    _pieces: tuple              # (pieces, their group, whether from overlapping features, unioned groups, geoms)
+    _geoms: np.ndarray | None = None
+
+    @property
+    def group_geoms(self) -> np.ndarray:
+        """The dissolved geometry of each group, built on first use: a coverage union of the pieces of
+        features that overlap nothing, joined with the union of the others."""
+        if self._geoms is None:
+            self._geoms = _group_geometries(len(self.group_m2), *self._pieces)
+        return self._geoms
+
+    def project_geometries(self) -> tuple[np.ndarray, np.ndarray]:
+        """(projects with an overlap, their dissolved overlap geometry)."""
+        if not len(self.group_project):
+            return np.array([], dtype=int), np.array([], dtype=object)
+        return union_groups(self.group_geoms, self.group_project)
+
+
+def _group_geometries(n_groups: int, cut, pos, multi, mcodes, mgeoms) -> np.ndarray:
+    geoms = np.empty(n_groups, dtype=object)
+    order = np.argsort(pos[~multi], kind="stable")
+    simple_pos, simple = pos[~multi][order], cut[~multi][order]
+    starts = np.searchsorted(simple_pos, np.arange(n_groups), side="left")
+    ends = np.searchsorted(simple_pos, np.arange(n_groups), side="right")
+    mgeom_of = dict(zip(mcodes.tolist(), mgeoms))
+    for g in range(n_groups):
+        parts = simple[starts[g]:ends[g]]
+        geom = parts[0] if len(parts) == 1 else shapely.coverage_union_all(parts) if len(parts) else None
+        extra = mgeom_of.get(g)
+        if extra is not None:
+            geom = extra if geom is None else shapely.union(geom, extra)
+        geoms[g] = geom
+    bad = ~shapely.is_valid(geoms)
+    if bad.any():  # pieces that don't match edge to edge: repaired
+        geoms[bad] = shapely.make_valid(geoms[bad])
+    return polygonal(geoms)
 
 
 def _threaded(func, *arrays: np.ndarray, chunk: int = 20_000) -> np.ndarray:
@@ -97,11 +130,10 @@ def _split_large(fpg: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate([fpg[small], cells[keep]]), np.concatenate([small, owner[keep]])
 
 
-def overlap_areas(fpg: np.ndarray, feats: np.ndarray, labels: np.ndarray, tree: shapely.STRtree, crs,
-                  per_project: bool = False, geometries: bool = True) -> Overlaps:
+def overlap_areas(fpg: np.ndarray, feats: np.ndarray, labels: np.ndarray, tree: shapely.STRtree, crs) -> Overlaps:
     """Overlap of each polygon of ``fpg`` (footprints, townships …) with a layer, dissolved, per zone label and
     in all — without unions where nothing overlaps. ``fpg`` and ``feats`` share a metric CRS (cells of 1 km);
-    ``tree`` indexes ``feats``; ``geometries=False`` skips building the group geometries.
+    ``tree`` indexes ``feats``. Geometries are built only when asked for (``Overlaps.group_geoms``).
 
     The pieces (footprint ∩ feature) of features that overlap no other feature cannot overlap each other:
     their areas simply add up, and a feature lying wholly inside a footprint is its own piece (no
@@ -132,7 +164,6 @@ def overlap_areas(fpg: np.ndarray, feats: np.ndarray, labels: np.ndarray, tree: 
     codes = np.unique(group)
     pos = np.searchsorted(codes, group)
     group_m2 = np.bincount(pos[~multi], weights=area[~multi], minlength=len(codes)).astype(float)
-    group_geoms = np.empty(len(codes), dtype=object)
     mcodes, mgeoms = union_groups(cut[multi], pos[multi])
     group_m2[mcodes] += ellipsoidal_area(mgeoms, crs=crs)
     gp, gl = codes // nl, codes % nl
@@ -140,33 +171,7 @@ def overlap_areas(fpg: np.ndarray, feats: np.ndarray, labels: np.ndarray, tree: 
     overlap = np.bincount(pi[~multi], weights=area[~multi], minlength=n).astype(float)
     pcodes_m, pgeoms_m = union_groups(cut[multi], pi[multi])
     overlap[pcodes_m] += ellipsoidal_area(pgeoms_m, crs=crs)
-    if not geometries:
-        empty = np.array([], dtype=object)
-        return Overlaps(touching, overlap, label_codes, gp, gl, group_m2, empty, np.unique(gp), empty)
-    # geometries: a coverage union of the simple pieces, joined with the unioned ones
-    order = np.argsort(pos[~multi], kind="stable")
-    simple_pos, simple = pos[~multi][order], cut[~multi][order]
-    starts = np.searchsorted(simple_pos, np.arange(len(codes)), side="left")
-    ends = np.searchsorted(simple_pos, np.arange(len(codes)), side="right")
-    mgeom_of = dict(zip(mcodes.tolist(), mgeoms))
-    for g in range(len(codes)):
-        parts = simple[starts[g]:ends[g]]
-        geom = parts[0] if len(parts) == 1 else shapely.coverage_union_all(parts) if len(parts) else None
-        extra = mgeom_of.get(g)
-        if extra is not None:
-            geom = extra if geom is None else shapely.union(geom, extra)
-        group_geoms[g] = geom
-    bad = ~shapely.is_valid(group_geoms)
-    if bad.any():  # pieces that don't match edge to edge: a full union for those groups
-        group_geoms[bad] = shapely.make_valid(group_geoms[bad])
-    group_geoms = polygonal(group_geoms)
-    pcodes = np.unique(gp)
-    pgeoms = np.array([], dtype=object)
-    if per_project and len(pcodes):
-        pcodes, pgeoms = union_groups(group_geoms, gp)
-    return Overlaps(touching, overlap, label_codes, gp, gl, group_m2, group_geoms, pcodes, pgeoms)
-
-
+    return Overlaps(touching, overlap, label_codes, gp, gl, group_m2, (cut, pos, multi, mcodes, mgeoms))
 
 
 def overlapping_features(feats: np.ndarray, subset: np.ndarray | None = None) -> np.ndarray:

@@ -89,7 +89,7 @@ def _layer_inside(areas: np.ndarray, gdf: gpd.GeoDataFrame, crs, zone_field: str
     feats = polygonal(shapely.make_valid(gdf.to_crs(crs).geometry.values))
     ok = ~(shapely.is_missing(feats) | shapely.is_empty(feats))
     feats, labels = feats[ok], _zone_labels(gdf, zone_field)[ok]
-    ov = overlap_areas(np.asarray(areas, dtype=object), feats, labels, shapely.STRtree(feats), crs, geometries=False)
+    ov = overlap_areas(np.asarray(areas, dtype=object), feats, labels, shapely.STRtree(feats), crs)
     out = [(None, ov.overlap_m2, dissolved_area(feats, crs))]
     if zone_field is not None:
         for code, zone in enumerate(ov.label_codes):

@@ -351,13 +351,20 @@ class ScreeningResult:
 
     projects: gpd.GeoDataFrame
     hits: pd.DataFrame
-    encroachments: gpd.GeoDataFrame
+    _encroachments: object  # the GeoDataFrame, or a function that builds it on first use
     buffers: gpd.GeoDataFrame
     rings: pd.DataFrame
     kinds: list[str]
     crs: str
     lang: str = "zh"
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def encroachments(self) -> gpd.GeoDataFrame:
+        """The overlap pieces (built on first use: screening's numbers don't need their geometry)."""
+        if callable(self._encroachments):
+            self._encroachments = self._encroachments()
+        return self._encroachments
 
     @property
     def verdicts(self) -> pd.Series:
@@ -731,10 +738,9 @@ def screen(
         keep = ~shapely.is_empty(feats)
         feats, labels = feats[keep], labels[keep]
         tree = shapely.STRtree(feats)
-        ov = overlap_areas(fpg, feats, labels, tree, crs, per_project=kind.inverted)
+        ov = overlap_areas(fpg, feats, labels, tree, crs)
         touching = ov.touching
-        label_codes, gp, gl, garea, gpieces = ov.label_codes, ov.group_project, ov.group_label, ov.group_m2, ov.group_geoms
-        pcodes, ppieces = ov.project_codes, ov.project_geoms
+        label_codes, gp, gl, garea = ov.label_codes, ov.group_project, ov.group_label, ov.group_m2
         overlap = np.minimum(ov.overlap_m2, fp_m2)
         pct = 100.0 * overlap / fp_m2
         dist = np.zeros(n)
@@ -751,6 +757,7 @@ def screen(
         if kind.inverted:
             covered = np.full(n, None, dtype=object)
             covered[:] = [shapely.Polygon()] * n
+            pcodes, ppieces = ov.project_geometries()
             covered[pcodes] = ppieces
             out_geoms = polygonal(shapely.difference(fpg, covered))
             outside = np.maximum(fp_m2 - overlap, 0.0)
@@ -768,7 +775,7 @@ def screen(
                 p, label = int(gp[g]), str(label_codes[gl[g]])
                 rule = kind.zone_rule(zone_of.get(label))
                 sev, exc = rule.assess(cats[p], bool(linear[p]))
-                pieces_rows.append((p, kind_name, label, sev, gpieces[g], garea[g]))
+                pieces_rows.append((p, kind_name, label, sev, (ov, g), garea[g]))
                 if label:
                     zones_hit[p].append(label)
                 if severity[p] == "clear" or SEVERITY_RANK[sev] > SEVERITY_RANK[severity[p]]:
@@ -863,8 +870,12 @@ def screen(
     enc["pct"] = 100.0 * enc["area_m2"] / fp_m2[enc["p"].to_numpy(int)] if len(enc) else []
     enc = enc.drop(columns="p")[["project_id", "kind", "kind_label", "zone", "severity", "area_m2", "area_ha", "area_mu",
                                  "pct", "geometry"]]
-    enc_gdf = gpd.GeoDataFrame(enc, geometry=gpd.GeoSeries(enc["geometry"].to_numpy(), crs=crs).to_crs(out_crs).values,
-                               crs=out_crs)
+
+    def encroachment_layer() -> gpd.GeoDataFrame:
+        # piece geometries are dissolved only now, when asked for (the numbers never need them)
+        geoms = [g[0].group_geoms[g[1]] if isinstance(g, tuple) else g for g in enc["geometry"]]
+        table = enc.drop(columns="geometry")
+        return gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geoms, crs=crs).to_crs(out_crs).values, crs=out_crs)
 
     rings = pd.DataFrame(ring_rows, columns=["project_id", "kind", "inner_m", "outer_m", "count", "area_m2", "area_ha"])
     buf_rows, buf_geoms = [], []
@@ -883,4 +894,4 @@ def screen(
             buffers_df[f"{kind_name}_m2"] = wide[("area_m2", kind_name)].reindex(key).to_numpy()
     buf_gdf = gpd.GeoDataFrame(buffers_df, geometry=gpd.GeoSeries(np.asarray(buf_geoms, dtype=object), crs=crs)
                                .to_crs(out_crs).values if buf_geoms else [], crs=out_crs)
-    return ScreeningResult(proj_gdf, hits, enc_gdf, buf_gdf, rings, list(layers), str(crs), lang, notes)
+    return ScreeningResult(proj_gdf, hits, encroachment_layer, buf_gdf, rings, list(layers), str(crs), lang, notes)
