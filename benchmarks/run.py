@@ -42,7 +42,13 @@ def measure(fn, *args) -> dict:
     queue = ctx.Queue()
     proc = ctx.Process(target=_in_child, args=(fn, args, queue))
     proc.start()
-    out = queue.get()
+    while True:  # a child killed by the system (out of memory) never answers: don't wait for it forever
+        try:
+            out = queue.get(timeout=5)
+            break
+        except Exception:
+            if not proc.is_alive():
+                raise RuntimeError(f"{fn.__name__} died (exit code {proc.exitcode}) — out of memory?") from None
     proc.join()
     if "error" in out:
         raise RuntimeError(out["error"])

@@ -165,12 +165,16 @@ def overlap_areas(fpg: np.ndarray, feats: np.ndarray, labels: np.ndarray, tree: 
     pos = np.searchsorted(codes, group)
     group_m2 = np.bincount(pos[~multi], weights=area[~multi], minlength=len(codes)).astype(float)
     mcodes, mgeoms = union_groups(cut[multi], pos[multi])
-    group_m2[mcodes] += ellipsoidal_area(mgeoms, crs=crs)
+    m_area = ellipsoidal_area(mgeoms, crs=crs)
+    group_m2[mcodes] += m_area
     gp, gl = codes // nl, codes % nl
     # per project: simple pieces add up; the overlapping ones (possibly across zones) are unioned
     overlap = np.bincount(pi[~multi], weights=area[~multi], minlength=n).astype(float)
-    pcodes_m, pgeoms_m = union_groups(cut[multi], pi[multi])
-    overlap[pcodes_m] += ellipsoidal_area(pgeoms_m, crs=crs)
+    if nl == 1:  # one label: the groups are the projects, already unioned
+        overlap[codes[mcodes]] += m_area
+    else:
+        pcodes_m, pgeoms_m = union_groups(cut[multi], pi[multi])
+        overlap[pcodes_m] += ellipsoidal_area(pgeoms_m, crs=crs)
     return Overlaps(touching, overlap, label_codes, gp, gl, group_m2, (cut, pos, multi, mcodes, mgeoms))
 
 

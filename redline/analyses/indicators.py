@@ -141,7 +141,8 @@ def layer_shares(
     rows = []
     for kind, gdf in layers.items():
         for zone, inside, whole_m2 in _layer_inside([district], gdf, crs, zone_fields.get(kind)):
-            inside_m2 = float(inside[0])
+            # never more than the district: pieces of a split polygon add up to it within ~1e-9 (rounding)
+            inside_m2 = min(float(inside[0]), boundary_m2)
             outside_m2 = max(whole_m2 - inside_m2, 0.0)
             rows.append(
                 {
@@ -241,7 +242,7 @@ def ledger(
     rows = []
     for kind, gdf in layers.items():
         for zone, inside, _ in _layer_inside(clipped, gdf, crs, zone_fields.get(kind)):
-            for uid, m2, total in zip(ids, inside, unit_m2):
+            for uid, m2, total in zip(ids, np.minimum(inside, unit_m2), unit_m2):
                 rows.append(
                     {"unit": uid, "kind": kind, "zone": zone, **_area_columns(float(m2)),
                      "share_pct": 100.0 * m2 / total if total else float("nan")}
