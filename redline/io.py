@@ -55,6 +55,7 @@ __all__ = [
     "open_raster",
     "write_tables",
     "write_styled_gpkg",
+    "write_layers",
     "file_sha256",
     "LayerCache",
     "protect_inputs",
@@ -1013,6 +1014,29 @@ def open_raster(path: str | os.PathLike):
 # styled GeoPackages (QGIS)
 
 
+def _write_gpkg_layers(tmp: Path, layers, path: Path) -> None:
+    try:
+        for name, gdf in layers:
+            gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", append=tmp.exists())
+    except Exception as exc:
+        raise OutputError(f"{path}: cannot write ({_gdal_message(exc)})") from None
+
+
+def write_layers(layers: dict[str, gpd.GeoDataFrame], path: str | os.PathLike, what: str = "output") -> Path:
+    """Write several named layers into one GeoPackage, atomically (all of them or nothing).
+
+    Examples
+    --------
+    >>> write_layers({"added": added, "removed": removed}, "change.gpkg")  # doctest: +SKIP
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".gpkg":
+        raise OutputError(f"{path}: the {what} is a GeoPackage with {len(layers)} layers; use .gpkg")
+    with atomic_output(path) as tmp:
+        _write_gpkg_layers(tmp, layers.items(), path)
+    return path
+
+
 def write_styled_gpkg(layers: list[tuple[str, gpd.GeoDataFrame, str, str]], path: str | os.PathLike) -> Path:
     """Write several layers into one GeoPackage, atomically, each with its QGIS style.
 
@@ -1026,11 +1050,7 @@ def write_styled_gpkg(layers: list[tuple[str, gpd.GeoDataFrame, str, str]], path
     if path.suffix.lower() != ".gpkg":
         raise OutputError(f"{path}: styled layers are written to a GeoPackage (.gpkg)")
     with atomic_output(path) as tmp:
-        try:
-            for name, gdf, _, _ in layers:
-                gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", append=tmp.exists())
-        except Exception as exc:
-            raise OutputError(f"{path}: cannot write ({_gdal_message(exc)})") from None
+        _write_gpkg_layers(tmp, [(name, gdf) for name, gdf, _, _ in layers], path)
         con = sqlite3.connect(tmp)
         try:
             con.execute(

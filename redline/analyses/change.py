@@ -22,7 +22,7 @@ import shapely
 
 from ..area import dissolve, ellipsoidal_area, polygonal
 from ..crs import describe_crs
-from ..errors import CRSError, FieldError, OutputError
+from ..errors import CRSError, FieldError
 from .conflicts import split_by_units
 from .indicators import UNASSIGNED
 
@@ -116,19 +116,10 @@ class ChangeResult:
 
     def to_file(self, path: str | os.PathLike) -> Path:
         """Write the layers ``added`` and ``removed`` (pieces, per unit when units were given) to one GeoPackage."""
-        from ..io import atomic_output
+        from ..io import write_layers
 
-        path = Path(path)
-        if path.suffix.lower() != ".gpkg":
-            raise OutputError(f"{path}: the change output is a GeoPackage with two layers; use .gpkg")
-        with atomic_output(path) as tmp:
-            try:
-                for name in ("added", "removed"):
-                    gdf = self.pieces[self.pieces["change"] == name]
-                    gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", mode="a" if tmp.exists() else "w")
-            except Exception as exc:
-                raise OutputError(f"{path}: cannot write ({str(exc).strip().splitlines()[0]})") from None
-        return path
+        layers = {name: self.pieces[self.pieces["change"] == name] for name in ("added", "removed")}
+        return write_layers(layers, path, "change output")
 
 
 def _plain(value):

@@ -24,7 +24,7 @@ import shapely
 
 from ..area import dissolve, ellipsoidal_area, polygonal
 from ..crs import working_crs
-from ..errors import CRSError, FieldError, GeometryError, OutputError
+from ..errors import CRSError, FieldError, GeometryError
 from .indicators import UNASSIGNED
 
 __all__ = [
@@ -164,19 +164,10 @@ class ConflictResult:
 
     def to_file(self, path: str | os.PathLike) -> Path:
         """Write the layers ``conflicts`` (real conflicts) and ``slivers`` to one GeoPackage, atomically."""
-        from ..io import atomic_output
+        from ..io import write_layers
 
-        path = Path(path)
-        if path.suffix.lower() != ".gpkg":
-            raise OutputError(f"{path}: the conflicts output is a GeoPackage with two layers; use .gpkg")
         layers = {"conflicts": self.pieces[~self.pieces["sliver"]], "slivers": self.pieces[self.pieces["sliver"]]}
-        with atomic_output(path) as tmp:
-            try:
-                for name, gdf in layers.items():
-                    gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", mode="a" if tmp.exists() else "w")
-            except Exception as exc:
-                raise OutputError(f"{path}: cannot write ({str(exc).strip().splitlines()[0]})") from None
-        return path
+        return write_layers(layers, path, "conflicts output")
 
 
 def _plain(value):

@@ -35,7 +35,7 @@ from ..catalog import SEVERITIES, SEVERITY_RANK, LayerKind, load_catalog
 from ..crs import CGCS2000, describe_crs
 from ..errors import CatalogError, CRSError, OutputError
 from ..footprints import CATEGORY_FIELDS, ID_FIELDS, find_field, footprints, working_crs
-from ..io import atomic_output, read_layer, read_toml
+from ..io import atomic_output, read_layer, read_toml, write_layers
 from ..overlay import overlap_areas, union_groups as _union_groups
 
 __all__ = [
@@ -422,22 +422,12 @@ class ScreeningResult:
         --------
         >>> result.to_file("screening.gpkg")  # doctest: +SKIP
         """
-
-        path = Path(path)
-        if path.suffix.lower() != ".gpkg":
-            raise OutputError(f"{path}: the screening output is a GeoPackage with several layers; use .gpkg")
         layers = {
             "projects": _for_file(self.projects),
             "encroachments": _for_file(self.encroachments),
             "buffers": _for_file(self.buffers),
         }
-        with atomic_output(path) as tmp:
-            try:
-                for name, gdf in layers.items():
-                    gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", mode="a" if tmp.exists() else "w")
-            except Exception as exc:
-                raise OutputError(f"{path}: cannot write ({str(exc).strip().splitlines()[0]})") from None
-        return path
+        return write_layers(layers, path, "screening output")
 
     def to_table(self, path: str | os.PathLike) -> Path:
         """Write the project × kind table as CSV (UTF-8 with BOM, for Excel) or ``.xlsx`` (two sheets).
