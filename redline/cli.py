@@ -319,16 +319,24 @@ def screen(projects, layer_specs, boundary, id_field, category_field, buffers, l
 # indicators and scorecard
 
 
+def _workspace_options(units_help: str) -> list:
+    """The options naming a district's files, shared by indicators, scorecard, map and report."""
+    path = click.Path(path_type=Path)
+    return [
+        click.option("--workspace", type=path, help="Workspace TOML naming the inputs (options below override it)."),
+        click.option("--boundary", type=path, help="District boundary (polygons)."),
+        click.option("--layer", "layer_specs", multiple=True, callback=_layer_specs, metavar="KIND=PATH",
+                     help="A control-line layer by catalog kind; repeat for each layer."),
+        click.option("--units", type=path, help=units_help),
+        click.option("--by", "by", help="Unit id/name field of --units."),
+    ]
+
+
 def _indicator_inputs(f):
     """The input options shared by ``indicators`` and ``scorecard``."""
     path = click.Path(path_type=Path)
     options = [
-        click.option("--workspace", type=path, help="Workspace TOML naming all inputs (options below override it)."),
-        click.option("--boundary", type=path, help="District boundary (polygons)."),
-        click.option("--layer", "layer_specs", multiple=True, callback=_layer_specs, metavar="KIND=PATH",
-                     help="A control-line layer by catalog kind; repeat for each layer."),
-        click.option("--units", type=path, help="Units for the ledger (台账), e.g. townships."),
-        click.option("--by", "by", help="Unit id/name field of --units."),
+        *_workspace_options("Units for the ledger (台账), e.g. townships."),
         click.option("--landuse", type=path, help="Land-use layer with 三调 class codes."),
         click.option("--landuse-field", help="Class-code field of --landuse (default: DLBM, dlbm, 地类编码)."),
         click.option("--quotas", type=path, help="CSV of per-unit quotas: unit, indicator, quota, quota_unit."),
@@ -454,12 +462,7 @@ def _map_inputs(f):
     """Inputs of ``map`` and ``report``: a workspace and/or the files, the projects, the basemap."""
     path = click.Path(path_type=Path)
     options = [
-        click.option("--workspace", type=path, help="Workspace TOML naming the inputs (options below override it)."),
-        click.option("--boundary", type=path, help="District boundary (polygons)."),
-        click.option("--layer", "layer_specs", multiple=True, callback=_layer_specs, metavar="KIND=PATH",
-                     help="A control-line layer by catalog kind; repeat for each layer."),
-        click.option("--units", type=path, help="Townships, drawn as outlines (and the ledger in a report)."),
-        click.option("--by", "by", help="Unit id/name field of --units."),
+        *_workspace_options("Townships, drawn as outlines (and the ledger in a report)."),
         click.option("--projects", type=path, help="Project footprints to screen and draw by verdict."),
         click.option("--basemap", type=click.Choice(["osm", "tianditu_vec", "tianditu_img", "none"]), default="osm",
                      show_default=True, help="Basemap; Tianditu needs a key, 'none' works offline."),
