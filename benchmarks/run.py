@@ -119,8 +119,9 @@ def indicators_redline(folder: str) -> dict:
     county = gpd.read_file(f"{folder}/county.gpkg")
     towns = gpd.read_file(f"{folder}/townships.gpkg")
     start = time.perf_counter()
-    shares = redline.layer_shares(county, layers)
-    led = redline.ledger(towns, "name", layers, boundary=county)
+    prepared = {kind: redline.prepare_layer(gdf) for kind, gdf in layers.items()}  # as `redline indicators` does
+    shares = redline.layer_shares(county, prepared)
+    led = redline.ledger(towns, "name", prepared, boundary=county)
     seconds = time.perf_counter() - start
     per_unit = led.rows[led.rows["zone"].isna()].set_index(["unit", "kind"])["area_m2"]
     return {"compute_s": seconds, "shares": shares.set_index("kind")["area_m2"].to_dict(),

@@ -13,7 +13,15 @@ __version__ = "0.1.0"
 
 from .analyses.change import ChangeResult, change
 from .analyses.conflicts import ConflictResult, conflicts
-from .analyses.indicators import check_quotas, landuse_indicators, layer_shares, ledger, load_class_map
+from .analyses.indicators import (
+    PreparedLayer,
+    check_quotas,
+    landuse_indicators,
+    layer_shares,
+    ledger,
+    load_class_map,
+    prepare_layer,
+)
 from .analyses.landcover import landcover_areas
 from .analyses.monitor import MonitorResult, load_transitions, monitor
 from .analyses.scorecard import evaluate, load_recipe
@@ -50,6 +58,8 @@ __all__ = [
     "load_catalog",
     "layer_shares",
     "ledger",
+    "prepare_layer",
+    "PreparedLayer",
     "landuse_indicators",
     "load_class_map",
     "check_quotas",

@@ -370,10 +370,10 @@ def _run_indicators(workspace, boundary, layer_specs, units, by, landuse, landus
         return run_indicators(ws, rec, lang)
     from rich.progress import Progress
 
-    steps = 1 + len(ws.layers) + (ws.units is not None) + (ws.landuse is not None) + (ws.landcover is not None)
+    steps = 2 + len(ws.layers) + (ws.units is not None) + (ws.landuse is not None) + (ws.landcover is not None)
     with Progress(transient=True, console=_err) as bar:
         task = bar.add_task("measuring", total=steps)
-        return run_indicators(ws, rec, lang, progress=lambda name: bar.update(task, advance=1, description=f"read {name}"))
+        return run_indicators(ws, rec, lang, progress=lambda name: bar.update(task, advance=1, description=name))
 
 
 def _print_tables(tables: dict, notes, lang: str, outputs=()) -> None:

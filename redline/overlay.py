@@ -22,10 +22,12 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 from pyproj import CRS
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from .area import ellipsoidal_area, polygonal
 
-__all__ = ["Overlaps", "overlap_areas", "union_groups", "dissolved_area", "overlapping_features"]
+__all__ = ["Overlaps", "overlap_areas", "union_groups", "Dissolved", "dissolve_parts", "overlapping_features"]
 
 
 def union_groups(geoms: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -178,30 +180,93 @@ def overlap_areas(fpg: np.ndarray, feats: np.ndarray, labels: np.ndarray, tree: 
     return Overlaps(touching, overlap, label_codes, gp, gl, group_m2, (cut, pos, multi, mcodes, mgeoms))
 
 
-def overlapping_features(feats: np.ndarray, subset: np.ndarray | None = None) -> np.ndarray:
-    """Boolean mask: which features' interiors overlap another feature's (among ``subset`` when given)."""
-    idx = np.arange(len(feats)) if subset is None else np.asarray(subset)
-    out = np.zeros(len(feats), bool)
-    if len(idx) < 2:
+@dataclass
+class Dissolved:
+    """A layer dissolved without one big union: mutually non-overlapping ``parts`` whose union is the layer
+    (features that overlap nothing as they are, each cluster of overlapping ones unioned), with their
+    ellipsoidal areas ``m2`` (m²), in ``crs``. Overlaps count once in every area taken from it."""
+
+    parts: np.ndarray
+    m2: np.ndarray
+    crs: object
+    _tree: shapely.STRtree | None = None
+
+    @property
+    def total_m2(self) -> float:
+        """Ellipsoidal area of the dissolved layer."""
+        return float(self.m2.sum())
+
+    def inside(self, polys) -> np.ndarray:
+        """Ellipsoidal area (m²) of the dissolved layer inside each of ``polys`` (in ``crs``).
+
+        A part lying wholly inside a polygon counts with its own area (no intersection); only the parts
+        crossing a polygon's boundary are intersected, in chunks on all cores.
+        """
+        polys = np.asarray(polys, dtype=object)
+        out = np.zeros(len(polys))
+        if not len(polys) or not len(self.parts):
+            return out
+        if self._tree is None:
+            self._tree = shapely.STRtree(self.parts)
+        shapely.prepare(polys)
+        pi, fi = self._tree.query(polys)
+        inside = shapely.contains_properly(polys[pi], self.parts[fi])
+        out += np.bincount(pi[inside], weights=self.m2[fi[inside]], minlength=len(polys))
+        pi, fi = pi[~inside], fi[~inside]
+        meet = shapely.intersects(polys[pi], self.parts[fi])
+        pi, fi = pi[meet], fi[meet]
+        pieces = polygonal(_threaded(shapely.intersection, polys[pi], self.parts[fi], chunk=2_000))
+        out += np.bincount(pi, weights=ellipsoidal_area(pieces, crs=self.crs), minlength=len(polys))
         return out
+
+
+def dissolve_parts(feats: np.ndarray, crs, m2: np.ndarray | None = None,
+                   overlapping: np.ndarray | None = None) -> Dissolved:
+    """Dissolve ``feats`` (polygonal, in ``crs``) into mutually non-overlapping parts: only clusters of
+    features that overlap each other are unioned, each cluster on its own (the connected components of
+    the overlap graph), on all cores — the area of a layer's union is the sum of its clusters' areas.
+
+    ``m2`` (the features' ellipsoidal areas) and ``overlapping`` (a mask holding at least every feature
+    that overlaps another, e.g. from the whole layer when dissolving one of its zones) save recomputing.
+    """
+    feats = np.asarray(feats, dtype=object)
+    m2 = ellipsoidal_area(feats, crs=crs) if m2 is None else np.asarray(m2, dtype=float)
+    a, b = _overlap_pairs(feats, None if overlapping is None else np.flatnonzero(overlapping))
+    if not len(a):
+        return Dissolved(feats, m2, crs)
+    idx = np.unique(np.r_[a, b])
+    la, lb = np.searchsorted(idx, a), np.searchsorted(idx, b)
+    graph = coo_matrix((np.ones(len(la)), (la, lb)), shape=(len(idx), len(idx)))
+    _, comp = connected_components(graph, directed=False)
+    order = np.argsort(comp, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(comp[order]) != 0])
+    clusters = sorted(np.split(idx[order], starts[1:]), key=len, reverse=True)  # big ones first: balanced
+    with ThreadPoolExecutor(min(os.cpu_count() or 1, 8)) as pool:  # GEOS releases the GIL
+        merged = polygonal(list(pool.map(lambda c: shapely.union_all(feats[c]), clusters)))
+    alone = np.ones(len(feats), bool)
+    alone[idx] = False
+    return Dissolved(np.concatenate([feats[alone], merged]),
+                     np.concatenate([m2[alone], ellipsoidal_area(merged, crs=crs)]), crs)
+
+
+def _overlap_pairs(feats: np.ndarray, subset: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (i < j) of features whose interiors overlap (among ``subset`` when given)."""
+    idx = np.arange(len(feats)) if subset is None else np.asarray(subset)
+    if len(idx) < 2:
+        return np.zeros(0, int), np.zeros(0, int)
     a, b = shapely.STRtree(feats[idx]).query(feats[idx], predicate="intersects")
     pair = a < b
     a, b = a[pair], b[pair]
-    real = _threaded(lambda x, y: shapely.relate_pattern(x, y, "T********"), feats[idx][a], feats[idx][b]) \
-        if len(a) else np.zeros(0, bool)
-    out[idx[a[real]]] = True
-    out[idx[b[real]]] = True
+    if not len(a):
+        return idx[a], idx[b]
+    real = _threaded(lambda x, y: shapely.relate_pattern(x, y, "T********"), feats[idx][a], feats[idx][b])
+    return idx[a[real]], idx[b[real]]
+
+
+def overlapping_features(feats: np.ndarray, subset: np.ndarray | None = None) -> np.ndarray:
+    """Boolean mask: which features' interiors overlap another feature's (among ``subset`` when given)."""
+    out = np.zeros(len(feats), bool)
+    a, b = _overlap_pairs(feats, subset)
+    out[a] = True
+    out[b] = True
     return out
-
-
-def dissolved_area(feats: np.ndarray, crs) -> float:
-    """Ellipsoidal area (m²) of the union of ``feats``: overlaps counted once, only overlapping clusters unioned."""
-    feats = polygonal(np.asarray(feats, dtype=object))
-    feats = feats[~(shapely.is_missing(feats) | shapely.is_empty(feats))]
-    if not len(feats):
-        return 0.0
-    multi = overlapping_features(feats)
-    total = float(ellipsoidal_area(feats[~multi], crs=crs).sum())
-    if multi.any():
-        total += float(ellipsoidal_area([shapely.union_all(feats[multi])], crs=crs)[0])
-    return total

@@ -25,6 +25,7 @@ from .analyses.indicators import (
     layer_shares,
     ledger,
     load_class_map,
+    prepare_layer,
     zone_column,
 )
 from .analyses.scorecard import LANDCOVER_METRICS, Recipe, evaluate, metrics_from
@@ -217,7 +218,8 @@ def run_indicators(
 ) -> IndicatorReport:
     """Read the workspace's files and measure every indicator they allow.
 
-    ``progress`` is an optional callable ``progress(step_name)`` called as each input is read;
+    ``progress`` is an optional callable ``progress(step)`` called as each input is read and each
+    step is done (``"read boundary"``, …, ``"dissolve layers"``, …);
     ``reader`` reads one layer (default :func:`redline.io.read_layer`; the demo passes the
     layers it has already read).
     """
@@ -227,7 +229,7 @@ def run_indicators(
     catalog = load_catalog()
     notes: list[str] = []
     boundary, _ = reader(ws.boundary, geometry="polygon")
-    step("boundary")
+    step("read boundary")
     layers, zone_fields = {}, {}
     for kind, path in ws.layers.items():
         gdf, rep = reader(path, geometry="polygon")
@@ -237,9 +239,13 @@ def run_indicators(
         zone_fields[kind] = zone_column(gdf, catalog[kind].zone_fields) if catalog[kind].zones else None
         notes += [f"{kind}: {n}" for n in rep.notes]
         if gdf.crs is not None and not gdf.crs.equals(boundary.crs):
-            notes.append(f"{kind}: reprojected from {gdf.crs.to_string()} to {boundary.crs.to_string()}")
-        step(kind)
-    shares = layer_shares(boundary, layers, zone_fields)
+            notes.append(f"{kind}: measured in its own CRS {gdf.crs.to_string()} (the boundary and units "
+                         f"reprojected to it from {boundary.crs.to_string()})")
+        step(f"read {kind}")
+    # each layer repaired, measured and dissolved once, for the shares and the ledger alike
+    prepared = {kind: prepare_layer(gdf, zone_fields[kind]) for kind, gdf in layers.items()}
+    step("dissolve layers")
+    shares = layer_shares(boundary, prepared)
     whole = shares[shares["zone"].isna()] if "zone" in shares.columns else shares
     for row in whole.itertuples(index=False):  # a share of 0 because the layer is elsewhere is worth a warning
         if row.area_m2 <= 0 and getattr(row, "outside_m2", 0) > 0:
@@ -252,19 +258,19 @@ def run_indicators(
         if not ws.by:
             raise CatalogError("--units needs --by FIELD (the unit's id or name field)")
         units, _ = reader(ws.units, geometry="polygon")
-        report.ledger = ledger(units, ws.by, layers, boundary=boundary, zone_fields=zone_fields)
+        report.ledger = ledger(units, ws.by, prepared, boundary=boundary)
         notes += report.ledger.notes
-        step("units")
+        step("read units")
     if ws.landuse is not None:
         lu, _ = reader(ws.landuse, geometry="polygon")
         report.landuse = landuse_indicators(
             lu, boundary, load_class_map(), code_field=ws.landuse_field,
             protected=layers.get("nature_reserve"), builtup=layers.get("urban_boundary"),
         )
-        step("landuse")
+        step("read landuse")
     if ws.landcover is not None:
         report.landcover, report.landcover_groups = _landcover(ws, boundary, units, layers.get("urban_boundary"))
-        step("landcover")
+        step("read landcover")
     if ws.quotas is not None:
         if report.ledger is None:
             raise CatalogError("quotas are per unit: give --units and --by as well")

@@ -182,3 +182,38 @@ def test_long_edges_are_measured_by_geographiclib():
     assert got[0] == pytest.approx(geod_area(big), rel=1e-13)
     assert got[1] == pytest.approx(geod_area(SQUARE), rel=1e-10)
     assert got[2] == pytest.approx(geod_area(big) + geod_area(box(110, 20, 110.01, 20.01)), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "crs, x0",
+    [("EPSG:4545", 660_000.0), ("EPSG:4545", 340_000.0), ("EPSG:4524", 36_650_000.0), ("EPSG:32649", 680_000.0)],
+    ids=["gk3-east-edge", "gk3-west-edge", "gk3-prefixed", "utm49"],
+)
+def test_small_polygons_take_the_scale_shortcut_and_match_geod(crs, x0):
+    # polygons up to 150 m across are measured as plane area ÷ areal scale at the centroid: checked against
+    # GeographicLib on the lon/lat vertices, far off the central meridian where the shortcut is worst
+    rng = np.random.default_rng(7)
+    polys = []
+    for _ in range(300):
+        n = int(rng.integers(3, 12))
+        ang = np.sort(rng.uniform(0, 2 * np.pi, n))
+        r = rng.uniform(0.2, 0.5, n) * 150.0
+        cx, cy = x0 + rng.uniform(-5000, 5000), 3_300_000.0 + rng.uniform(-5000, 5000)
+        polys.append(shapely.Polygon(np.c_[cx + r * np.cos(ang), cy + r * np.sin(ang)]))
+    lonlat = gpd.GeoSeries(polys, crs=crs).to_crs(4490)
+    expected = np.array([geod_area(p) for p in lonlat])
+    got = ellipsoidal_area(polys, crs=crs)
+    assert np.abs(got - expected).max() < 0.02  # m²
+    assert got.sum() == pytest.approx(expected.sum(), rel=1e-8)
+
+
+def test_scale_shortcut_and_full_path_agree_across_the_threshold():
+    # a 149 m square takes the shortcut, a 151 m one the full path: both match Geod, and mixing them in one
+    # call keeps each in its place
+    centre = gpd.GeoSeries([shapely.Point(109.4, 29.5)], crs=4490).to_crs(4545).iloc[0]
+    squares = [box(centre.x, centre.y, centre.x + s, centre.y + s) for s in (149.0, 151.0, 5000.0)]
+    lonlat = gpd.GeoSeries(squares, crs=4545).to_crs(4490)
+    got = ellipsoidal_area(squares + [shapely.Point(0, 0)], crs=4545)
+    for g, p in zip(got, lonlat):
+        assert g == pytest.approx(geod_area(p), abs=0.02)
+    assert got[3] == 0.0

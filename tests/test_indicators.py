@@ -198,3 +198,26 @@ def test_metrics_from_shares():
     t = layer_shares(gdf([B]), {"red": gdf([box(108.0, 29.0, 108.05, 29.1)])})
     m = metrics_from(t)
     assert m["share:red"] == pytest.approx(t.iloc[0]["share_pct"]) and m["area:red"] == pytest.approx(t.iloc[0]["area_m2"])
+
+
+def test_overlap_clusters_dissolve_like_one_union():
+    # chains of overlapping patches (clusters), patches alone, and one patch wholly inside another: the dissolved
+    # parts add up to the Geod area of one big union, and a prepared layer gives the same shares and ledger
+    from redline.analyses.indicators import prepare_layer
+
+    chain = [box(108.00 + 0.004 * i, 29.00, 108.006 + 0.004 * i, 29.01) for i in range(6)]
+    alone = [box(108.05, 29.05, 108.06, 29.06), box(108.07, 29.05, 108.08, 29.06)]
+    nested = [box(108.02, 29.03, 108.04, 29.05), box(108.025, 29.035, 108.03, 29.04)]
+    layer = gdf(chain + alone + nested).to_crs("EPSG:4545")
+    prep = prepare_layer(layer)
+    assert len(prep.whole.parts) == 4  # one chain, two alone, one nest
+    union = shapely.union_all(chain + alone + nested)
+    assert prep.whole.total_m2 == pytest.approx(geod(union), rel=1e-7)
+    west, east = box(108.0, 29.0, 108.03, 29.1), box(108.03, 29.0, 108.1, 29.1)
+    units = gdf([west, east], code=["w", "e"])
+    for lyr in (layer, prep):
+        shares = layer_shares(gdf([B]), {"red": lyr})
+        assert shares["area_m2"].iloc[0] == pytest.approx(geod(union.intersection(B)), rel=1e-7)
+        rows = ledger(units, "code", {"red": lyr}, boundary=gdf([B])).rows.set_index("unit")["area_m2"]
+        assert rows["w"] == pytest.approx(geod(union.intersection(west)), rel=1e-7)
+        assert rows["e"] == pytest.approx(geod(union.intersection(east)), rel=1e-7)

@@ -18,18 +18,21 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 
 from .._resources import resource_dir
 from ..area import UNITS, dissolve, ellipsoidal_area, polygonal
 from ..catalog import find_field
 from ..crs import working_crs
-from ..errors import CatalogError, FieldError, GeometryError
+from ..errors import CatalogError, CRSError, FieldError, GeometryError
 from ..io import read_toml
-from ..overlay import dissolved_area, overlap_areas
+from ..overlay import Dissolved, _threaded, dissolve_parts, overlapping_features
 
 __all__ = [
     "layer_shares",
     "ledger",
+    "PreparedLayer",
+    "prepare_layer",
     "Ledger",
     "ClassMap",
     "load_class_map",
@@ -79,28 +82,69 @@ def _zone_labels(gdf: gpd.GeoDataFrame, zone_field: str | None) -> np.ndarray:
     return np.where(values == "", "(空)", values)
 
 
-def _layer_inside(areas: np.ndarray, gdf: gpd.GeoDataFrame, crs, zone_field: str | None
-                  ) -> list[tuple[str | None, np.ndarray, float]]:
-    """Area of the dissolved layer inside each of ``areas``, for the whole layer (zone None) and per zone,
-    with the dissolved area of the layer (or zone) in all: ``[(zone, m² per area, m² in all)]``.
-
-    Runs on the overlay engine (:mod:`redline.overlay`): nothing is unioned unless features overlap.
+@dataclass
+class PreparedLayer:
+    """A layer made ready for area indicators, once: repaired, measured and dissolved (overlaps count once),
+    as a whole and per zone, in its own CRS. Pass it to :func:`layer_shares` and :func:`ledger` in place of
+    the GeoDataFrame to measure a large layer against a district and its townships without redoing the work.
     """
-    feats = polygonal(shapely.make_valid(gdf.to_crs(crs).geometry.values))
+
+    whole: Dissolved
+    zones: dict[str, Dissolved]
+    zone_field: str | None = None
+
+    @property
+    def crs(self):
+        return self.whole.crs
+
+    def inside(self, polys: np.ndarray, crs) -> list[tuple[str | None, np.ndarray, float]]:
+        """``[(zone, m² inside each of polys, m² in all)]`` for the whole layer (zone None), then per zone."""
+        polys = _to_crs(np.asarray(polys, dtype=object), crs, self.crs)
+        out = [(None, self.whole.inside(polys), self.whole.total_m2)]
+        out += [(zone, d.inside(polys), d.total_m2) for zone, d in self.zones.items()]
+        return out
+
+
+def prepare_layer(gdf: gpd.GeoDataFrame, zone_field: str | None = None) -> PreparedLayer:
+    """Repair, measure and dissolve a layer for :func:`layer_shares` and :func:`ledger` (see
+    :class:`PreparedLayer`). Only features that overlap each other are unioned, cluster by cluster.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> x, y = 500_000, 3_300_000
+    >>> squares = [box(x, y, x + 100, y + 100), box(x + 50, y, x + 150, y + 100), box(x + 500, y, x + 600, y + 100)]
+    >>> prep = prepare_layer(gpd.GeoDataFrame(geometry=squares, crs=4545))
+    >>> len(prep.whole.parts), round(prep.whole.total_m2 / 10_000, 2)  # two overlapping squares became one part
+    (2, 2.5)
+    """
+    if gdf.crs is None:
+        raise CRSError("the layer has no CRS: set one (e.g. gdf.set_crs(4490)) before measuring areas")
+    feats = polygonal(_threaded(shapely.make_valid, np.asarray(gdf.geometry.values, dtype=object)))
     ok = ~(shapely.is_missing(feats) | shapely.is_empty(feats))
     feats, labels = feats[ok], _zone_labels(gdf, zone_field)[ok]
-    ov = overlap_areas(np.asarray(areas, dtype=object), feats, labels, shapely.STRtree(feats), crs)
-    out = [(None, ov.overlap_m2, dissolved_area(feats, crs))]
+    m2 = ellipsoidal_area(feats, crs=gdf.crs)
+    multi = overlapping_features(feats)
+    whole = dissolve_parts(feats, gdf.crs, m2, multi)
+    zones = {}
     if zone_field is not None:
-        for code, zone in enumerate(ov.label_codes):
-            per_area = np.zeros(len(areas))
-            sel = ov.group_label == code
-            np.add.at(per_area, ov.group_project[sel], ov.group_m2[sel])
-            out.append((str(zone), per_area, dissolved_area(feats[labels == zone], crs)))
-        met = set(ov.label_codes.tolist())
-        for zone in sorted(set(labels.tolist()) - met):  # zones lying wholly outside every area
-            out.append((str(zone), np.zeros(len(areas)), dissolved_area(feats[labels == zone], crs)))
-    return out
+        for zone in sorted(set(labels.tolist())):
+            sel = labels == zone
+            zones[str(zone)] = dissolve_parts(feats[sel], gdf.crs, m2[sel], multi[sel])
+    return PreparedLayer(whole, zones, zone_field)
+
+
+def _prepared(gdf, zone_field: str | None) -> PreparedLayer:
+    return gdf if isinstance(gdf, PreparedLayer) else prepare_layer(gdf, zone_field)
+
+
+def _to_crs(geoms: np.ndarray, src, dst) -> np.ndarray:
+    """Polygons from ``src`` to ``dst``, their edges densified first so they keep their shape."""
+    src, dst = CRS.from_user_input(src), CRS.from_user_input(dst)
+    if src.equals(dst):
+        return geoms
+    step = 0.001 if src.is_geographic else 100.0
+    return gpd.GeoSeries(shapely.segmentize(geoms, step), crs=src).to_crs(dst).values.to_numpy()
 
 
 def layer_shares(
@@ -114,8 +158,9 @@ def layer_shares(
     ----------
     boundary : GeoDataFrame
         The district (any number of polygons; dissolved first).
-    layers : mapping of kind -> GeoDataFrame
-        Layers in any CRS; each is reprojected to the boundary's CRS.
+    layers : mapping of kind -> GeoDataFrame or PreparedLayer
+        Layers in any CRS; each is measured in its own CRS (the boundary is reprojected to it,
+        densified). A :class:`PreparedLayer` (:func:`prepare_layer`) is reused as it is.
     zone_fields : mapping of kind -> column, optional
         The column holding the zone of a layer (核心保护区, 一级 …); each zone then
         gets a row of its own besides the whole layer (zones dissolved separately,
@@ -140,7 +185,7 @@ def layer_shares(
     district, boundary_m2 = _district(boundary)
     rows = []
     for kind, gdf in layers.items():
-        for zone, inside, whole_m2 in _layer_inside([district], gdf, crs, zone_fields.get(kind)):
+        for zone, inside, whole_m2 in _prepared(gdf, zone_fields.get(kind)).inside([district], crs):
             # never more than the district: pieces of a split polygon add up to it within ~1e-9 (rounding)
             inside_m2 = min(float(inside[0]), boundary_m2)
             outside_m2 = max(whole_m2 - inside_m2, 0.0)
@@ -241,7 +286,7 @@ def ledger(
     zone_fields = zone_fields or {}
     rows = []
     for kind, gdf in layers.items():
-        for zone, inside, _ in _layer_inside(clipped, gdf, crs, zone_fields.get(kind)):
+        for zone, inside, _ in _prepared(gdf, zone_fields.get(kind)).inside(clipped, crs):
             for uid, m2, total in zip(ids, np.minimum(inside, unit_m2), unit_m2):
                 rows.append(
                     {"unit": uid, "kind": kind, "zone": zone, **_area_columns(float(m2)),

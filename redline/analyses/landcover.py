@@ -15,10 +15,10 @@ from collections.abc import Sequence
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from pyproj import CRS, Proj, Transformer
+from pyproj import CRS
 
 from .._resources import resource_dir
-from ..area import ellipsoidal_area
+from ..area import areal_scale, ellipsoidal_area
 from ..errors import CRSError, FieldError
 from .indicators import ClassMap, load_class_map
 
@@ -64,10 +64,7 @@ def _cell_areas(raster, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     if crs.is_geographic:
         return geographic_cell_area(ys, t.e, t.a, a=crs.ellipsoid.semi_major_metre,
                                     f=1 / crs.ellipsoid.inverse_flattening)
-    plane = abs(t.a * t.e - t.b * t.d)
-    lon, lat = Transformer.from_crs(crs, "EPSG:4490", always_xy=True).transform(xs, ys)
-    factors = Proj(crs).get_factors(np.asarray(lon), np.asarray(lat))
-    return plane / np.asarray(factors.areal_scale)
+    return abs(t.a * t.e - t.b * t.d) / areal_scale(crs, xs, ys)
 
 
 def landcover_areas(
