@@ -1,6 +1,6 @@
 """redline against plain baselines, side by side, on the same files in one run.
 
-    python benchmarks/run.py [--size small|city] [--steps read,screen,indicators,conflicts] [--json]
+    python benchmarks/run.py [--size small|city] [--steps read,screen,indicators,conflicts] [--postgis DSN] [--json]
 
 Generates the data first when it is missing (``benchmarks/generate.py``). Each step runs in a fresh process (so the
 peak memory is the step's own): redline's way and a plain baseline — ``geopandas.overlay`` + area for screening and
@@ -109,6 +109,35 @@ def screen_overlay(folder: str) -> dict:
     return {"compute_s": seconds, "overlap": overlap.to_dict()}
 
 
+def screen_postgis(folder: str, dsn: str) -> dict:
+    """PostGIS: the same buffered footprints and the parcels loaded into tables with GiST indexes (not timed),
+    then one SQL join — ST_Intersects, ST_Intersection, ellipsoidal ST_Area(geography) — grouped by project."""
+    import geopandas as gpd
+    import psycopg
+
+    from redline.crs import working_crs
+    from redline.footprints import footprints
+    from redline.postgis import parse_uri, write_postgis
+
+    parcels = gpd.read_parquet(f"{folder}/parcels.parquet")
+    fps = gpd.read_parquet(f"{folder}/footprints.parquet")
+    crs = working_crs(fps)
+    fp = footprints(fps, crs=crs, ids=list(fps["project_id"]))
+    fp_gdf = gpd.GeoDataFrame({"project_id": fps["project_id"].to_numpy()}, geometry=fp.geometry.values, crs=crs)
+    write_postgis(fp_gdf, f"{dsn}?table=bench_footprints")
+    write_postgis(parcels.to_crs(crs)[["geometry"]], f"{dsn}?table=bench_parcels")
+    with psycopg.connect(parse_uri(dsn).conninfo, autocommit=True) as conn:
+        conn.execute("ANALYZE bench_footprints")
+        conn.execute("ANALYZE bench_parcels")
+        start = time.perf_counter()
+        rows = conn.execute(
+            "SELECT f.project_id, SUM(ST_Area(ST_Transform(ST_Intersection(f.geom, p.geom), 4490)::geography, true)) "
+            "FROM bench_footprints f JOIN bench_parcels p ON ST_Intersects(f.geom, p.geom) GROUP BY f.project_id"
+        ).fetchall()
+        seconds = time.perf_counter() - start
+    return {"compute_s": seconds, "overlap": {str(k): float(v) for k, v in rows}}
+
+
 def indicators_redline(folder: str) -> dict:
     import geopandas as gpd
 
@@ -174,8 +203,10 @@ def conflicts_overlay(folder: str) -> dict:
     red = gpd.read_file(f"{folder}/redline.gpkg")
     parcels = gpd.read_parquet(f"{folder}/parcels.parquet")
     start = time.perf_counter()
-    red_union = gpd.GeoDataFrame(geometry=[shapely.union_all(red.geometry.values)], crs=red.crs)
-    pieces = gpd.overlay(parcels[["geometry"]], red_union, how="intersection", keep_geom_type=True)
+    # dissolve the red line, explode it into its polygons (one giant multipolygon would make every parcel's
+    # intersection walk all of it), then intersect: the parcels don't overlap, so the pieces' areas add up
+    red_parts = gpd.GeoDataFrame(geometry=shapely.get_parts(shapely.union_all(red.geometry.values)), crs=red.crs)
+    pieces = gpd.overlay(parcels[["geometry"]], red_parts, how="intersection", keep_geom_type=True)
     total = float(ellipsoidal_area(pieces).sum())
     seconds = time.perf_counter() - start
     return {"compute_s": seconds, "overlap": {"total": total}}
@@ -195,8 +226,9 @@ def _agree(a: dict, b: dict, rel: float = 1e-6) -> tuple[bool, float]:
     return worst <= rel, worst
 
 
-def run(size: str, steps: list[str], report=None) -> list[dict]:
-    """Measure the steps; ``report(row)`` is called as each row is ready."""
+def run(size: str, steps: list[str], report=None, postgis: str | None = None) -> list[dict]:
+    """Measure the steps; ``report(row)`` is called as each row is ready. ``postgis`` (a DSN) adds PostGIS
+    as a second screening baseline (its server's memory is not counted)."""
     from generate import generate
 
     folder = HERE / "data" / size
@@ -214,7 +246,8 @@ def run(size: str, steps: list[str], report=None) -> list[dict]:
             _done(rows[-1], report)
     pairs = {"screen": (screen_redline, screen_overlay, "geopandas.overlay + area", "overlap"),
              "indicators": (indicators_redline, indicators_union, "union_all + area", None),
-             "conflicts": (conflicts_redline, conflicts_overlay, "union + geopandas.overlay + area", "overlap")}
+             "conflicts": (conflicts_redline, conflicts_overlay, "union + explode + geopandas.overlay + area",
+                           "overlap")}
     for step in ("screen", "indicators", "conflicts"):
         if step not in steps:
             continue
@@ -230,6 +263,13 @@ def run(size: str, steps: list[str], report=None) -> list[dict]:
                      "baseline_s": base["value"]["compute_s"], "redline_peak_mb": ours["peak_mb"],
                      "baseline_peak_mb": base["peak_mb"], "agree": ok, "worst_rel": worst})
         _done(rows[-1], report)
+        if step == "screen" and postgis:
+            pg = measure(screen_postgis, str(folder), postgis)
+            ok, worst = _agree({str(k): v for k, v in ours["value"][key].items()}, pg["value"][key])
+            rows.append({"step": step, "redline_s": ours["value"]["compute_s"], "baseline": "PostGIS (GiST, SQL join)",
+                         "baseline_s": pg["value"]["compute_s"], "redline_peak_mb": ours["peak_mb"],
+                         "baseline_peak_mb": float("nan"), "agree": ok, "worst_rel": worst})
+            _done(rows[-1], report)
     return rows
 
 
@@ -250,14 +290,16 @@ def main() -> None:
     ap.add_argument("--size", choices=["small", "city"], default="small")
     ap.add_argument("--steps", default="read,screen,indicators,conflicts")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--postgis", metavar="DSN", help="also screen with PostGIS, e.g. postgresql://user@host:5432/db "
+                    "(tables bench_footprints and bench_parcels are replaced); .ci/postgis-up starts a throw-away one")
     args = ap.parse_args()
     if args.json:
-        print(json.dumps(run(args.size, args.steps.split(",")), indent=2))
+        print(json.dumps(run(args.size, args.steps.split(","), postgis=args.postgis), indent=2))
         return
     print(f"size {args.size}")
     print(f"{'step':22s} {'redline s':>10s} {'baseline s':>11s} {'speed-up':>9s} {'peak MB':>9s} {'base MB':>9s} "
           f"{'agree':>6s} {'worst rel':>10s}  baseline", flush=True)
-    run(args.size, args.steps.split(","), report=_print_row)
+    run(args.size, args.steps.split(","), report=_print_row, postgis=args.postgis)
 
 
 if __name__ == "__main__":

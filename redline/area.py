@@ -29,6 +29,7 @@ import numpy as np
 import shapely
 from pyproj import CRS, Geod, Proj, Transformer
 
+from ._parallel import threaded
 from .crs import CGCS2000
 from .errors import CRSError
 
@@ -181,9 +182,10 @@ def _scale_shortcut(arr: np.ndarray, crs: CRS) -> tuple[np.ndarray, np.ndarray]:
     small &= ~shapely.is_empty(arr)
     if not small.any():
         return none
-    centre = shapely.centroid(arr[small])
+    geoms = arr[small]
+    centre, plane = threaded(shapely.centroid, geoms, chunk=50_000), threaded(shapely.area, geoms, chunk=50_000)
     scale = areal_scale(crs, shapely.get_x(centre), shapely.get_y(centre))
-    return small, shapely.area(arr[small]) * unit * unit / scale
+    return small, plane * unit * unit / scale
 
 
 def ellipsoidal_area(geoms, crs=None) -> np.ndarray:

@@ -273,10 +273,14 @@ def _verdict_table(result, lang: str, brief: bool = False) -> Table:
 @click.option("--table", "table_path", type=click.Path(path_type=Path), help="Table of project × kind (.csv or .xlsx).")
 @click.option("--fail-on", type=click.Choice(["prohibited", "conditional", "restricted"]),
               help=f"Exit with code {SCREEN_FAIL_EXIT} when a verdict is this severe or worse.")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="dask: chunks of projects screened on a Dask cluster (same results).")
+@click.option("--workers", type=click.IntRange(min=1), help="Dask: processes of the local cluster (default: cores).")
+@click.option("--scheduler", metavar="ADDR", help="Dask: an existing cluster's scheduler, e.g. tcp://10.0.0.5:8786.")
 @lang_option
 @json_option
 def screen(projects, layer_specs, boundary, id_field, category_field, buffers, line_width, point_radius, rules, out,
-           table_path, fail_on, lang, as_json):
+           table_path, fail_on, engine, workers, scheduler, lang, as_json):
     """Screen project footprints against control lines: overlaps, distances, rings and verdicts.
 
     \b
@@ -288,14 +292,23 @@ def screen(projects, layer_specs, boundary, id_field, category_field, buffers, l
     """
     from .analyses.screening import screen as run_screen
     from .catalog import SEVERITY_RANK
+    from .errors import CatalogError
     from .io import prepare_projects, read_layer
 
     _refuse_overwrite([out, table_path], [projects, boundary, rules, *layer_specs.values()])
     proj, rep = read_layer(projects, geometry="any")
     proj = prepare_projects(proj, rep, id_field)
-    result = run_screen(proj, layer_specs, boundary=boundary, id_field=id_field, category_field=category_field,
-                        buffers=buffers, line_width=line_width, point_radius=point_radius, rules=rules, lang=lang,
-                        repaired=[r["id"] for r in rep.repaired])
+    options = dict(boundary=boundary, id_field=id_field, category_field=category_field, buffers=buffers,
+                   line_width=line_width, point_radius=point_radius, rules=rules, lang=lang,
+                   repaired=[r["id"] for r in rep.repaired])
+    if engine == "dask":
+        from .distributed import screen_dask
+
+        result = screen_dask(proj, layer_specs, workers=workers, scheduler=scheduler, **options)
+    else:
+        if workers or scheduler:
+            raise CatalogError("--workers and --scheduler go with --engine dask")
+        result = run_screen(proj, layer_specs, **options)
     result.notes[:0] = [f"projects: {n}" for n in rep.notes]
     written = []
     if out is not None:
@@ -788,6 +801,62 @@ def monitor(before, after, within_spec, class_map, transitions, min_patch, units
                                      units=read.get("(units)"), by=by, min_patch=min_patch)
     result.notes[:0] = notes
     _finish(result, out, table_path, lang, as_json, extra={"within": kind})
+
+
+# ---------------------------------------------------------------------------
+# partition
+
+
+@cli.command()
+@click.argument("layer", type=click.Path(path_type=Path))
+@click.option("--by", "by_field", metavar="FIELD", help="One file per value of this field, e.g. a county code.")
+@click.option("--grid", "grid_km", type=click.FloatRange(min=0, min_open=True), metavar="KM",
+              help="One file per KM × KM tile of the features' box centres (in the layer's CRS).")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="New directory for the partitions.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=65_536, show_default=True,
+              help="Features read at a time: memory stays bounded by it.")
+@json_option
+def partition(layer, by_field, grid_km, out, batch_size, as_json):
+    """Split a large layer into a directory of GeoParquet files (one per county or grid tile), streaming.
+
+    The directory then stands for the layer anywhere a layer path goes; screening reads only the
+    partitions near the projects.
+
+    \b
+    Example:
+      redline partition farmland.gpkg --by XZQDM --out farmland.parts
+      redline partition farmland.gpkg --grid 10 --out farmland.parts
+    """
+    from .errors import CatalogError
+    from .partition import check_target, partition_layer
+
+    if (by_field is None) == (grid_km is None):
+        raise CatalogError("give --by FIELD or --grid KM (one of the two)")
+    _refuse_overwrite([out], [layer])
+    check_target(out)
+    total = None
+    if not as_json:
+        try:
+            import pyogrio
+
+            total = pyogrio.read_info(layer).get("features")
+        except Exception:  # GeoParquet, or GDAL can't count: a bar without a total
+            total = None
+    if as_json:
+        parts = partition_layer(layer, out, by=by_field, grid_km=grid_km, batch_size=batch_size)
+        click.echo(_dumps({"out": str(out), "rows": sum(p.rows for p in parts),
+                           "partitions": [vars(p) for p in parts]}))
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True, console=_err) as bar:
+        task = bar.add_task(f"partition {layer.name}", total=total)
+        parts = partition_layer(layer, out, by=by_field, grid_km=grid_km, batch_size=batch_size,
+                                progress=lambda n: bar.update(task, completed=n))
+    con = _console()
+    rows = sum(p.rows for p in parts)
+    con.print(f"{out}: {rows:,} features in {len(parts)} partitions "
+              f"(largest {max((p.rows for p in parts), default=0):,})", markup=False)
 
 
 # ---------------------------------------------------------------------------

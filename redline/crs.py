@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 import geopandas as gpd
-from pyproj import CRS
+import numpy as np
+from pyproj import CRS, Transformer
 
 __all__ = [
     "CGCS2000",
@@ -26,6 +27,8 @@ __all__ = [
     "describe_crs",
     "crs_code",
     "to_crs",
+    "reproject_to",
+    "transform_bbox",
     "working_crs",
 ]
 
@@ -229,3 +232,34 @@ def to_crs(crs: CRS | str | int) -> CRS:
         return CRS.from_user_input(crs)
     except Exception as exc:  # pyproj raises its own CRSError
         raise CRSError(f"unknown CRS {crs!r}: {exc}") from None
+
+
+def reproject_to(data, crs):
+    """``data.to_crs(crs)`` (a GeoDataFrame or GeoSeries), or ``data`` itself when it is already in ``crs``.
+
+    geopandas transforms every coordinate unless the two CRSs are *exactly* the same object description
+    (EPSG:4545 read from GeoParquet's PROJJSON and from a GeoPackage differ in metadata only): 3 s on
+    500 000 parcels for nothing.
+    """
+    if data.crs is not None and CRS.from_user_input(data.crs).equals(CRS.from_user_input(crs)):
+        return data
+    return data.to_crs(crs)
+
+
+def transform_bbox(bbox, src, dst) -> tuple[float, float, float, float]:
+    """A bounding box ``(xmin, ymin, xmax, ymax)`` from CRS ``src`` (None: already in ``dst``) to ``dst``: the
+    box of its densified outline, so it still covers everything the original box did.
+
+    Examples
+    --------
+    >>> [round(v) for v in transform_bbox((108.0, 29.0, 108.1, 29.1), "EPSG:4490", "EPSG:4545")]
+    [500000, 3209269, 509744, 3220357]
+    """
+    if src is None or CRS.from_user_input(src).equals(CRS.from_user_input(dst)):
+        return tuple(float(v) for v in bbox)
+    xmin, ymin, xmax, ymax = (float(v) for v in bbox)
+    xs, ys = np.linspace(xmin, xmax, 21), np.linspace(ymin, ymax, 21)
+    ring = np.r_[np.c_[xs, np.full(21, ymin)], np.c_[np.full(21, xmax), ys], np.c_[xs, np.full(21, ymax)],
+                 np.c_[np.full(21, xmin), ys]]
+    x, y = Transformer.from_crs(src, dst, always_xy=True).transform(ring[:, 0], ring[:, 1])
+    return float(np.min(x)), float(np.min(y)), float(np.max(x)), float(np.max(y))

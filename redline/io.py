@@ -119,7 +119,8 @@ _DB_URI = re.compile(r"^(postgres|postgresql|pg|mysql|mssql|oracle)(\+\w+)?:/", 
 
 def _check_source(path: Path) -> None:
     if _DB_URI.match(str(path)):
-        raise LayerReadError(f"{path}: database sources are not supported yet; export the table to a GeoPackage")
+        raise LayerReadError(f"{path}: only PostGIS databases are supported (postgresql://user@host/db?table=…); "
+                             f"export other databases' tables to a GeoPackage")
     if not path.exists():
         raise LayerReadError(f"{path}: file not found")
     if path.is_dir() and not any(path.glob("*.shp")) and path.suffix.lower() != ".gdb":
@@ -180,6 +181,13 @@ def list_layers(path: str | os.PathLike) -> list[str]:
     """
     import pyogrio
 
+    from . import postgis
+
+    if postgis.is_postgis(path):  # a URI names one table or query
+        src = postgis.parse_uri(os.fspath(path))
+        if not (src.table or src.sql):
+            raise LayerReadError(f"{src.where}: say what to read: add ?table=schema.name or ?sql=SELECT …")
+        return [src.table or "query"]
     path = Path(path)
     _check_source(path)
     if path.suffix.lower() in _PARQUET:
@@ -632,6 +640,8 @@ def read_layer(
     geometry: GeometryKind = "any",
     detect_crs: bool = False,
     swap_xy: bool = False,
+    bbox: tuple[float, float, float, float] | None = None,
+    bbox_crs=None,
 ) -> LayerRead:
     """Read, validate and repair one layer.
 
@@ -640,6 +650,9 @@ def read_layer(
     path : path-like
         GeoPackage, Shapefile (``.shp`` or zipped ``.zip``), GeoJSON, FlatGeobuf,
         GeoParquet, or anything else GDAL reads. ``file.gpkg:layer`` names a layer.
+        ``postgresql://user@host/db?table=schema.name`` (or ``?sql=SELECT …``) reads
+        a PostGIS table or query (:mod:`redline.postgis`); a directory written by
+        ``redline partition`` reads as one layer (:mod:`redline.partition`).
     layer : str, optional
         Layer name in a multi-layer source; required when there are several.
     crs : optional
@@ -656,6 +669,10 @@ def read_layer(
         (zone-prefixed Gauss-Krüger eastings, lon/lat in China) instead of failing.
     swap_xy : bool
         Swap x and y (lat/lon files).
+    bbox, bbox_crs : optional
+        PostGIS sources and partitioned layers only: read just the rows whose geometry's box meets
+        ``bbox`` (given in ``bbox_crs``, default the layer's CRS) — filtered on the server with its
+        spatial index, or by opening only the partitions whose box meets it.
 
     Returns
     -------
@@ -672,6 +689,31 @@ def read_layer(
     >>> report.crs, report.repaired  # doctest: +SKIP
     ('EPSG:4490 (China Geodetic Coordinate System 2000)', [])
     """
+    from . import postgis
+
+    if postgis.is_postgis(path):
+        gdf = postgis.read_postgis(os.fspath(path), bbox=bbox, bbox_crs=bbox_crs)
+        report = ReadReport(path=postgis.parse_uri(os.fspath(path)).where, layer=None, encoding="utf-8",
+                            encoding_source="database")
+        if bbox is not None:
+            report.note(f"read the rows meeting the box {', '.join(f'{v:.6g}' for v in bbox)} (filtered on the server)")
+            if not len(gdf):  # nothing near: an empty layer, not an error
+                report.features_in_file = 0
+                return LayerRead(gdf, report)
+        return _finish_read(gdf, report, crs, detect_crs, swap_xy, geometry, report.path)
+    from . import partition
+
+    if partition.is_partitioned(path):
+        gdf, parts = partition.read_partitioned(path, bbox=bbox, bbox_crs=bbox_crs)
+        report = ReadReport(path=str(path), layer=None, encoding="utf-8", encoding_source="GeoParquet")
+        total = len(partition.read_index(path)["partitions"])
+        if bbox is not None:
+            report.note(f"read {len(parts)} of {total} partitions (those meeting the box "
+                        f"{', '.join(f'{v:.6g}' for v in bbox)})")
+            if not len(gdf):
+                report.features_in_file = 0
+                return LayerRead(gdf, report)
+        return _finish_read(gdf, report, crs, detect_crs, swap_xy, geometry, str(path))
     if _DB_URI.match(os.fspath(path)):
         _check_source(Path(path))
     if layer is None:
@@ -695,6 +737,12 @@ def read_layer(
     _check_size(path, layer, where)
     register_input(path)
     gdf = _read_raw(path, layer, encoding, engine, report)
+    return _finish_read(gdf, report, crs, detect_crs, swap_xy, geometry, where)
+
+
+def _finish_read(gdf: gpd.GeoDataFrame, report: ReadReport, crs, detect_crs: bool, swap_xy: bool,
+                 geometry: GeometryKind, where: str) -> LayerRead:
+    """CRS resolved, geometries validated and repaired, every change in the report."""
     report.features_in_file = len(gdf)
     if not len(gdf):
         raise LayerReadError(f"{where}: the layer has no features")

@@ -20,11 +20,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import shapely
 from pyproj import CRS
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from ._parallel import query, threaded
 from .area import ellipsoidal_area, polygonal
 
 __all__ = ["Overlaps", "overlap_areas", "union_groups", "Dissolved", "dissolve_parts", "overlapping_features"]
@@ -95,16 +97,6 @@ def _group_geometries(n_groups: int, cut, pos, multi, mcodes, mgeoms) -> np.ndar
     return polygonal(geoms)
 
 
-def _threaded(func, *arrays: np.ndarray, chunk: int = 20_000) -> np.ndarray:
-    """``func(*arrays)`` in chunks on all cores (GEOS releases the GIL), results concatenated in order."""
-    n = len(arrays[0])
-    workers = min(os.cpu_count() or 1, 8)
-    if workers == 1 or n <= chunk:
-        return func(*arrays)
-    edges = list(range(0, n, chunk)) + [n]
-    with ThreadPoolExecutor(workers) as pool:
-        parts = list(pool.map(lambda lo_hi: func(*(a[lo_hi[0]:lo_hi[1]] for a in arrays)), zip(edges[:-1], edges[1:])))
-    return np.concatenate(parts)
 
 
 def _split_large(fpg: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray]:
@@ -126,10 +118,28 @@ def _split_large(fpg: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray]:
                                         size / 20))
         owners.append(np.full(gx.size, i))
     owner = np.concatenate(owners)
-    cells = polygonal(shapely.intersection(fpg[owner], np.concatenate(boxes)))
+    cells = polygonal(threaded(shapely.intersection, fpg[owner], np.concatenate(boxes), chunk=2_000))
     keep = ~shapely.is_empty(cells)
     small = np.setdiff1d(np.arange(len(fpg)), big)
     return np.concatenate([fpg[small], cells[keep]]), np.concatenate([small, owner[keep]])
+
+
+def _present(values: np.ndarray, size: int) -> np.ndarray:
+    """The distinct values of non-negative ints below ``size``, sorted (a mask, not a sort: linear time)."""
+    seen = np.zeros(size, bool)
+    seen[values] = True
+    return np.flatnonzero(seen)
+
+
+def _distinct_per_group(group: np.ndarray, item: np.ndarray, n_items: int, split: np.ndarray) -> np.ndarray:
+    """How many distinct items each group meets. Pairs repeat only for ``split`` groups (a footprint cut into
+    cells meeting one feature from several cells): only their pairs are de-duplicated."""
+    counts = np.bincount(group[~split[group]], minlength=len(split))
+    rep = split[group]
+    if rep.any():
+        key = np.unique(group[rep].astype(np.int64) * n_items + item[rep])
+        counts += np.bincount(key // n_items, minlength=len(split))
+    return counts
 
 
 def overlap_areas(fpg: np.ndarray, feats: np.ndarray, labels: np.ndarray, tree: shapely.STRtree, crs) -> Overlaps:
@@ -146,25 +156,29 @@ def overlap_areas(fpg: np.ndarray, feats: np.ndarray, labels: np.ndarray, tree: 
     n = len(fpg)
     sub, parent = _split_large(fpg, _SPLIT_DEG if CRS.from_user_input(crs).is_geographic else _SPLIT_M)
     shapely.prepare(sub)
-    si, fi = tree.query(sub, predicate="intersects")
+    si, fi = query(tree, sub, "intersects")
     pi = parent[si]
-    inside = _threaded(shapely.contains_properly, sub[si], feats[fi])
+    inside = threaded(shapely.contains_properly, sub[si], feats[fi], align=si)  # sub is prepared
     cut = feats[fi].copy()
-    cut[~inside] = polygonal(_threaded(shapely.intersection, sub[si[~inside]], feats[fi[~inside]]))
+    cut[~inside] = polygonal(threaded(shapely.intersection, sub[si[~inside]], feats[fi[~inside]]))
     ok = ~shapely.is_empty(cut)
     pi, fi, cut = pi[ok], fi[ok], cut[ok]
-    touching = np.bincount(np.unique(np.c_[pi, fi], axis=0)[:, 0], minlength=n) if len(pi) else np.zeros(n, int)
+    touching = _distinct_per_group(pi, fi, len(feats), split=np.bincount(parent, minlength=n) > 1)
     area = ellipsoidal_area(cut, crs=crs)
     # features (among those met) overlapping another one: only their pieces need a union
-    multi = overlapping_features(feats, np.unique(fi))[fi]
+    multi = overlapping_features(feats, _present(fi, len(feats)))[fi]
     if len(fi):
-        label_codes, label_idx = np.unique(labels[fi].astype(str), return_inverse=True)
+        # hashed, not sorted: np.unique sorts (half a second on 500 000 strings)
+        label_idx, label_codes = pd.factorize(pd.Series(labels[fi], dtype=object).astype(str), sort=True)
+        label_codes = np.asarray(label_codes, dtype=str)
     else:
         label_codes, label_idx = np.array([], dtype=str), np.array([], dtype=int)
     nl = max(len(label_codes), 1)
     group = pi * nl + label_idx
-    codes = np.unique(group)
-    pos = np.searchsorted(codes, group)
+    seen = np.zeros(n * nl, bool)
+    seen[group] = True
+    codes = np.flatnonzero(seen)
+    pos = (np.cumsum(seen) - 1)[group]
     group_m2 = np.bincount(pos[~multi], weights=area[~multi], minlength=len(codes)).astype(float)
     mcodes, mgeoms = union_groups(cut[multi], pos[multi])
     m_area = ellipsoidal_area(mgeoms, crs=crs)
@@ -215,7 +229,7 @@ class Dissolved:
         pi, fi = pi[~inside], fi[~inside]
         meet = shapely.intersects(polys[pi], self.parts[fi])
         pi, fi = pi[meet], fi[meet]
-        pieces = polygonal(_threaded(shapely.intersection, polys[pi], self.parts[fi], chunk=2_000))
+        pieces = polygonal(threaded(shapely.intersection, polys[pi], self.parts[fi], chunk=2_000))
         out += np.bincount(pi, weights=ellipsoidal_area(pieces, crs=self.crs), minlength=len(polys))
         return out
 
@@ -259,7 +273,7 @@ def _overlap_pairs(feats: np.ndarray, subset: np.ndarray | None = None) -> tuple
     a, b = a[pair], b[pair]
     if not len(a):
         return idx[a], idx[b]
-    real = _threaded(lambda x, y: shapely.relate_pattern(x, y, "T********"), feats[idx][a], feats[idx][b])
+    real = threaded(lambda x, y: shapely.relate_pattern(x, y, "T********"), feats[idx][a], feats[idx][b])
     return idx[a[real]], idx[b[real]]
 
 

@@ -1,9 +1,10 @@
 """Three-line conflicts (三条控制线不交叉不重叠): every overlap between pairs of control-line layers.
 
-For each pair of layers the overlapping features are found with an STRtree
-query and intersected in one vectorised call; the pieces are then unioned, so
-features that overlap *within* a layer count once, and split into connected
-conflict pieces. A piece is a **sliver** — digitising noise, not a planning
+Each layer is first dissolved into mutually non-overlapping parts (only
+features that overlap *within* a layer are unioned, cluster by cluster, so they
+count once); the parts of two layers that meet are intersected on all cores —
+such pieces cannot overlap each other — and only pieces that touch are unioned
+into connected conflict pieces. A piece is a **sliver** — digitising noise, not a planning
 conflict — when its ellipsoidal area is below ``min_area`` (m²) or when it is
 thinner than ``min_width`` (m: an inward buffer by half the width, in a local
 Gauss-Krüger metric CRS, leaves nothing). Areas are ellipsoidal (CGCS2000).
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,10 +23,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
+from .._parallel import query, threaded, workers
 from ..area import dissolve, ellipsoidal_area, polygonal
-from ..crs import working_crs
+from ..crs import reproject_to, working_crs
 from ..errors import CRSError, FieldError, GeometryError
+from ..overlay import dissolve_parts
 from .indicators import UNASSIGNED
 
 __all__ = [
@@ -52,7 +58,7 @@ def _clean(gdf: gpd.GeoDataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
     """Valid polygonal geometries of a layer and the ids (index) of the features they come from."""
     if gdf.crs is None:
         raise CRSError(f"layer {name}: no CRS; set one on the GeoDataFrame")
-    geoms = polygonal(shapely.make_valid(gdf.geometry.values))
+    geoms = polygonal(threaded(shapely.make_valid, np.asarray(gdf.geometry.values, dtype=object)))
     keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     return geoms[keep], np.asarray(gdf.index)[keep]
 
@@ -95,18 +101,68 @@ def split_by_units(geoms: np.ndarray, crs, units: gpd.GeoDataFrame, by: str) -> 
     return src[keep][order], unit[keep][order].astype(object), parts[keep][order]
 
 
+def _overlap_pieces(pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
+    """The connected pieces of the overlap of two dissolved layers (parts that overlap nothing else in their own
+    layer, :func:`redline.overlay.dissolve_parts`).
+
+    Part × part intersections cannot overlap each other, so nothing is unioned but the pieces that touch (one
+    conflict spanning several parcels), cluster by cluster. A part lying wholly inside the other layer's part is
+    its own piece.
+    """
+    if not len(pa) or not len(pb):
+        return np.array([], dtype=object)
+    shapely.prepare(pa)
+    ia, ib = query(shapely.STRtree(pb), pa, "intersects")
+    inside = threaded(shapely.contains_properly, pa[ia], pb[ib], align=ia)  # pa is prepared
+    pieces = pb[ib].copy()
+    pieces[~inside] = polygonal(threaded(shapely.intersection, pa[ia[~inside]], pb[ib[~inside]], chunk=5_000))
+    pieces = shapely.get_parts(pieces)
+    pieces = pieces[~shapely.is_empty(pieces)]
+    if len(pieces) < 2:
+        return pieces
+    i, j = shapely.STRtree(pieces).query(pieces, predicate="intersects")
+    keep = i < j
+    graph = coo_matrix((np.ones(int(keep.sum())), (i[keep], j[keep])), shape=(len(pieces), len(pieces)))
+    _, comp = connected_components(graph, directed=False)
+    order = np.argsort(comp, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(comp[order]) != 0])
+    groups = np.split(order, starts[1:])
+    alone = np.array([len(g) == 1 for g in groups])
+    merged = [pieces[g[0]] for g, single in zip(groups, alone) if single]
+    with ThreadPoolExecutor(workers()) as pool:  # GEOS releases the GIL
+        merged += list(pool.map(lambda g: shapely.union_all(pieces[g]), [g for g, single in zip(groups, alone) if not single]))
+    out = shapely.get_parts(polygonal(merged))
+    return out[~shapely.is_empty(out)]
+
+
+def _clip_to(parts: np.ndarray, district, crs) -> tuple[np.ndarray, float]:
+    """The parts clipped to the district, and the ellipsoidal area (m²) left outside it."""
+    shapely.prepare(district)
+    within = shapely.contains_properly(district, parts)
+    cross = parts[~within]
+    outside_m2 = float(ellipsoidal_area(polygonal(shapely.difference(cross, district)), crs=crs).sum())
+    clipped = shapely.get_parts(polygonal(shapely.intersection(cross, district)))
+    out = np.concatenate([parts[within], clipped])
+    return out[~shapely.is_empty(out)], outside_m2
+
+
 def _thin(geoms_metric: np.ndarray, min_width: float) -> np.ndarray:
     if min_width <= 0 or not len(geoms_metric):
         return np.zeros(len(geoms_metric), dtype=bool)
-    return shapely.is_empty(shapely.buffer(geoms_metric, -min_width / 2.0, quad_segs=2))
+    return shapely.is_empty(threaded(lambda g: shapely.buffer(g, -min_width / 2.0, quad_segs=2), geoms_metric,
+                                     chunk=5_000))
 
 
 def _feature_ids(pieces: np.ndarray, geoms: np.ndarray, ids: np.ndarray, metric_area: np.ndarray) -> list[str]:
     """The ids of the features of one layer that each piece lies on (overlap of positive area)."""
-    tree = shapely.STRtree(geoms)
-    pi, fi = tree.query(pieces, predicate="intersects")
-    shared = shapely.area(shapely.intersection(pieces[pi], geoms[fi]))
-    real = shared > 1e-9 * np.maximum(metric_area[pi], 1e-30)
+    pi, fi = query(shapely.STRtree(geoms), pieces, "intersects")
+    # a piece lying within a feature, or a feature within a piece, shares area without an intersection
+    real = threaded(shapely.covers, geoms[fi], pieces[pi])
+    rest = np.flatnonzero(~real)
+    real[rest] = threaded(shapely.covers, pieces[pi[rest]], geoms[fi[rest]])
+    rest = rest[~real[rest]]
+    shared = shapely.area(threaded(shapely.intersection, pieces[pi[rest]], geoms[fi[rest]], chunk=5_000))
+    real[rest] = shared > 1e-9 * np.maximum(metric_area[pi[rest]], 1e-30)
     out: list[list[str]] = [[] for _ in range(len(pieces))]
     for p, f in zip(pi[real].tolist(), fi[real].tolist()):
         out[p].append(str(ids[f]))
@@ -251,31 +307,26 @@ def conflicts(
     metric = working_crs(boundary if boundary is not None else first)
     geoms, ids = {}, {}
     for k in {k for p in pairs for k in p}:
-        geoms[k], ids[k] = _clean(layers[k].to_crs(crs) if layers[k].crs is not None else layers[k], k)
+        geoms[k], ids[k] = _clean(reproject_to(layers[k], crs) if layers[k].crs is not None else layers[k], k)
     district = dissolve(boundary.to_crs(crs).geometry.values) if boundary is not None else None
     frames, rows = [], []
+    dissolved = {k: dissolve_parts(g, crs) for k, g in geoms.items()}
     for a, b in pairs:
         ga, gb = geoms[a], geoms[b]
-        tree = shapely.STRtree(gb)
-        ia, ib = tree.query(ga, predicate="intersects")
-        inter = polygonal(shapely.intersection(ga[ia], gb[ib]))
-        merged = dissolve(inter)
-        if district is not None and not merged.is_empty:
-            outside_m2 = float(ellipsoidal_area([polygonal([shapely.difference(merged, district)])[0]], crs=crs)[0])
+        parts = _overlap_pieces(dissolved[a].parts, dissolved[b].parts)
+        if district is not None and len(parts):
+            parts, outside_m2 = _clip_to(parts, district, crs)
             if outside_m2 > MIN_AREA_M2:
                 notes.append(f"{a} × {b}: {outside_m2:,.1f} m² of overlap outside the boundary not counted")
-            merged = polygonal([shapely.intersection(merged, district)])[0]
-        parts = shapely.get_parts(merged) if not merged.is_empty else np.array([], dtype=object)
-        parts = parts[~shapely.is_empty(parts)] if len(parts) else parts
         m2 = ellipsoidal_area(parts, crs=crs)
-        parts_metric = gpd.GeoSeries(parts, crs=crs).to_crs(metric).values if len(parts) else parts
+        parts_metric = reproject_to(gpd.GeoSeries(parts, crs=crs), metric).values if len(parts) else parts
         thin = _thin(parts_metric, min_width)
         small = m2 < min_area
         sliver = small | thin
         reason = np.where(small, "area", np.where(thin, "width", ""))
         metric_area = shapely.area(parts_metric) if len(parts) else np.array([])
-        a_ids = _feature_ids(parts_metric, gpd.GeoSeries(ga, crs=crs).to_crs(metric).values, ids[a], metric_area) if len(parts) else []
-        b_ids = _feature_ids(parts_metric, gpd.GeoSeries(gb, crs=crs).to_crs(metric).values, ids[b], metric_area) if len(parts) else []
+        a_ids = _feature_ids(parts_metric, reproject_to(gpd.GeoSeries(ga, crs=crs), metric).values, ids[a], metric_area) if len(parts) else []
+        b_ids = _feature_ids(parts_metric, reproject_to(gpd.GeoSeries(gb, crs=crs), metric).values, ids[b], metric_area) if len(parts) else []
         frames.append(gpd.GeoDataFrame({
             "a": a, "b": b, "piece": np.arange(1, len(parts) + 1), "area_m2": m2, "area_ha": m2 / 1e4,
             "width_ok": ~thin, "sliver": sliver, "reason": reason, "a_ids": a_ids, "b_ids": b_ids,

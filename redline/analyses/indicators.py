@@ -26,7 +26,8 @@ from ..catalog import find_field
 from ..crs import working_crs
 from ..errors import CatalogError, CRSError, FieldError, GeometryError
 from ..io import read_toml
-from ..overlay import Dissolved, _threaded, dissolve_parts, overlapping_features
+from .._parallel import threaded
+from ..overlay import Dissolved, dissolve_parts, overlapping_features
 
 __all__ = [
     "layer_shares",
@@ -120,7 +121,7 @@ def prepare_layer(gdf: gpd.GeoDataFrame, zone_field: str | None = None) -> Prepa
     """
     if gdf.crs is None:
         raise CRSError("the layer has no CRS: set one (e.g. gdf.set_crs(4490)) before measuring areas")
-    feats = polygonal(_threaded(shapely.make_valid, np.asarray(gdf.geometry.values, dtype=object)))
+    feats = polygonal(threaded(shapely.make_valid, np.asarray(gdf.geometry.values, dtype=object)))
     ok = ~(shapely.is_missing(feats) | shapely.is_empty(feats))
     feats, labels = feats[ok], _zone_labels(gdf, zone_field)[ok]
     m2 = ellipsoidal_area(feats, crs=gdf.crs)

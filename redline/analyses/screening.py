@@ -36,7 +36,10 @@ from ..crs import CGCS2000, describe_crs
 from ..errors import CatalogError, CRSError, OutputError
 from ..footprints import CATEGORY_FIELDS, ID_FIELDS, find_field, footprints, working_crs
 from ..io import atomic_output, read_layer, read_toml, write_layers
+from .._parallel import threaded
 from ..overlay import overlap_areas, union_groups as _union_groups
+from ..partition import is_partitioned
+from ..postgis import is_postgis, parse_uri, write_postgis
 
 __all__ = [
     "SafetyRule",
@@ -416,7 +419,9 @@ class ScreeningResult:
         return base.merge(hits, on="project_id", how="left")
 
     def to_file(self, path: str | os.PathLike) -> Path:
-        """Write the layers ``projects``, ``encroachments`` and ``buffers`` to one GeoPackage, atomically.
+        """Write the layers ``projects``, ``encroachments`` and ``buffers`` to one GeoPackage, atomically —
+        or to PostGIS tables ``NAME``, ``NAME_encroachments`` and ``NAME_buffers`` in one transaction when
+        ``path`` is ``postgresql://…?table=NAME``.
 
         Examples
         --------
@@ -427,6 +432,10 @@ class ScreeningResult:
             "encroachments": _for_file(self.encroachments),
             "buffers": _for_file(self.buffers),
         }
+        if is_postgis(path):  # postgresql://…?table=NAME: tables NAME (projects), NAME_encroachments, NAME_buffers
+            write_postgis({"": layers["projects"], "encroachments": layers["encroachments"],
+                           "buffers": layers["buffers"]}, str(path))
+            return parse_uri(str(path)).where
         return write_layers(layers, path, "screening output")
 
     def to_table(self, path: str | os.PathLike) -> Path:
@@ -554,7 +563,10 @@ def _safety_message(lang: Lang, pid, kind: LayerKind, rules: RuleSet, category, 
 # the screen
 
 
-def _as_layer(src, kind: str, notes: list[str]) -> gpd.GeoDataFrame:
+_POSTGIS_REACH_M = 10_000.0  # PostGIS / partitioned layers: rows within this of the projects are read
+
+
+def _as_layer(src, kind: str, notes: list[str], **read_options) -> gpd.GeoDataFrame:
     if isinstance(src, gpd.GeoDataFrame):
         gdf = src
         if gdf.crs is None:
@@ -564,7 +576,7 @@ def _as_layer(src, kind: str, notes: list[str]) -> gpd.GeoDataFrame:
         if bad.any():
             notes.append(f"{kind}: {int(bad.sum())} features without geometry ignored")
             gdf = gdf.loc[~bad]
-        invalid = ~shapely.is_valid(gdf.geometry.values)
+        invalid = ~threaded(shapely.is_valid, np.asarray(gdf.geometry.values, dtype=object))
         if invalid.any():
             geoms = gdf.geometry.values.copy()
             geoms[invalid] = polygonal(shapely.make_valid(geoms[invalid]))
@@ -572,7 +584,7 @@ def _as_layer(src, kind: str, notes: list[str]) -> gpd.GeoDataFrame:
             notes.append(f"{kind}: {int(invalid.sum())} invalid geometries repaired (make_valid)")
         return gdf
 
-    gdf, report = read_layer(src, geometry="polygon")
+    gdf, report = read_layer(src, geometry="polygon", **read_options)
     for note in report.notes:
         notes.append(f"{kind}: {note}")
     return gdf
@@ -614,6 +626,7 @@ def screen(
     catalog: Mapping[str, LayerKind] | None = None,
     lang: Lang = "zh",
     repaired: Iterable | None = None,
+    crs=None,
 ) -> ScreeningResult:
     """Screen project footprints against control-line layers.
 
@@ -640,6 +653,9 @@ def screen(
         Language of the messages.
     repaired : iterable, optional
         Index values of projects already repaired upstream, to flag them.
+    crs : optional
+        The metric CRS the work is done in (default: the CGCS2000 Gauss-Krüger zone of the projects).
+        The Dask engine passes the whole set's to each chunk, so chunks measure exactly as one run.
 
     Returns
     -------
@@ -702,7 +718,7 @@ def screen(
     strange = sorted({c for c in cats if c is not None and c not in rules.categories})
     if strange:
         notes.append(f"projects: categories not in the rule set ({', '.join(strange)}): treated as not permitted")
-    crs = working_crs(projects)
+    crs = working_crs(projects) if crs is None else str(crs)
     fp = footprints(projects, crs=crs, ids=ids, line_width=line_width, point_radius=point_radius, repaired=repaired)
     fpg = fp.geometry.values
     fp_m2 = fp["footprint_m2"].to_numpy()
@@ -719,7 +735,18 @@ def screen(
     per_kind_cols: dict[str, dict[str, np.ndarray]] = {}
     for kind_name, src in layers.items():
         kind = catalog[kind_name]
-        lyr = _as_layer(src, kind_name, notes)
+        reach = None
+        if not isinstance(src, gpd.GeoDataFrame) and (is_postgis(src) or is_partitioned(src)):
+            # only the rows (partitions) near the projects are read: within the rings, safety distances, 10 km
+            reach = max([_POSTGIS_REACH_M, *(rings_m or []),
+                         *(r.min_distance_m for r in rules.safety if r.kind == kind_name)])
+            box = shapely.bounds(shapely.buffer(shapely.envelope(shapely.union_all(fpg)), reach))
+            lyr = _as_layer(src, kind_name, notes, bbox=tuple(box), bbox_crs=crs)
+            notes.append(f"{kind_name}: read within {reach / 1000:,.0f} km of the projects "
+                         f"({'PostGIS' if is_postgis(src) else 'partitions'}); nearer distances are exact, larger "
+                         f"ones are not reported")
+        else:
+            lyr = _as_layer(src, kind_name, notes)
         if not CRS.from_user_input(lyr.crs).equals(CRS.from_user_input(crs)):
             notes.append(f"{kind_name}: reprojected from {describe_crs(lyr.crs)} to {describe_crs(crs)}")
             lyr = lyr.to_crs(crs)
@@ -736,6 +763,8 @@ def screen(
         dist = np.zeros(n)
         apart = overlap <= 0
         dist[apart] = _geodesic_nearest(fpg[apart], feats, crs, tree)  # 0 where they overlap
+        if reach is not None:  # a nearer feature beyond the box read cannot be ruled out
+            dist[dist > reach] = np.nan
         severity = np.array(["clear"] * n, dtype=object)
         basis = [""] * n
         permitted: list[tuple] = [()] * n
