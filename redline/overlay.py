@@ -15,7 +15,6 @@ levers, each measured on the city benchmark (``benchmarks/run.py``):
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -26,10 +25,11 @@ from pyproj import CRS
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from ._parallel import query, threaded
+from ._parallel import query, threaded, workers
 from .area import ellipsoidal_area, polygonal
 
-__all__ = ["Overlaps", "overlap_areas", "union_groups", "Dissolved", "dissolve_parts", "overlapping_features"]
+__all__ = ["Overlaps", "overlap_areas", "union_groups", "union_clusters", "Dissolved", "dissolve_parts",
+           "overlapping_features"]
 
 
 def union_groups(geoms: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -248,19 +248,29 @@ def dissolve_parts(feats: np.ndarray, crs, m2: np.ndarray | None = None,
     a, b = _overlap_pairs(feats, None if overlapping is None else np.flatnonzero(overlapping))
     if not len(a):
         return Dissolved(feats, m2, crs)
+    alone, merged = union_clusters(feats, a, b)
+    return Dissolved(np.concatenate([feats[alone], merged]),
+                     np.concatenate([m2[alone], ellipsoidal_area(merged, crs=crs)]), crs)
+
+
+def union_clusters(geoms: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Union each cluster of ``geoms`` linked by the pairs ``(a[k], b[k])`` (the connected components of that
+    graph), each cluster apart, on all cores. Returns a mask of the geometries in no pair (left as they are) and
+    one geometry per cluster."""
+    alone = np.ones(len(geoms), bool)
+    if not len(a):
+        return alone, np.array([], dtype=object)
     idx = np.unique(np.r_[a, b])
     la, lb = np.searchsorted(idx, a), np.searchsorted(idx, b)
-    graph = coo_matrix((np.ones(len(la)), (la, lb)), shape=(len(idx), len(idx)))
-    _, comp = connected_components(graph, directed=False)
+    _, comp = connected_components(coo_matrix((np.ones(len(la)), (la, lb)), shape=(len(idx), len(idx))),
+                                   directed=False)
     order = np.argsort(comp, kind="stable")
     starts = np.flatnonzero(np.r_[True, np.diff(comp[order]) != 0])
     clusters = sorted(np.split(idx[order], starts[1:]), key=len, reverse=True)  # big ones first: balanced
-    with ThreadPoolExecutor(min(os.cpu_count() or 1, 8)) as pool:  # GEOS releases the GIL
-        merged = polygonal(list(pool.map(lambda c: shapely.union_all(feats[c]), clusters)))
-    alone = np.ones(len(feats), bool)
+    with ThreadPoolExecutor(workers()) as pool:  # GEOS releases the GIL
+        merged = polygonal(list(pool.map(lambda c: shapely.union_all(geoms[c]), clusters)))
     alone[idx] = False
-    return Dissolved(np.concatenate([feats[alone], merged]),
-                     np.concatenate([m2[alone], ellipsoidal_area(merged, crs=crs)]), crs)
+    return alone, merged
 
 
 def _overlap_pairs(feats: np.ndarray, subset: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -86,7 +86,13 @@ def _connect(src: PostgisSource):
     try:
         return psycopg.connect(src.conninfo, connect_timeout=10)
     except psycopg.Error as exc:
-        raise LayerReadError(f"{src.where}: cannot connect: {redact(str(exc).strip().splitlines()[0])}") from None
+        raise LayerReadError(f"{src.where}: cannot connect: {_message(exc)}") from None
+
+
+def _message(exc: Exception) -> str:
+    """The first line of a driver error, secrets masked."""
+    text = str(exc).strip()
+    return redact(text.splitlines()[0] if text else type(exc).__name__)
 
 
 def _ident(name: str) -> str:
@@ -144,8 +150,7 @@ def read_postgis(uri: str, bbox: tuple[float, float, float, float] | None = None
             cur.execute(f"SELECT {select} FROM {relation}{where}", args)
             rows = cur.fetchall()
         except psycopg.Error as exc:
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise LayerReadError(f"{src.where}: {redact(message)}") from None
+            raise LayerReadError(f"{src.where}: {_message(exc)}") from None
     data = pd.DataFrame([r[:-1] for r in rows], columns=cols)
     wkb = np.array([None if r[-1] is None else bytes(r[-1]) for r in rows], dtype=object)
     crs = CRS.from_epsg(srid) if srid else None
@@ -182,8 +187,7 @@ def write_postgis(data: gpd.GeoDataFrame | dict[str, gpd.GeoDataFrame], uri: str
             for suffix, gdf in layers.items():
                 _write_table(cur, gdf, names[suffix], src.where)
     except psycopg.Error as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise OutputError(f"{src.where}: cannot write: {redact(message)}") from None
+        raise OutputError(f"{src.where}: cannot write: {_message(exc)}") from None
     return list(names.values())
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,14 +22,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
-from .._parallel import query, threaded, workers
+from .._parallel import query, threaded
 from ..area import dissolve, ellipsoidal_area, polygonal
 from ..crs import reproject_to, working_crs
 from ..errors import CRSError, FieldError, GeometryError
-from ..overlay import dissolve_parts
+from ..overlay import dissolve_parts, union_clusters
 from .indicators import UNASSIGNED
 
 __all__ = [
@@ -122,15 +119,8 @@ def _overlap_pieces(pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
         return pieces
     i, j = shapely.STRtree(pieces).query(pieces, predicate="intersects")
     keep = i < j
-    graph = coo_matrix((np.ones(int(keep.sum())), (i[keep], j[keep])), shape=(len(pieces), len(pieces)))
-    _, comp = connected_components(graph, directed=False)
-    order = np.argsort(comp, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(comp[order]) != 0])
-    groups = np.split(order, starts[1:])
-    alone = np.array([len(g) == 1 for g in groups])
-    merged = [pieces[g[0]] for g, single in zip(groups, alone) if single]
-    with ThreadPoolExecutor(workers()) as pool:  # GEOS releases the GIL
-        merged += list(pool.map(lambda g: shapely.union_all(pieces[g]), [g for g, single in zip(groups, alone) if not single]))
+    alone, merged = union_clusters(pieces, i[keep], j[keep])
+    merged = np.concatenate([pieces[alone], merged])
     out = shapely.get_parts(polygonal(merged))
     return out[~shapely.is_empty(out)]
 

@@ -1,0 +1,153 @@
+"""A province on one machine in bounded memory: partition 5 million parcels, then screen on Dask with 1 and 2 workers.
+
+    python benchmarks/province.py [--parcels 5000000] [--footprints 20000] [--grid-km 20] [--workers 1,2] [--json]
+
+Generates (seeded, once) a province of farmland parcels in EPSG:4545 — tile by tile into one GeoParquet file, so
+the generator never holds the layer either — and footprints across it. Then, each in a fresh process:
+``redline partition --grid`` of the whole file (streamed), and ``redline screen --engine dask`` of the footprints
+against the partitioned layer (no rings) with each worker count. Prints times, throughput and peak memory: of the
+process, and of the largest Dask worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from run import measure  # noqa: E402  (benchmarks/run.py: one step in a fresh process)
+
+
+def generate(folder: Path, n_parcels: int, n_footprints: int, seed: int = 20261128) -> Path:
+    """``parcels.parquet`` (row group per tile) and ``footprints.parquet`` in ``folder``; skipped if present."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import shapely
+    from pyproj import CRS
+
+    import generate as gen
+    from redline.partition import _geo_schema
+
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "parcels.parquet"
+    if target.exists() and (folder / "footprints.parquet").exists():
+        return folder
+    rng = np.random.default_rng(seed)
+    side = math.sqrt(n_parcels * 5_000.0)  # ~0.5 ha a parcel, like the city data
+    tiles = 10
+    tile_side = side / tiles
+    per_tile = int(math.ceil(n_parcels / tiles**2))
+    writer = None
+    tmp = target.with_suffix(".partial")
+    done = 0
+    for i in range(tiles):
+        for j in range(tiles):
+            n = min(per_tile, n_parcels - done)
+            if n <= 0:
+                break
+            farm = gen.parcels(rng, tile_side, n)
+            dx = gen.CENTRE[0] - side / 2 + (i + 0.5) * tile_side - gen.CENTRE[0]
+            dy = gen.CENTRE[1] - side / 2 + (j + 0.5) * tile_side - gen.CENTRE[1]
+            farm["bsm"] = [f"JBNT{done + k:08d}" for k in range(n)]
+            farm = farm.set_geometry(farm.geometry.translate(dx, dy))
+            table = pa.table({"bsm": farm["bsm"].to_numpy(), "dlbm": farm["dlbm"].to_numpy(),
+                              "geometry": pa.array(shapely.to_wkb(farm.geometry.values), pa.binary())})
+            if writer is None:  # GeoParquet metadata as redline partition writes it
+                writer = pq.ParquetWriter(tmp, _geo_schema(table.schema, CRS.from_user_input(gen.CRS)))
+            writer.write_table(table.cast(writer.schema))
+            done += n
+    writer.close()
+    tmp.replace(target)
+    fps = gen.footprints(rng, side, n_footprints)
+    fps.to_parquet(folder / "footprints.parquet")
+    return folder
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def partition_step(folder: str, grid_km: float) -> dict:
+    import shutil
+
+    from redline.partition import partition_layer
+
+    out = Path(folder) / "parcels.parts"
+    shutil.rmtree(out, ignore_errors=True)
+    start = time.perf_counter()
+    parts = partition_layer(Path(folder) / "parcels.parquet", out, grid_km=grid_km)
+    return {"compute_s": time.perf_counter() - start, "partitions": len(parts), "rows": sum(p.rows for p in parts)}
+
+
+def screen_step(folder: str, workers: int) -> dict:
+    import geopandas as gpd
+
+    from redline.distributed import dask_client, screen_dask
+
+    fps = gpd.read_parquet(Path(folder) / "footprints.parquet")
+    client = dask_client(workers=workers)
+    try:
+        start = time.perf_counter()
+        result = screen_dask(fps, {"basic_farmland": str(Path(folder) / "parcels.parts")}, client=client,
+                             buffers=[])
+        seconds = time.perf_counter() - start
+        worker_peak = max(client.run(_peak_mb).values())
+    finally:
+        cluster = client.cluster
+        client.close()
+        cluster.close()
+    return {"compute_s": seconds, "worker_peak_mb": worker_peak, "projects": len(result.projects),
+            "overlap_m2": float(result.hits["overlap_m2"].sum())}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--parcels", type=int, default=5_000_000)
+    ap.add_argument("--footprints", type=int, default=20_000)
+    ap.add_argument("--grid-km", type=float, default=20.0)
+    ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    folder = HERE / "data" / f"province-{args.parcels}"
+    t = time.perf_counter()
+    generate(folder, args.parcels, args.footprints)
+    rows = [{"step": "generate (not part of redline)", "seconds": time.perf_counter() - t}]
+    part = measure(partition_step, str(folder), args.grid_km)
+    rows.append({"step": f"partition --grid {args.grid_km:g} ({part['value']['partitions']} partitions)",
+                 "seconds": part["value"]["compute_s"], "peak_mb": part["peak_mb"],
+                 "parcels_per_s": part["value"]["rows"] / part["value"]["compute_s"]})
+    answers = set()
+    for w in (int(x) for x in args.workers.split(",")):
+        res = measure(screen_step, str(folder), w)
+        v = res["value"]
+        answers.add(round(v["overlap_m2"], 3))
+        rows.append({"step": f"screen {v['projects']} footprints, dask {w} worker{'s' if w > 1 else ''}",
+                     "seconds": v["compute_s"], "peak_mb": res["peak_mb"], "worker_peak_mb": v["worker_peak_mb"],
+                     "parcels_per_s": args.parcels / v["compute_s"], "overlap_m2": v["overlap_m2"]})
+    summary = {"parcels": args.parcels, "rows": rows, "same_answer": len(answers) == 1}
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return
+    print(f"province: {args.parcels:,} parcels, {args.footprints:,} footprints")
+    for r in rows:
+        extra = ""
+        if "peak_mb" in r:
+            extra = f"  peak {r['peak_mb']:,.0f} MB"
+        if "worker_peak_mb" in r:
+            extra += f", largest worker {r['worker_peak_mb']:,.0f} MB"
+        if "parcels_per_s" in r:
+            extra += f"  {r['parcels_per_s']:,.0f} parcels/s"
+        print(f"{r['step']:48s} {r['seconds']:8.1f} s{extra}")
+    print(f"same answer with every worker count: {summary['same_answer']}")
+
+
+if __name__ == "__main__":
+    main()
