@@ -366,7 +366,7 @@ def _indicator_inputs(f):
 
 
 def _run_indicators(workspace, boundary, layer_specs, units, by, landuse, landuse_field, quotas, landcover,
-                    landcover_classes, recipe, lang, quiet, per_unit=True):
+                    landcover_classes, recipe, lang, quiet, per_unit=True, client=None, cell_km=20.0):
     from dataclasses import replace
 
     from .analyses.scorecard import load_recipe
@@ -379,14 +379,20 @@ def _run_indicators(workspace, boundary, layer_specs, units, by, landuse, landus
     if not per_unit:  # the scorecard needs district figures only: no ledger, no quotas
         ws = replace(ws, units=None, by=None, quotas=None)
     rec = load_recipe(recipe) if recipe else None
+    measure = None
+    if client is not None:
+        from .distributed import dask_measure
+
+        measure = dask_measure(client, cell_km)
     if quiet:
-        return run_indicators(ws, rec, lang)
+        return run_indicators(ws, rec, lang, measure=measure)
     from rich.progress import Progress
 
     steps = 2 + len(ws.layers) + (ws.units is not None) + (ws.landuse is not None) + (ws.landcover is not None)
     with Progress(transient=True, console=_err) as bar:
         task = bar.add_task("measuring", total=steps)
-        return run_indicators(ws, rec, lang, progress=lambda name: bar.update(task, advance=1, description=name))
+        return run_indicators(ws, rec, lang, progress=lambda name: bar.update(task, advance=1, description=name),
+                              measure=measure)
 
 
 def _print_tables(tables: dict, notes, lang: str, outputs=()) -> None:
@@ -427,8 +433,14 @@ def _write_outputs(report, lang: str, outputs, only_scorecard: bool = False) -> 
 @cli.command()
 @_indicator_inputs
 @click.option("--recipe", type=click.Path(path_type=Path), help="Scorecard recipe TOML (targets), e.g. analyses/qianjiang-2025.toml.")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="dask: the control-line areas taken cell by cell on a Dask cluster (same figures).")
+@click.option("--workers", type=click.IntRange(min=1), help="Dask: processes of the local cluster (default: cores).")
+@click.option("--scheduler", metavar="ADDR", help="Dask: an existing cluster's scheduler, e.g. tcp://10.0.0.5:8786.")
+@click.option("--cell-km", type=click.FloatRange(min=0, min_open=True), default=20.0, show_default=True,
+              help="Dask: cell size; units at most this wide are measured whole.")
 def indicators(workspace, boundary, layer_specs, units, by, landuse, landuse_field, quotas, landcover, landcover_classes,
-               outputs, lang, as_json, recipe):
+               outputs, lang, as_json, recipe, engine, workers, scheduler, cell_km):
     """Area indicators: shares of each control line, the ledger by unit, land-use indicators, quotas.
 
     \b
@@ -437,8 +449,24 @@ def indicators(workspace, boundary, layer_specs, units, by, landuse, landuse_fie
           --layer eco_redline=data/qianjiang/eco_redline.gpkg --layer nature_reserve=data/qianjiang/nature_reserve.gpkg
       redline indicators --workspace data/qianjiang/workspace.toml --recipe analyses/qianjiang-2025.toml --out ledger.xlsx
     """
-    report = _run_indicators(workspace, boundary, layer_specs, units, by, landuse, landuse_field, quotas, landcover,
-                             landcover_classes, recipe, lang, quiet=as_json)
+    from .errors import CatalogError
+
+    if engine == "local" and (workers or scheduler):
+        raise CatalogError("--workers and --scheduler go with --engine dask")
+    client = None
+    if engine == "dask":
+        from .distributed import dask_client
+
+        client = dask_client(workers, scheduler)
+    try:
+        report = _run_indicators(workspace, boundary, layer_specs, units, by, landuse, landuse_field, quotas, landcover,
+                                 landcover_classes, recipe, lang, quiet=as_json, client=client, cell_km=cell_km)
+    finally:
+        if client is not None:
+            cluster = getattr(client, "cluster", None) if not scheduler else None
+            client.close()
+            if cluster is not None:
+                cluster.close()
     _write_outputs(report, lang, outputs)
     if as_json:
         click.echo(_dumps(report.to_json()))

@@ -19,12 +19,14 @@ from collections.abc import Mapping
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
+from pyproj import CRS
 
 from .analyses.screening import ScreeningResult, screen
 from .crs import working_crs
 from .errors import CatalogError
 
-__all__ = ["dask_client", "screen_dask"]
+__all__ = ["dask_client", "dask_measure", "layer_info", "screen_dask"]
 
 
 def dask_client(workers: int | None = None, scheduler: str | None = None):
@@ -115,3 +117,115 @@ def _merge(parts: list[dict], projects: gpd.GeoDataFrame, layers: Mapping[str, o
     return ScreeningResult(ordered("projects", ["p"]), ordered("hits", ["kind", "p"]),
                            ordered("encroachments", ["kind", "p"]), ordered("buffers", ["inner_m", "p"]),
                            ordered("rings", ["kind", "inner_m", "p"]), parts[0]["kinds"], parts[0]["crs"], lang, notes)
+
+
+# ---------------------------------------------------------------------------
+# indicators: the plane cut into grid cells, one task per cell
+
+
+def layer_info(layer) -> tuple[CRS, tuple[float, float, float, float], list[str]]:
+    """CRS, extent (in that CRS) and attribute columns of a layer — a GeoDataFrame, a partitioned directory, a
+    PostGIS URI or a file — without reading its features (a file's extent comes from GDAL's header)."""
+    from .errors import LayerReadError
+    from .partition import is_partitioned, read_index
+    from .postgis import is_postgis, source_info
+
+    if isinstance(layer, gpd.GeoDataFrame):
+        return CRS.from_user_input(layer.crs), tuple(layer.total_bounds), list(layer.columns.drop(layer.geometry.name))
+    if is_postgis(layer):
+        crs, box, cols = source_info(str(layer))
+    elif is_partitioned(layer):
+        import pyarrow.parquet as pq
+
+        index = read_index(layer)
+        boxes = np.array([p.bbox for p in index["partitions"]]) if index["partitions"] else np.zeros((0, 4))
+        box = (boxes[:, 0].min(), boxes[:, 1].min(), boxes[:, 2].max(), boxes[:, 3].max()) if len(boxes) else None
+        crs = index["crs"]
+        first = index["partitions"][0].path if index["partitions"] else None
+        cols = [c for c in pq.read_schema(f"{layer}/{first}").names if c != "geometry"] if first else []
+    else:
+        import pyogrio
+
+        info = pyogrio.read_info(layer, force_total_bounds=True)
+        crs = CRS.from_user_input(info["crs"]) if info.get("crs") else None
+        box, cols = tuple(info["total_bounds"]), [str(f) for f in info["fields"]]
+    if crs is None:
+        raise LayerReadError(f"{layer}: no CRS; the Dask engine needs layers with a CRS")
+    return crs, box, cols
+
+
+def _cells(bounds: tuple[float, float, float, float], size: float) -> np.ndarray:
+    """Square cells of ``size`` on a grid anchored at 0 covering ``bounds``, their edges densified (size/20)."""
+    x0, y0, x1, y1 = bounds
+    xs = np.arange(np.floor(x0 / size) * size, x1, size)
+    ys = np.arange(np.floor(y0 / size) * size, y1, size)
+    gx, gy = np.meshgrid(xs, ys)
+    gx, gy = gx.ravel(), gy.ravel()
+    return shapely.segmentize(shapely.box(gx, gy, gx + size, gy + size), size / 20)
+
+
+def _cell_task(layer, zone_field, cell, pieces: np.ndarray, crs) -> list[tuple]:
+    """One task: the layer's features meeting ``cell`` (a cell of the grid, or the box of one polygon measured
+    whole; only those features are read), dissolved; the area inside each of ``pieces`` and inside the cell
+    itself (its share of the whole layer). ``[(zone, m² per piece, m² in the cell)]``."""
+    from .analyses.indicators import prepare_layer
+    from .io import read_layer
+
+    box = shapely.bounds(cell)
+    if isinstance(layer, gpd.GeoDataFrame):
+        gdf = layer.iloc[layer.sindex.query(shapely.box(*box))]
+    else:
+        gdf = read_layer(layer, geometry="polygon", bbox=tuple(box), bbox_crs=crs)[0]
+    if not len(gdf):
+        return [(None, np.zeros(len(pieces)), 0.0)]
+    areas = prepare_layer(gdf, zone_field).inside(np.r_[pieces, np.array([cell], dtype=object)], crs)
+    return [(zone, inside[:-1], float(inside[-1])) for zone, inside, _ in areas]
+
+
+def dask_measure(client, cell_km: float = 20.0):
+    """A ``measure`` for :func:`redline.layer_shares` and :func:`redline.ledger` that spreads the work over a Dask
+    cluster. A polygon at most ``cell_km`` across (a township) is one task, reading only the features near it;
+    a larger one (the district) is cut into ``cell_km`` cells, one task per cell; the whole layer's area is summed
+    over the cells covering it. A task reads only what meets its box (partitioned layers, PostGIS), so memory is
+    bounded by a cell's features. Equal to one machine's areas to ~1e-8: a cut along a cell's edge splits a long
+    lon/lat edge at a point of the straight line, which the geodesic between its ends does not pass through.
+    """
+    def measure(layer, zone_field, polys, crs):
+        from .analyses.indicators import _to_crs
+
+        layer_crs, extent, _ = layer_info(layer)
+        polys = _to_crs(np.asarray(polys, dtype=object), crs, layer_crs)
+        size = cell_km / 111.32 if layer_crs.is_geographic else cell_km * 1000.0
+        ok = ~(shapely.is_missing(polys) | shapely.is_empty(polys))
+        b = np.full((len(polys), 4), np.nan)
+        b[ok] = shapely.bounds(polys[ok])
+        small = ok & (np.fmax(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) <= size)
+        big = np.flatnonzero(ok & ~small)
+        boxes = [box for box in [extent, *[tuple(b[i]) for i in big]] if box is not None]
+        shipped = client.scatter(layer, broadcast=True) if isinstance(layer, gpd.GeoDataFrame) else layer
+        jobs = []  # (polygons the pieces belong to, counts toward the whole layer, future)
+        if boxes:
+            cells = _cells((min(x[0] for x in boxes), min(x[1] for x in boxes), max(x[2] for x in boxes),
+                            max(x[3] for x in boxes)), size)
+            ci, pi = shapely.STRtree(polys[big]).query(cells, predicate="intersects") if len(big) else ([], [])
+            ci, pi = np.asarray(ci, int), np.asarray(pi, int)
+            for c in range(len(cells)):
+                mine = big[pi[ci == c]]
+                pieces = shapely.intersection(polys[mine], cells[c]) if len(mine) else np.array([], dtype=object)
+                jobs.append((mine, True, client.submit(_cell_task, shipped, zone_field, cells[c], pieces, layer_crs,
+                                                       pure=False)))
+        for i in np.flatnonzero(small):  # measured whole: a box around it reads what it needs
+            jobs.append((np.array([i]), False, client.submit(_cell_task, shipped, zone_field,
+                                                             shapely.box(*b[i]), polys[i:i + 1], layer_crs,
+                                                             pure=False)))
+        per_zone: dict = {}
+        for mine, counts, future in jobs:
+            for zone, inside, cell_m2 in future.result():
+                acc = per_zone.setdefault(zone, [np.zeros(len(polys)), 0.0])
+                np.add.at(acc[0], mine, inside)
+                acc[1] += cell_m2 if counts else 0.0
+        zones = sorted(z for z in per_zone if z is not None)
+        whole = per_zone.get(None, [np.zeros(len(polys)), 0.0])
+        return [(None, whole[0], whole[1])] + [(z, per_zone[z][0], per_zone[z][1]) for z in zones]
+
+    return measure

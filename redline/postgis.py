@@ -25,7 +25,7 @@ from pyproj import CRS
 from .crs import transform_bbox
 from .errors import LayerReadError, OutputError, redact
 
-__all__ = ["PostgisSource", "is_postgis", "parse_uri", "read_postgis", "write_postgis"]
+__all__ = ["PostgisSource", "is_postgis", "parse_uri", "read_postgis", "source_info", "write_postgis"]
 
 # a URI that went through pathlib.Path has lost a slash ("postgresql:/user@host/db"): accepted too
 _SCHEME = re.compile(r"^(postgres|postgresql):/+", re.IGNORECASE)
@@ -115,6 +115,31 @@ def _geometry_column(cur, src: PostgisSource, relation: str) -> str:
     if not geo:
         raise LayerReadError(f"{src.where}: no geometry column (columns: {', '.join(names)})")
     return geo[0]
+
+
+def source_info(uri: str) -> tuple[CRS | None, tuple[float, float, float, float] | None, list[str]]:
+    """The CRS, extent (``ST_Extent``, in that CRS) and attribute columns of a PostGIS table or query, without
+    reading its rows."""
+    import psycopg
+
+    src = parse_uri(uri)
+    if not (src.table or src.sql):
+        raise LayerReadError(f"{src.where}: say what to read: add ?table=schema.name or ?sql=SELECT …")
+    relation = _ident(src.table) if src.table else f"({src.sql.rstrip().rstrip(';')}) AS redline_q"
+    with _connect(src) as conn, conn.cursor() as cur:
+        try:
+            geom = _geometry_column(cur, src, relation)
+            cur.execute(f"SELECT * FROM {relation} LIMIT 0")
+            cols = [d.name for d in cur.description if d.name != geom]
+            cur.execute(f'SELECT ST_SRID("{geom}") FROM {relation} WHERE "{geom}" IS NOT NULL LIMIT 1')
+            srid = cur.fetchone()
+            cur.execute(f'SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) '
+                        f'FROM (SELECT ST_Extent("{geom}") AS e FROM {relation}) AS x')
+            box = cur.fetchone()
+        except psycopg.Error as exc:
+            raise LayerReadError(f"{src.where}: {_message(exc)}") from None
+    crs = CRS.from_epsg(srid[0]) if srid and srid[0] else None
+    return crs, (tuple(float(v) for v in box) if box and box[0] is not None else None), cols
 
 
 def read_postgis(uri: str, bbox: tuple[float, float, float, float] | None = None, bbox_crs=None) -> gpd.GeoDataFrame:

@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 
 from .analyses.indicators import (
@@ -214,14 +215,15 @@ class IndicatorReport:
 
 
 def run_indicators(
-    ws: Workspace, recipe: Recipe | None = None, lang: str = "zh", progress=None, reader=read_layer
+    ws: Workspace, recipe: Recipe | None = None, lang: str = "zh", progress=None, reader=read_layer, measure=None
 ) -> IndicatorReport:
     """Read the workspace's files and measure every indicator they allow.
 
     ``progress`` is an optional callable ``progress(step)`` called as each input is read and each
     step is done (``"read boundary"``, …, ``"dissolve layers"``, …);
     ``reader`` reads one layer (default :func:`redline.io.read_layer`; the demo passes the
-    layers it has already read).
+    layers it has already read). ``measure`` (e.g. :func:`redline.distributed.dask_measure`) takes the
+    control-line areas elsewhere: the layers are then not read here, only their fields (for the zones).
     """
     if ws.boundary is None:
         raise CatalogError("no boundary given: use --boundary PATH or a workspace with 'boundary'")
@@ -232,9 +234,18 @@ def run_indicators(
     step("read boundary")
     layers, zone_fields = {}, {}
     for kind, path in ws.layers.items():
-        gdf, rep = reader(path, geometry="polygon")
         if kind not in catalog:
             raise CatalogError(f"unknown layer kind {kind!r}; catalog kinds: {', '.join(catalog)}")
+        if measure is not None:  # measured elsewhere: the fields are enough here
+            from .distributed import layer_info
+
+            layer_crs, _, fields = layer_info(str(path))
+            layers[kind] = str(path)
+            schema = gpd.GeoDataFrame(columns=[*fields, "geometry"], geometry="geometry", crs=layer_crs)
+            zone_fields[kind] = zone_column(schema, catalog[kind].zone_fields) if catalog[kind].zones else None
+            step(f"read {kind}")
+            continue
+        gdf, rep = reader(path, geometry="polygon")
         layers[kind] = gdf
         zone_fields[kind] = zone_column(gdf, catalog[kind].zone_fields) if catalog[kind].zones else None
         notes += [f"{kind}: {n}" for n in rep.notes]
@@ -243,9 +254,12 @@ def run_indicators(
                          f"reprojected to it from {boundary.crs.to_string()})")
         step(f"read {kind}")
     # each layer repaired, measured and dissolved once, for the shares and the ledger alike
-    prepared = {kind: prepare_layer(gdf, zone_fields[kind]) for kind, gdf in layers.items()}
+    if measure is None:
+        prepared = {kind: prepare_layer(gdf, zone_fields[kind]) for kind, gdf in layers.items()}
+    else:
+        prepared = layers
     step("dissolve layers")
-    shares = layer_shares(boundary, prepared)
+    shares = layer_shares(boundary, prepared, zone_fields, measure=measure)
     whole = shares[shares["zone"].isna()] if "zone" in shares.columns else shares
     for row in whole.itertuples(index=False):  # a share of 0 because the layer is elsewhere is worth a warning
         if row.area_m2 <= 0 and getattr(row, "outside_m2", 0) > 0:
@@ -258,18 +272,22 @@ def run_indicators(
         if not ws.by:
             raise CatalogError("--units needs --by FIELD (the unit's id or name field)")
         units, _ = reader(ws.units, geometry="polygon")
-        report.ledger = ledger(units, ws.by, prepared, boundary=boundary)
+        report.ledger = ledger(units, ws.by, prepared, boundary=boundary, zone_fields=zone_fields, measure=measure)
         notes += report.ledger.notes
         step("read units")
+    def frame(kind: str):
+        layer = layers.get(kind)
+        return reader(layer, geometry="polygon")[0] if isinstance(layer, str) else layer
+
     if ws.landuse is not None:
         lu, _ = reader(ws.landuse, geometry="polygon")
         report.landuse = landuse_indicators(
             lu, boundary, load_class_map(), code_field=ws.landuse_field,
-            protected=layers.get("nature_reserve"), builtup=layers.get("urban_boundary"),
+            protected=frame("nature_reserve"), builtup=frame("urban_boundary"),
         )
         step("read landuse")
     if ws.landcover is not None:
-        report.landcover, report.landcover_groups = _landcover(ws, boundary, units, layers.get("urban_boundary"))
+        report.landcover, report.landcover_groups = _landcover(ws, boundary, units, frame("urban_boundary"))
         step("read landcover")
     if ws.quotas is not None:
         if report.ledger is None:

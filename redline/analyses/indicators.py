@@ -139,6 +139,15 @@ def _prepared(gdf, zone_field: str | None) -> PreparedLayer:
     return gdf if isinstance(gdf, PreparedLayer) else prepare_layer(gdf, zone_field)
 
 
+def _measure_here(layer, zone_field: str | None, polys, crs) -> list[tuple[str | None, np.ndarray, float]]:
+    """The default ``measure``: the layer prepared in memory (a GeoDataFrame, a PreparedLayer or a path)."""
+    if not isinstance(layer, (gpd.GeoDataFrame, PreparedLayer)):
+        from ..io import read_layer
+
+        layer = read_layer(layer, geometry="polygon")[0]
+    return _prepared(layer, zone_field).inside(polys, crs)
+
+
 def _to_crs(geoms: np.ndarray, src, dst) -> np.ndarray:
     """Polygons from ``src`` to ``dst``, their edges densified first so they keep their shape."""
     src, dst = CRS.from_user_input(src), CRS.from_user_input(dst)
@@ -152,6 +161,8 @@ def layer_shares(
     boundary: gpd.GeoDataFrame,
     layers: Mapping[str, gpd.GeoDataFrame],
     zone_fields: Mapping[str, str | None] | None = None,
+    *,
+    measure=None,
 ) -> pd.DataFrame:
     """Area and share of the boundary covered by each layer, and by each zone of a layer.
 
@@ -166,6 +177,10 @@ def layer_shares(
         The column holding the zone of a layer (核心保护区, 一级 …); each zone then
         gets a row of its own besides the whole layer (zones dissolved separately,
         so a zone's row never counts an overlap twice either).
+    measure : callable, optional
+        ``measure(layer, zone_field, polygons, crs) -> [(zone, m² inside each polygon, m² in all)]``, the whole
+        layer first (zone None), then each zone: how the areas are taken. Default: here, in memory
+        (:func:`prepare_layer`); the Dask engine passes :func:`redline.distributed.dask_measure`.
 
     Returns
     -------
@@ -186,7 +201,7 @@ def layer_shares(
     district, boundary_m2 = _district(boundary)
     rows = []
     for kind, gdf in layers.items():
-        for zone, inside, whole_m2 in _prepared(gdf, zone_fields.get(kind)).inside([district], crs):
+        for zone, inside, whole_m2 in (measure or _measure_here)(gdf, zone_fields.get(kind), [district], crs):
             # never more than the district: pieces of a split polygon add up to it within ~1e-9 (rounding)
             inside_m2 = min(float(inside[0]), boundary_m2)
             outside_m2 = max(whole_m2 - inside_m2, 0.0)
@@ -234,6 +249,8 @@ def ledger(
     layers: Mapping[str, gpd.GeoDataFrame],
     boundary: gpd.GeoDataFrame | None = None,
     zone_fields: Mapping[str, str | None] | None = None,
+    *,
+    measure=None,
 ) -> Ledger:
     """The ledger (台账): each layer's area and share in each unit (township), plus totals.
 
@@ -287,7 +304,7 @@ def ledger(
     zone_fields = zone_fields or {}
     rows = []
     for kind, gdf in layers.items():
-        for zone, inside, _ in _prepared(gdf, zone_fields.get(kind)).inside(clipped, crs):
+        for zone, inside, _ in (measure or _measure_here)(gdf, zone_fields.get(kind), clipped, crs):
             for uid, m2, total in zip(ids, np.minimum(inside, unit_m2), unit_m2):
                 rows.append(
                     {"unit": uid, "kind": kind, "zone": zone, **_area_columns(float(m2)),
