@@ -4,9 +4,9 @@
 
 Generates (seeded, once) a province of farmland parcels in EPSG:4545 — tile by tile into one GeoParquet file, so
 the generator never holds the layer either — and footprints across it. Then, each in a fresh process:
-``redline partition --grid`` of the whole file (streamed), and ``redline screen --engine dask`` of the footprints
-against the partitioned layer (no rings) with each worker count. Prints times, throughput and peak memory: of the
-process, and of the largest Dask worker.
+``redline partition --grid`` of the whole file (streamed), ``redline screen --engine dask`` of the footprints
+against the partitioned layer (no rings), and the share + a 16-county ledger on Dask, with each worker count.
+Prints times, throughput and peak memory: of the process, and of the largest Dask worker.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+import shapely
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
@@ -30,7 +32,6 @@ def generate(folder: Path, n_parcels: int, n_footprints: int, seed: int = 202611
     import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
-    import shapely
     from pyproj import CRS
 
     import generate as gen
@@ -108,6 +109,40 @@ def screen_step(folder: str, workers: int) -> dict:
             "overlap_m2": float(result.hits["overlap_m2"].sum())}
 
 
+def indicators_step(folder: str, workers: int, parcels: int) -> dict:
+    """Shares and a 16-county ledger of the partitioned farmland, on Dask: each task reads only the partitions
+    meeting its county or cell."""
+    import geopandas as gpd
+
+    import generate as gen
+    import redline
+    from redline.distributed import dask_client, dask_measure
+
+    side = math.sqrt(parcels * 5_000.0)
+    x0, y0 = gen.CENTRE[0] - side / 2, gen.CENTRE[1] - side / 2
+    province = gpd.GeoDataFrame({"name": ["示例省"]}, geometry=[shapely.box(x0, y0, x0 + side, y0 + side)],
+                                crs=gen.CRS)
+    step = side / 4
+    counties = gpd.GeoDataFrame({"name": [f"县{i}{j}" for i in range(4) for j in range(4)]},
+                                geometry=[shapely.box(x0 + i * step, y0 + j * step, x0 + (i + 1) * step, y0 + (j + 1) * step)
+                                          for i in range(4) for j in range(4)], crs=gen.CRS)
+    layers = {"basic_farmland": str(Path(folder) / "parcels.parts")}
+    client = dask_client(workers=workers)
+    try:
+        start = time.perf_counter()
+        measure = dask_measure(client, cell_km=40.0)  # counties (~40 km) measured whole, the province by cell
+        shares = redline.layer_shares(province, layers, measure=measure)
+        led = redline.ledger(counties, "name", layers, boundary=province, measure=measure)
+        seconds = time.perf_counter() - start
+        worker_peak = max(client.run(_peak_mb).values())
+    finally:
+        cluster = client.cluster
+        client.close()
+        cluster.close()
+    return {"compute_s": seconds, "worker_peak_mb": worker_peak, "share_m2": float(shares["area_m2"].iloc[0]),
+            "ledger_m2": float(led.rows["area_m2"].sum())}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--parcels", type=int, default=5_000_000)
@@ -132,7 +167,16 @@ def main() -> None:
         rows.append({"step": f"screen {v['projects']} footprints, dask {w} worker{'s' if w > 1 else ''}",
                      "seconds": v["compute_s"], "peak_mb": res["peak_mb"], "worker_peak_mb": v["worker_peak_mb"],
                      "parcels_per_s": args.parcels / v["compute_s"], "overlap_m2": v["overlap_m2"]})
-    summary = {"parcels": args.parcels, "rows": rows, "same_answer": len(answers) == 1}
+    shares = set()
+    for w in (int(x) for x in args.workers.split(",")):
+        res = measure(indicators_step, str(folder), w, args.parcels)
+        v = res["value"]
+        shares.add(round(v["share_m2"], 1))
+        rows.append({"step": f"share + 16-county ledger, dask {w} worker{'s' if w > 1 else ''}",
+                     "seconds": v["compute_s"], "peak_mb": res["peak_mb"], "worker_peak_mb": v["worker_peak_mb"],
+                     "parcels_per_s": args.parcels / v["compute_s"], "share_m2": v["share_m2"],
+                     "ledger_m2": v["ledger_m2"]})
+    summary = {"parcels": args.parcels, "rows": rows, "same_answer": len(answers) == 1 and len(shares) == 1}
     if args.json:
         print(json.dumps(summary, indent=2))
         return

@@ -143,10 +143,20 @@ def layer_info(layer) -> tuple[CRS, tuple[float, float, float, float], list[str]
         crs = index["crs"]
         first = index["partitions"][0].path if index["partitions"] else None
         cols = [c for c in pq.read_schema(f"{layer}/{first}").names if c != "geometry"] if first else []
+    elif str(layer).lower().endswith((".parquet", ".geoparquet")):
+        try:
+            gdf = gpd.read_parquet(layer)  # one file: its extent needs the geometries
+        except Exception as exc:
+            raise LayerReadError(f"{layer}: not a readable GeoParquet file ({str(exc).splitlines()[0]})") from None
+        crs = CRS.from_user_input(gdf.crs) if gdf.crs is not None else None
+        box, cols = tuple(gdf.total_bounds), list(gdf.columns.drop(gdf.geometry.name))
     else:
         import pyogrio
 
-        info = pyogrio.read_info(layer, force_total_bounds=True)
+        try:
+            info = pyogrio.read_info(layer, force_total_bounds=True)
+        except Exception as exc:
+            raise LayerReadError(f"{layer}: cannot read ({str(exc).splitlines()[0]})") from None
         crs = CRS.from_user_input(info["crs"]) if info.get("crs") else None
         box, cols = tuple(info["total_bounds"]), [str(f) for f in info["fields"]]
     if crs is None:

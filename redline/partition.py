@@ -131,6 +131,7 @@ def partition_layer(src, out, by: str | None = None, grid_km: float | None = Non
     writers: dict[str, pq.ParquetWriter] = {}
     boxes: dict[str, np.ndarray] = {}
     rows: dict[str, int] = {}
+    paths: dict[str, str] = {}
     key_name = by if by is not None else "tile"
     done = 0
     try:
@@ -153,7 +154,12 @@ def partition_layer(src, out, by: str | None = None, grid_km: float | None = Non
                 part = table.take(pa.array(idx))
                 if key not in writers:
                     folder = tmp / f"{key_name}={_safe(key)}"
+                    n = 1
+                    while folder.exists():  # two keys that read the same as a folder name ("a/b", "a_b")
+                        n += 1
+                        folder = tmp / f"{key_name}={_safe(key)}~{n}"
                     folder.mkdir()
+                    paths[key] = f"{folder.name}/part.parquet"
                     writers[key] = pq.ParquetWriter(folder / "part.parquet", _geo_schema(table.schema, crs))
                     boxes[key] = np.array([np.inf, np.inf, -np.inf, -np.inf])
                     rows[key] = 0
@@ -167,8 +173,7 @@ def partition_layer(src, out, by: str | None = None, grid_km: float | None = Non
                 progress(done)
         for w in writers.values():
             w.close()
-        parts = [Partition(str(k), f"{key_name}={_safe(k)}/part.parquet", rows[k], [float(v) for v in boxes[k]])
-                 for k in sorted(writers)]
+        parts = [Partition(str(k), paths[k], rows[k], [float(v) for v in boxes[k]]) for k in sorted(writers)]
         index = {"source": src.name, "crs": crs.to_wkt(), "key": key_name, "by": by, "grid_km": grid_km,
                  "rows": done, "partitions": [asdict(p) for p in parts]}
         (tmp / INDEX).write_text(json.dumps(index, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -172,7 +172,7 @@ def read_postgis(uri: str, bbox: tuple[float, float, float, float] | None = None
             cur.execute(f"SELECT * FROM {relation} LIMIT 0")
             cols = [d.name for d in cur.description if d.name != geom]
             select = ", ".join([f'"{c}"' for c in cols] + [f"ST_AsBinary({g})"])
-            cur.execute(f"SELECT {select} FROM {relation}{where}", args)
+            cur.execute(f"SELECT {select} FROM {relation}{where}", args or None)  # None: a '%' in ?sql= is literal
             rows = cur.fetchall()
         except psycopg.Error as exc:
             raise LayerReadError(f"{src.where}: {_message(exc)}") from None

@@ -108,3 +108,14 @@ def test_partition_api_errors(tmp_path):
         partition_layer(FARMLAND, tmp_path / "full", grid_km=1.0)
     with pytest.raises(ValueError):
         partition_layer(FARMLAND, tmp_path / "q")
+
+
+def test_keys_that_read_alike_as_folder_names_stay_apart(tmp_path):
+    boxes = [shapely.box(108.0 + i * 0.01, 29.0, 108.005 + i * 0.01, 29.005) for i in range(3)]
+    src = tmp_path / "zones.gpkg"
+    gpd.GeoDataFrame({"code": ["a/b", "a_b", "a/b"]}, geometry=boxes, crs=4490).to_file(src)
+    parts = partition_layer(src, tmp_path / "zones.parts", by="code")
+    assert sorted((p.key, p.rows) for p in parts) == [("a/b", 2), ("a_b", 1)]
+    assert len({p.path for p in parts}) == 2
+    back, _ = redline.read_layer(tmp_path / "zones.parts")
+    assert sorted(back["code"]) == ["a/b", "a/b", "a_b"]

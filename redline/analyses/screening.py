@@ -740,7 +740,8 @@ def screen(
             # only the rows (partitions) near the projects are read: within the rings, safety distances, 10 km
             reach = max([_POSTGIS_REACH_M, *(rings_m or []),
                          *(r.min_distance_m for r in rules.safety if r.kind == kind_name)])
-            box = shapely.bounds(shapely.buffer(shapely.envelope(shapely.union_all(fpg)), reach))
+            x0, y0, x1, y1 = shapely.total_bounds(fpg)
+            box = (x0 - reach, y0 - reach, x1 + reach, y1 + reach)
             lyr = _as_layer(src, kind_name, notes, bbox=tuple(box), bbox_crs=crs)
             notes.append(f"{kind_name}: read within {reach / 1000:,.0f} km of the projects "
                          f"({'PostGIS' if is_postgis(src) else 'partitions'}); nearer distances are exact, larger "
