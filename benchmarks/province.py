@@ -76,6 +76,23 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _on_dask(workers: int, work):
+    """``work(client)`` on a fresh local cluster: (seconds, the largest worker's peak MB, its result)."""
+    from redline.distributed import dask_client
+
+    client = dask_client(workers=workers)
+    try:
+        start = time.perf_counter()
+        value = work(client)
+        seconds = time.perf_counter() - start
+        worker_peak = max(client.run(_peak_mb).values())
+    finally:
+        cluster = client.cluster
+        client.close()
+        cluster.close()
+    return seconds, worker_peak, value
+
+
 def partition_step(folder: str, grid_km: float) -> dict:
     import shutil
 
@@ -91,20 +108,11 @@ def partition_step(folder: str, grid_km: float) -> dict:
 def screen_step(folder: str, workers: int) -> dict:
     import geopandas as gpd
 
-    from redline.distributed import dask_client, screen_dask
+    from redline.distributed import screen_dask
 
     fps = gpd.read_parquet(Path(folder) / "footprints.parquet")
-    client = dask_client(workers=workers)
-    try:
-        start = time.perf_counter()
-        result = screen_dask(fps, {"basic_farmland": str(Path(folder) / "parcels.parts")}, client=client,
-                             buffers=[])
-        seconds = time.perf_counter() - start
-        worker_peak = max(client.run(_peak_mb).values())
-    finally:
-        cluster = client.cluster
-        client.close()
-        cluster.close()
+    seconds, worker_peak, result = _on_dask(workers, lambda client: screen_dask(
+        fps, {"basic_farmland": str(Path(folder) / "parcels.parts")}, client=client, buffers=[]))
     return {"compute_s": seconds, "worker_peak_mb": worker_peak, "projects": len(result.projects),
             "overlap_m2": float(result.hits["overlap_m2"].sum())}
 
@@ -116,7 +124,7 @@ def indicators_step(folder: str, workers: int, parcels: int) -> dict:
 
     import generate as gen
     import redline
-    from redline.distributed import dask_client, dask_measure
+    from redline.distributed import dask_measure
 
     side = math.sqrt(parcels * 5_000.0)
     x0, y0 = gen.CENTRE[0] - side / 2, gen.CENTRE[1] - side / 2
@@ -127,18 +135,12 @@ def indicators_step(folder: str, workers: int, parcels: int) -> dict:
                                 geometry=[shapely.box(x0 + i * step, y0 + j * step, x0 + (i + 1) * step, y0 + (j + 1) * step)
                                           for i in range(4) for j in range(4)], crs=gen.CRS)
     layers = {"basic_farmland": str(Path(folder) / "parcels.parts")}
-    client = dask_client(workers=workers)
-    try:
-        start = time.perf_counter()
+    def work(client):
         measure = dask_measure(client, cell_km=40.0)  # counties (~40 km) measured whole, the province by cell
-        shares = redline.layer_shares(province, layers, measure=measure)
-        led = redline.ledger(counties, "name", layers, boundary=province, measure=measure)
-        seconds = time.perf_counter() - start
-        worker_peak = max(client.run(_peak_mb).values())
-    finally:
-        cluster = client.cluster
-        client.close()
-        cluster.close()
+        return (redline.layer_shares(province, layers, measure=measure),
+                redline.ledger(counties, "name", layers, boundary=province, measure=measure))
+
+    seconds, worker_peak, (shares, led) = _on_dask(workers, work)
     return {"compute_s": seconds, "worker_peak_mb": worker_peak, "share_m2": float(shares["area_m2"].iloc[0]),
             "ledger_m2": float(led.rows["area_m2"].sum())}
 

@@ -117,15 +117,20 @@ def _geometry_column(cur, src: PostgisSource, relation: str) -> str:
     return geo[0]
 
 
+def _source(uri: str) -> tuple[PostgisSource, str]:
+    """The parsed URI and the relation it reads (a quoted table, or the query as a subquery)."""
+    src = parse_uri(uri)
+    if not (src.table or src.sql):
+        raise LayerReadError(f"{src.where}: say what to read: add ?table=schema.name or ?sql=SELECT …")
+    return src, _ident(src.table) if src.table else f"({src.sql.rstrip().rstrip(';')}) AS redline_q"
+
+
 def source_info(uri: str) -> tuple[CRS | None, tuple[float, float, float, float] | None, list[str]]:
     """The CRS, extent (``ST_Extent``, in that CRS) and attribute columns of a PostGIS table or query, without
     reading its rows."""
     import psycopg
 
-    src = parse_uri(uri)
-    if not (src.table or src.sql):
-        raise LayerReadError(f"{src.where}: say what to read: add ?table=schema.name or ?sql=SELECT …")
-    relation = _ident(src.table) if src.table else f"({src.sql.rstrip().rstrip(';')}) AS redline_q"
+    src, relation = _source(uri)
     with _connect(src) as conn, conn.cursor() as cur:
         try:
             geom = _geometry_column(cur, src, relation)
@@ -151,10 +156,7 @@ def read_postgis(uri: str, bbox: tuple[float, float, float, float] | None = None
     """
     import psycopg
 
-    src = parse_uri(uri)
-    if not (src.table or src.sql):
-        raise LayerReadError(f"{src.where}: say what to read: add ?table=schema.name or ?sql=SELECT …")
-    relation = _ident(src.table) if src.table else f"({src.sql.rstrip().rstrip(';')}) AS redline_q"
+    src, relation = _source(uri)
     with _connect(src) as conn, conn.cursor() as cur:
         try:
             geom = _geometry_column(cur, src, relation)

@@ -18,7 +18,7 @@ import shapely
 import redline
 from redline.area import ellipsoidal_area
 from redline.errors import LayerReadError, OutputError
-from redline.postgis import parse_uri, read_postgis, write_postgis
+from redline.postgis import parse_uri, read_postgis, source_info, write_postgis
 
 from conftest import SAMPLE, in_ci
 
@@ -125,3 +125,11 @@ def test_errors_name_the_source_and_mask_the_password(dsn):
     proc = subprocess.run([sys.executable, "-m", "redline", "layers", "check", f"{with_password}?table=no_such_table"],
                           capture_output=True, text=True)
     assert proc.returncode == 1 and "hunter2secret" not in proc.stdout + proc.stderr
+
+
+def test_source_info_without_reading_rows(dsn):
+    gdf, _ = redline.read_layer(SAMPLE / "eco_redline.gpkg", geometry="polygon")
+    write_postgis(gdf, f"{dsn}?table=t_info")
+    crs, box, cols = source_info(f"{dsn}?table=t_info")
+    assert crs.equals(gdf.crs) and cols == [c for c in gdf.columns if c != "geometry"]
+    np.testing.assert_allclose(box, gdf.total_bounds, atol=1e-6)  # ST_Extent is float4-rounded outward
