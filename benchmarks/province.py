@@ -78,7 +78,7 @@ def _peak_mb() -> float:
 
 def _on_dask(workers: int, work):
     """``work(client)`` on a fresh local cluster: (seconds, the largest worker's peak MB, its result)."""
-    from redline.distributed import dask_client
+    from redline.distributed import close_client, dask_client
 
     client = dask_client(workers=workers)
     try:
@@ -87,9 +87,7 @@ def _on_dask(workers: int, work):
         seconds = time.perf_counter() - start
         worker_peak = max(client.run(_peak_mb).values())
     finally:
-        cluster = client.cluster
-        client.close()
-        cluster.close()
+        close_client(client)
     return seconds, worker_peak, value
 
 

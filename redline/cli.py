@@ -7,6 +7,8 @@ Every result is also available as JSON (``--json``).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import json
 import sys
 from pathlib import Path
@@ -292,7 +294,6 @@ def screen(projects, layer_specs, boundary, id_field, category_field, buffers, l
     """
     from .analyses.screening import screen as run_screen
     from .catalog import SEVERITY_RANK
-    from .errors import CatalogError
     from .io import prepare_projects, read_layer
 
     _refuse_overwrite([out, table_path], [projects, boundary, rules, *layer_specs.values()])
@@ -301,14 +302,13 @@ def screen(projects, layer_specs, boundary, id_field, category_field, buffers, l
     options = dict(boundary=boundary, id_field=id_field, category_field=category_field, buffers=buffers,
                    line_width=line_width, point_radius=point_radius, rules=rules, lang=lang,
                    repaired=[r["id"] for r in rep.repaired])
-    if engine == "dask":
-        from .distributed import screen_dask
+    with _engine_client(engine, workers, scheduler) as client:
+        if client is not None:
+            from .distributed import screen_dask
 
-        result = screen_dask(proj, layer_specs, workers=workers, scheduler=scheduler, **options)
-    else:
-        if workers or scheduler:
-            raise CatalogError("--workers and --scheduler go with --engine dask")
-        result = run_screen(proj, layer_specs, **options)
+            result = screen_dask(proj, layer_specs, client=client, **options)
+        else:
+            result = run_screen(proj, layer_specs, **options)
     result.notes[:0] = [f"projects: {n}" for n in rep.notes]
     written = []
     if out is not None:
@@ -326,6 +326,26 @@ def screen(projects, layer_specs, boundary, id_field, category_field, buffers, l
             con.print(f"{LABELS[lang]['written']}: " + ", ".join(str(p) for p in written), markup=False)
     if fail_on and SEVERITY_RANK[result.worst()] >= SEVERITY_RANK[fail_on]:
         sys.exit(SCREEN_FAIL_EXIT)
+
+
+@contextmanager
+def _engine_client(engine: str, workers: int | None, scheduler: str | None):
+    """For ``--engine dask``: a Dask client (a local cluster of ``--workers``, or ``--scheduler``), closed after;
+    None for the local engine, which takes neither option."""
+    from .errors import CatalogError
+
+    if engine != "dask":
+        if workers or scheduler:
+            raise CatalogError("--workers and --scheduler go with --engine dask")
+        yield None
+        return
+    from .distributed import close_client, dask_client
+
+    client = dask_client(workers, scheduler)
+    try:
+        yield client
+    finally:
+        close_client(client)
 
 
 # ---------------------------------------------------------------------------
@@ -449,24 +469,9 @@ def indicators(workspace, boundary, layer_specs, units, by, landuse, landuse_fie
           --layer eco_redline=data/qianjiang/eco_redline.gpkg --layer nature_reserve=data/qianjiang/nature_reserve.gpkg
       redline indicators --workspace data/qianjiang/workspace.toml --recipe analyses/qianjiang-2025.toml --out ledger.xlsx
     """
-    from .errors import CatalogError
-
-    if engine == "local" and (workers or scheduler):
-        raise CatalogError("--workers and --scheduler go with --engine dask")
-    client = None
-    if engine == "dask":
-        from .distributed import dask_client
-
-        client = dask_client(workers, scheduler)
-    try:
+    with _engine_client(engine, workers, scheduler) as client:
         report = _run_indicators(workspace, boundary, layer_specs, units, by, landuse, landuse_field, quotas, landcover,
                                  landcover_classes, recipe, lang, quiet=as_json, client=client, cell_km=cell_km)
-    finally:
-        if client is not None:
-            cluster = getattr(client, "cluster", None) if not scheduler else None
-            client.close()
-            if cluster is not None:
-                cluster.close()
     _write_outputs(report, lang, outputs)
     if as_json:
         click.echo(_dumps(report.to_json()))

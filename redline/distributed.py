@@ -26,7 +26,7 @@ from .analyses.screening import ScreeningResult, screen
 from .crs import working_crs
 from .errors import CatalogError
 
-__all__ = ["dask_client", "dask_measure", "layer_info", "screen_dask"]
+__all__ = ["close_client", "dask_client", "dask_measure", "layer_info", "screen_dask"]
 
 
 def dask_client(workers: int | None = None, scheduler: str | None = None):
@@ -44,6 +44,14 @@ def dask_client(workers: int | None = None, scheduler: str | None = None):
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                            silence_logs=50)
     return Client(cluster)
+
+
+def close_client(client) -> None:
+    """Close ``client``, and the local cluster :func:`dask_client` made for it (a remote cluster stays up)."""
+    cluster = getattr(client, "cluster", None)  # None when connected to a scheduler's address
+    client.close()
+    if cluster is not None:
+        cluster.close()
 
 
 def _screen_chunk(chunk: gpd.GeoDataFrame, layers: Mapping[str, object], crs: str, options: dict) -> dict:
@@ -70,14 +78,14 @@ def screen_dask(projects: gpd.GeoDataFrame, layers: Mapping[str, object], *, cli
     crs = working_crs(projects)
     # neighbours together: a chunk's box, and so what it reads, stays small
     order = np.argsort(projects.geometry.envelope.hilbert_distance(), kind="stable")
-    chunks = [projects.iloc[order[lo:lo + chunk_size]] for lo in range(0, len(projects), chunk_size)]
+    positions = [order[lo:lo + chunk_size] for lo in range(0, len(projects), chunk_size)]
     own = client is None
     client = dask_client(workers, scheduler) if own else client
     try:
         shipped = {k: client.scatter(v, broadcast=True) if isinstance(v, gpd.GeoDataFrame) else v
                    for k, v in layers.items()}
-        futures = [client.submit(_screen_chunk, c, shipped, crs, options, pure=False) for c in chunks]
-        positions = [order[lo:lo + chunk_size] for lo in range(0, len(projects), chunk_size)]
+        futures = [client.submit(_screen_chunk, projects.iloc[at], shipped, crs, options, pure=False)
+                   for at in positions]
         parts: list[dict | None] = [None] * len(futures)
         position = {f.key: i for i, f in enumerate(futures)}
         for done, future in enumerate(as_completed(futures), 1):
@@ -87,10 +95,7 @@ def screen_dask(projects: gpd.GeoDataFrame, layers: Mapping[str, object], *, cli
                 progress(done, len(futures))
     finally:
         if own:
-            cluster = getattr(client, "cluster", None)
-            client.close()
-            if cluster is not None:
-                cluster.close()
+            close_client(client)
     return _merge(parts, projects, layers, options.get("lang", "zh"))
 
 

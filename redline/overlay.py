@@ -29,7 +29,7 @@ from ._parallel import query, threaded, workers
 from .area import ellipsoidal_area, polygonal
 
 __all__ = ["Overlaps", "overlap_areas", "union_groups", "union_clusters", "Dissolved", "dissolve_parts",
-           "overlapping_features"]
+           "overlap_pairs", "overlapping_features"]
 
 
 def union_groups(geoms: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -95,8 +95,6 @@ def _group_geometries(n_groups: int, cut, pos, multi, mcodes, mgeoms) -> np.ndar
     if bad.any():  # pieces that don't match edge to edge: repaired
         geoms[bad] = shapely.make_valid(geoms[bad])
     return polygonal(geoms)
-
-
 
 
 def _split_large(fpg: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray]:
@@ -235,17 +233,17 @@ class Dissolved:
 
 
 def dissolve_parts(feats: np.ndarray, crs, m2: np.ndarray | None = None,
-                   overlapping: np.ndarray | None = None) -> Dissolved:
+                   pairs: tuple[np.ndarray, np.ndarray] | None = None) -> Dissolved:
     """Dissolve ``feats`` (polygonal, in ``crs``) into mutually non-overlapping parts: only clusters of
     features that overlap each other are unioned, each cluster on its own (the connected components of
     the overlap graph), on all cores — the area of a layer's union is the sum of its clusters' areas.
 
-    ``m2`` (the features' ellipsoidal areas) and ``overlapping`` (a mask holding at least every feature
-    that overlaps another, e.g. from the whole layer when dissolving one of its zones) save recomputing.
+    ``m2`` (the features' ellipsoidal areas) and ``pairs`` (the overlapping pairs, :func:`overlap_pairs`)
+    save recomputing them when they are known.
     """
     feats = np.asarray(feats, dtype=object)
     m2 = ellipsoidal_area(feats, crs=crs) if m2 is None else np.asarray(m2, dtype=float)
-    a, b = _overlap_pairs(feats, None if overlapping is None else np.flatnonzero(overlapping))
+    a, b = overlap_pairs(feats) if pairs is None else pairs
     if not len(a):
         return Dissolved(feats, m2, crs)
     alone, merged = union_clusters(feats, a, b)
@@ -273,7 +271,7 @@ def union_clusters(geoms: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.
     return alone, merged
 
 
-def _overlap_pairs(feats: np.ndarray, subset: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def overlap_pairs(feats: np.ndarray, subset: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (i < j) of features whose interiors overlap (among ``subset`` when given)."""
     idx = np.arange(len(feats)) if subset is None else np.asarray(subset)
     if len(idx) < 2:
@@ -290,7 +288,7 @@ def _overlap_pairs(feats: np.ndarray, subset: np.ndarray | None = None) -> tuple
 def overlapping_features(feats: np.ndarray, subset: np.ndarray | None = None) -> np.ndarray:
     """Boolean mask: which features' interiors overlap another feature's (among ``subset`` when given)."""
     out = np.zeros(len(feats), bool)
-    a, b = _overlap_pairs(feats, subset)
+    a, b = overlap_pairs(feats, subset)
     out[a] = True
     out[b] = True
     return out

@@ -275,6 +275,7 @@ def run_indicators(
         report.ledger = ledger(units, ws.by, prepared, boundary=boundary, zone_fields=zone_fields, measure=measure)
         notes += report.ledger.notes
         step("read units")
+
     def frame(kind: str):
         layer = layers.get(kind)
         return reader(layer, geometry="polygon")[0] if isinstance(layer, str) else layer

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import redline
-from redline.distributed import dask_client, screen_dask
+from redline.distributed import close_client, dask_client, screen_dask
 from redline.partition import partition_layer
 
 from conftest import SAMPLE
@@ -27,9 +27,7 @@ pytest.importorskip("dask.distributed")
 def client():
     c = dask_client(workers=2)
     yield c
-    cluster = c.cluster
-    c.close()
-    cluster.close()
+    close_client(c)
 
 
 def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:

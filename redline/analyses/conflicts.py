@@ -301,8 +301,14 @@ def conflicts(
     district = dissolve(boundary.to_crs(crs).geometry.values) if boundary is not None else None
     frames, rows = [], []
     dissolved = {k: dissolve_parts(g, crs) for k, g in geoms.items()}
+    metric_geoms: dict[str, np.ndarray] = {}
+
+    def in_metric(kind: str) -> np.ndarray:  # each layer reprojected once, whatever the pairs it is in
+        if kind not in metric_geoms:
+            metric_geoms[kind] = reproject_to(gpd.GeoSeries(geoms[kind], crs=crs), metric).values
+        return metric_geoms[kind]
+
     for a, b in pairs:
-        ga, gb = geoms[a], geoms[b]
         parts = _overlap_pieces(dissolved[a].parts, dissolved[b].parts)
         if district is not None and len(parts):
             parts, outside_m2 = _clip_to(parts, district, crs)
@@ -315,8 +321,8 @@ def conflicts(
         sliver = small | thin
         reason = np.where(small, "area", np.where(thin, "width", ""))
         metric_area = shapely.area(parts_metric) if len(parts) else np.array([])
-        a_ids = _feature_ids(parts_metric, reproject_to(gpd.GeoSeries(ga, crs=crs), metric).values, ids[a], metric_area) if len(parts) else []
-        b_ids = _feature_ids(parts_metric, reproject_to(gpd.GeoSeries(gb, crs=crs), metric).values, ids[b], metric_area) if len(parts) else []
+        a_ids = _feature_ids(parts_metric, in_metric(a), ids[a], metric_area) if len(parts) else []
+        b_ids = _feature_ids(parts_metric, in_metric(b), ids[b], metric_area) if len(parts) else []
         frames.append(gpd.GeoDataFrame({
             "a": a, "b": b, "piece": np.arange(1, len(parts) + 1), "area_m2": m2, "area_ha": m2 / 1e4,
             "width_ok": ~thin, "sliver": sliver, "reason": reason, "a_ids": a_ids, "b_ids": b_ids,

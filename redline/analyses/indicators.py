@@ -27,7 +27,7 @@ from ..crs import working_crs
 from ..errors import CatalogError, CRSError, FieldError, GeometryError
 from ..io import read_toml
 from .._parallel import threaded
-from ..overlay import Dissolved, dissolve_parts, overlapping_features
+from ..overlay import Dissolved, dissolve_parts, overlap_pairs
 
 __all__ = [
     "layer_shares",
@@ -125,13 +125,15 @@ def prepare_layer(gdf: gpd.GeoDataFrame, zone_field: str | None = None) -> Prepa
     ok = ~(shapely.is_missing(feats) | shapely.is_empty(feats))
     feats, labels = feats[ok], _zone_labels(gdf, zone_field)[ok]
     m2 = ellipsoidal_area(feats, crs=gdf.crs)
-    multi = overlapping_features(feats)
-    whole = dissolve_parts(feats, gdf.crs, m2, multi)
+    a, b = overlap_pairs(feats)  # once: a zone's overlapping pairs are the layer's within the zone
+    whole = dissolve_parts(feats, gdf.crs, m2, pairs=(a, b))
     zones = {}
     if zone_field is not None:
         for zone in sorted(set(labels.tolist())):
             sel = labels == zone
-            zones[str(zone)] = dissolve_parts(feats[sel], gdf.crs, m2[sel], multi[sel])
+            local = np.cumsum(sel) - 1  # layer index -> index within the zone
+            both = sel[a] & sel[b]
+            zones[str(zone)] = dissolve_parts(feats[sel], gdf.crs, m2[sel], pairs=(local[a[both]], local[b[both]]))
     return PreparedLayer(whole, zones, zone_field)
 
 
