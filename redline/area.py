@@ -226,6 +226,76 @@ def ellipsoidal_area(geoms, crs=None) -> np.ndarray:
     return _full_area(arr, crs)
 
 
+#: Edges of lon/lat polygons longer than this (m) get points along their geodesic on read (:func:`densify_geodesic`).
+GEODESIC_STEP_M = 100.0
+
+
+def densify_geodesic(geoms, crs, max_m: float = GEODESIC_STEP_M) -> tuple[np.ndarray, int]:
+    """Points added along the geodesic of every edge longer than ``max_m`` (m) of polygons in a geographic CRS,
+    so no edge is longer than that; ``(geometries, how many changed)``. Others (projected CRS, points, lines,
+    3D) are returned as they are.
+
+    A polygon's ellipsoidal area takes its edges as geodesics; overlays (intersection, union) take them as
+    straight lines in lon/lat, and put the points where they cut an edge on that line. On a 10 km edge at 30°N
+    the two part by metres, so the area of a piece depends on which edges were cut, and where. With points on
+    the geodesic every ``max_m`` the area is unchanged (the geodesic through them is the same) and the lines
+    part by ~0.1 mm: any two cuts give the same areas, to ~0.01 m² per cut edge.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> dense, n = densify_geodesic(np.array([box(108.0, 29.0, 108.1, 29.1)]), "EPSG:4490")
+    >>> n, int(shapely.get_num_coordinates(dense[0]))  # 4 edges of ~10 km: a point every 100 m or less
+    (1, 419)
+    >>> before = ellipsoidal_area([box(108.0, 29.0, 108.1, 29.1)], crs=4490)[0]
+    >>> bool(abs(ellipsoidal_area(dense, crs=4490)[0] / before - 1) < 1e-12)
+    True
+    """
+    arr = np.asarray(geoms, dtype=object).copy()
+    if not CRS.from_user_input(crs).is_geographic or not len(arr):
+        return arr, 0
+    kind = shapely.get_type_id(arr)
+    ok = ((kind == 3) | (kind == 6)) & ~shapely.has_z(arr)
+    if not ok.any():
+        return arr, 0
+    xy, owner = shapely.get_coordinates(arr[ok], return_index=True)
+    step = np.hypot(np.diff(xy[:, 0]) * np.cos(np.radians(xy[1:, 1])), np.diff(xy[:, 1])) * 111_320.0
+    # a conservative first look (the step between two rings counts too): only these are measured
+    candidate = np.zeros(int(ok.sum()), bool)
+    candidate[owner[1:][step > 0.9 * max_m]] = True
+    at = np.flatnonzero(ok)[candidate]
+    changed = 0
+    for type_id in (3, 6):  # one geometry type per ragged array
+        which = at[kind[at] == type_id]
+        if not len(which):
+            continue
+        geom_type, coords, offsets = shapely.to_ragged_array(arr[which])
+        rings = offsets[0]
+        n = len(coords)
+        same = np.ones(max(n - 1, 0), bool)
+        same[rings[1:-1] - 1] = False  # no edge from a ring's last vertex to the next ring's first
+        edges = np.flatnonzero(same)
+        az, _, dist = _GEOD.inv(coords[edges, 0], coords[edges, 1], coords[edges + 1, 0], coords[edges + 1, 1])
+        extra = np.maximum(np.ceil(dist / max_m).astype(int) - 1, 0)
+        if not extra.any():
+            continue
+        long = extra > 0
+        edges, az, dist, extra = edges[long], az[long], dist[long], extra[long]
+        rep = np.repeat(np.arange(len(edges)), extra)
+        k = np.arange(len(rep)) - np.repeat(np.cumsum(extra) - extra, extra) + 1  # 1 … extra on each edge
+        lon, lat, _ = _GEOD.fwd(coords[edges[rep], 0], coords[edges[rep], 1], az[rep],
+                                dist[rep] * k / (extra[rep] + 1))
+        dense = np.insert(coords, np.repeat(edges + 1, extra), np.c_[lon, lat], axis=0)
+        added = np.zeros(n + 1, dtype=np.int64)
+        np.add.at(added, edges + 1, extra)
+        shift = np.cumsum(added)
+        new = shapely.from_ragged_array(geom_type, dense, (rings + shift[rings], *offsets[1:]))
+        grew = shapely.get_num_coordinates(new) > shapely.get_num_coordinates(arr[which])
+        arr[which[grew]] = new[grew]
+        changed += int(grew.sum())
+    return arr, changed
+
+
 def _full_area(arr: np.ndarray, crs: CRS) -> np.ndarray:
     """Every vertex to lon/lat, every ring on the authalic sphere (GeographicLib for long edges)."""
     result = np.zeros(len(arr), dtype=float)

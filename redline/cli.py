@@ -256,6 +256,21 @@ def _verdict_table(result, lang: str, brief: bool = False) -> Table:
     return table
 
 
+def _engine_options(engine_help: str, cell_help: str | None = None):
+    """The options ``--engine local|dask``, ``--workers``, ``--scheduler`` (and ``--cell-km`` with ``cell_help``)."""
+    def decorate(func):
+        if cell_help is not None:
+            func = click.option("--cell-km", type=click.FloatRange(min=0, min_open=True), default=20.0,
+                                show_default=True, help=cell_help)(func)
+        func = click.option("--scheduler", metavar="ADDR",
+                            help="Dask: an existing cluster's scheduler, e.g. tcp://10.0.0.5:8786.")(func)
+        func = click.option("--workers", type=click.IntRange(min=1),
+                            help="Dask: processes of the local cluster (default: cores).")(func)
+        return click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+                            help=engine_help)(func)
+    return decorate
+
+
 @cli.command()
 @click.argument("projects", type=click.Path(path_type=Path))
 @click.option("--layer", "layer_specs", multiple=True, required=True, callback=_layer_specs, metavar="KIND=PATH",
@@ -275,10 +290,7 @@ def _verdict_table(result, lang: str, brief: bool = False) -> Table:
 @click.option("--table", "table_path", type=click.Path(path_type=Path), help="Table of project × kind (.csv or .xlsx).")
 @click.option("--fail-on", type=click.Choice(["prohibited", "conditional", "restricted"]),
               help=f"Exit with code {SCREEN_FAIL_EXIT} when a verdict is this severe or worse.")
-@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
-              help="dask: chunks of projects screened on a Dask cluster (same results).")
-@click.option("--workers", type=click.IntRange(min=1), help="Dask: processes of the local cluster (default: cores).")
-@click.option("--scheduler", metavar="ADDR", help="Dask: an existing cluster's scheduler, e.g. tcp://10.0.0.5:8786.")
+@_engine_options("dask: chunks of projects screened on a Dask cluster (same results).")
 @lang_option
 @json_option
 def screen(projects, layer_specs, boundary, id_field, category_field, buffers, line_width, point_radius, rules, out,
@@ -306,7 +318,8 @@ def screen(projects, layer_specs, boundary, id_field, category_field, buffers, l
         if client is not None:
             from .distributed import screen_dask
 
-            result = screen_dask(proj, layer_specs, client=client, **options)
+            result = _with_bar(as_json, "screening", lambda progress: screen_dask(
+                proj, layer_specs, client=client, progress=progress, **options))
         else:
             result = run_screen(proj, layer_specs, **options)
     result.notes[:0] = [f"projects: {n}" for n in rep.notes]
@@ -453,12 +466,8 @@ def _write_outputs(report, lang: str, outputs, only_scorecard: bool = False) -> 
 @cli.command()
 @_indicator_inputs
 @click.option("--recipe", type=click.Path(path_type=Path), help="Scorecard recipe TOML (targets), e.g. analyses/qianjiang-2025.toml.")
-@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
-              help="dask: the control-line areas taken cell by cell on a Dask cluster (same figures).")
-@click.option("--workers", type=click.IntRange(min=1), help="Dask: processes of the local cluster (default: cores).")
-@click.option("--scheduler", metavar="ADDR", help="Dask: an existing cluster's scheduler, e.g. tcp://10.0.0.5:8786.")
-@click.option("--cell-km", type=click.FloatRange(min=0, min_open=True), default=20.0, show_default=True,
-              help="Dask: cell size; units at most this wide are measured whole.")
+@_engine_options("dask: the control-line areas taken cell by cell on a Dask cluster (same figures).",
+                 cell_help="Dask: cell size; units at most this wide are measured whole.")
 def indicators(workspace, boundary, layer_specs, units, by, landuse, landuse_field, quotas, landcover, landcover_classes,
                outputs, lang, as_json, recipe, engine, workers, scheduler, cell_km):
     """Area indicators: shares of each control line, the ledger by unit, land-use indicators, quotas.
@@ -640,6 +649,17 @@ def _refuse_overwrite(targets, inputs) -> None:
             raise OutputError(f"{target}: refusing to overwrite an input file; choose another output path")
 
 
+def _with_bar(quiet: bool, what: str, run):
+    """``run(progress)`` with a progress bar of its tasks (``progress(done, total)``) unless quiet."""
+    if quiet:
+        return run(None)
+    from rich.progress import Progress
+
+    with Progress(transient=True, console=_err) as bar:
+        task = bar.add_task(what, total=None)
+        return run(lambda done, total: bar.update(task, completed=done, total=total))
+
+
 def _read_polygons(items: dict, quiet: bool) -> tuple[dict, list[str]]:
     """Read ``name -> path`` as polygon layers (progress bar unless quiet); notes of the reads."""
     from .io import read_layer
@@ -719,9 +739,12 @@ def _finish(result, out, table_path, lang, as_json, extra=None) -> None:
               help="Pieces thinner than this (m) are slivers (digitising noise).")
 @click.option("--out", type=click.Path(path_type=Path), help="GeoPackage with the layers conflicts and slivers.")
 @click.option("--table", "table_path", type=click.Path(path_type=Path), help="Tables to .xlsx, .md or .csv.")
+@_engine_options("dask: the overlaps found cell by cell on a Dask cluster (the same pieces).",
+                 cell_help="Dask: cell size; a piece larger than a cell is found whole in a box grown around it.")
 @lang_option
 @json_option
-def conflicts(layer_specs, pairs, boundary, units, by, min_area, min_width, out, table_path, lang, as_json):
+def conflicts(layer_specs, pairs, boundary, units, by, min_area, min_width, out, table_path, engine, workers, scheduler,
+              cell_km, lang, as_json):
     """Three-line conflicts (三条控制线不交叉不重叠): every overlap between pairs of layers.
 
     \b
@@ -730,6 +753,8 @@ def conflicts(layer_specs, pairs, boundary, units, by, min_area, min_width, out,
         --layer basic_farmland=data/qianjiang/basic_farmland.gpkg \\
         --layer urban_boundary=data/qianjiang/urban_boundary.gpkg \\
         --units data/qianjiang/townships.gpkg --by name --out conflicts.gpkg
+      redline conflicts --layer eco_redline=eco_redline.parts --layer basic_farmland=farmland.parts \
+        --engine dask --workers 2 --cell-km 20
     """
     from .analyses.conflicts import conflicts as run_conflicts
 
@@ -737,12 +762,19 @@ def conflicts(layer_specs, pairs, boundary, units, by, min_area, min_width, out,
     if len(layer_specs) < 2:
         raise click.UsageError("give at least two --layer KIND=PATH")
     _refuse_overwrite([out, table_path], [*layer_specs.values(), boundary, units])
-    items = dict(layer_specs)
+    items = {} if engine == "dask" else dict(layer_specs)  # on Dask the workers read the layers, each a part
     items.update({k: v for k, v in (("(boundary)", boundary), ("(units)", units)) if v is not None})
     read, notes = _read_polygons(items, as_json)
-    layers = {k: read[k] for k in layer_specs}
-    result = run_conflicts(layers, pairs, boundary=read.get("(boundary)"), units=read.get("(units)"), by=by,
-                           min_area=min_area, min_width=min_width)
+    options = dict(boundary=read.get("(boundary)"), units=read.get("(units)"), by=by, min_area=min_area,
+                   min_width=min_width)
+    with _engine_client(engine, workers, scheduler) as client:
+        if client is not None:
+            from .distributed import conflicts_dask
+
+            result = _with_bar(as_json, "conflicts", lambda progress: conflicts_dask(
+                layer_specs, pairs, client=client, cell_km=cell_km, progress=progress, **options))
+        else:
+            result = run_conflicts({k: read[k] for k in layer_specs}, pairs, **options)
     result.notes[:0] = notes
     _finish(result, out, table_path, lang, as_json)
 

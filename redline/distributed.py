@@ -26,7 +26,7 @@ from .analyses.screening import ScreeningResult, screen
 from .crs import working_crs
 from .errors import CatalogError
 
-__all__ = ["close_client", "dask_client", "dask_measure", "layer_info", "screen_dask"]
+__all__ = ["close_client", "conflicts_dask", "dask_client", "dask_measure", "layer_info", "screen_dask"]
 
 
 def dask_client(workers: int | None = None, scheduler: str | None = None):
@@ -244,3 +244,210 @@ def dask_measure(client, cell_km: float = 20.0):
         return [(None, whole[0], whole[1])] + [(z, per_zone[z][0], per_zone[z][1]) for z in zones]
 
     return measure
+
+
+# ---------------------------------------------------------------------------
+# conflicts: the plane cut into cells; each overlap piece measured by the one task that owns it
+
+
+def _near(layer, kind: str, box, crs, repairs: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The features of ``layer`` meeting ``box`` (in ``crs``), cleaned and in ``crs``, in the layer's order, and
+    their ids; the ids of features repaired or dropped while reading go to ``repairs[kind]``."""
+    from .analyses.conflicts import _clean
+    from .crs import reproject_to, transform_bbox
+    from .io import read_layer
+
+    if isinstance(layer, gpd.GeoDataFrame):
+        near = layer.sindex.query(shapely.box(*transform_bbox(box, crs, layer.crs)))
+        gdf = layer.iloc[np.sort(near)]
+    else:
+        gdf, report = read_layer(layer, geometry="polygon", bbox=tuple(box), bbox_crs=crs)
+        seen = repairs.setdefault(kind, {"repaired": set(), "dropped": set()})
+        seen["repaired"].update(str(r["id"]) for r in report.repaired)
+        seen["dropped"].update(str(r["id"]) for r in report.dropped)
+    if not len(gdf):
+        return np.array([], dtype=object), np.array([], dtype=object)
+    return _clean(reproject_to(gdf, crs), kind)
+
+
+def _conflict_task(layers: Mapping[str, object], pairs: list[tuple[str, str]], box, crs, metric, district,
+                   min_width: float, own=None, seeds=None) -> dict:
+    """One task: the overlap pieces of each pair within the read ``box`` (in ``crs``; features clipped to it).
+
+    A piece lying strictly inside ``box`` is complete (every feature that meets it was read). It is measured
+    here when it is this task's: when its box's lower-left corner lies in the cell ``own`` (widened by a hair,
+    so a corner on a cell edge is never lost: the duplicates are dropped when merging) or, with ``seeds``, when
+    it holds one of those points. Pieces cut by the box's edge come back open (in a cell, all of them; with
+    seeds, those holding a seed), to be found again in a box grown around them.
+    """
+    from .analyses.conflicts import _overlap_pieces, measure_pieces
+    from .area import polygonal
+    from .crs import reproject_to
+    from .overlay import dissolve_parts
+
+    rect = shapely.box(*box)
+    shapely.prepare(rect)
+    repairs: dict = {}
+    feats = {}
+    for kind in dict.fromkeys(k for p in pairs for k in p):
+        geoms, ids = _near(layers[kind], kind, box, crs, repairs)
+        cut = geoms.copy()
+        across = ~shapely.contains_properly(rect, geoms) if len(geoms) else np.array([], bool)
+        cut[across] = polygonal(shapely.intersection(geoms[across], rect))
+        cut = cut[~shapely.is_empty(cut)]
+        in_metric = reproject_to(gpd.GeoSeries(geoms, crs=crs), metric).values if len(geoms) else geoms
+        feats[kind] = (cut, in_metric, ids)
+    out = {}
+    x0, y0, x1, y1 = box
+    for a, b in pairs:
+        pa, pb = (dissolve_parts(feats[k][0], crs, m2=np.zeros(len(feats[k][0]))).parts for k in (a, b))
+        pieces = _overlap_pieces(pa, pb)
+        bounds = shapely.bounds(pieces) if len(pieces) else np.zeros((0, 4))
+        inside = (bounds[:, 0] > x0) & (bounds[:, 1] > y0) & (bounds[:, 2] < x1) & (bounds[:, 3] < y1)
+        if own is not None:
+            eps = 1e-6 * (own[2] - own[0])
+            mine = ((bounds[:, 0] >= own[0] - eps) & (bounds[:, 0] < own[2] + eps) &
+                    (bounds[:, 1] >= own[1] - eps) & (bounds[:, 1] < own[3] + eps))
+        else:
+            mine = np.zeros(len(pieces), bool)
+            if len(pieces):
+                mine[np.unique(shapely.STRtree(pieces).query(seeds, predicate="intersects")[1])] = True
+        # every cut piece goes on, whatever its corner: the whole piece's corner may lie in a cell that sees
+        # only another part of it
+        cut_open = ~inside if own is not None else mine & ~inside
+        done = pieces[mine & inside]
+        frame, outside = measure_pieces(done, crs, metric, district=district, min_width=min_width,
+                                        a=feats[a][1:], b=feats[b][1:])
+        out[(a, b)] = {"frame": frame, "bounds": bounds[mine & inside], "size": shapely.area(done),
+                       "outside": outside,
+                       "open": (bounds[cut_open], shapely.point_on_surface(pieces[cut_open]))}
+    return {"pairs": out, "repairs": repairs}
+
+
+def _groups(boxes: np.ndarray) -> list[np.ndarray]:
+    """The boxes (rows of xmin, ymin, xmax, ymax) in groups that overlap, directly or through others."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    i, j = shapely.STRtree(shapely.box(*boxes.T)).query(shapely.box(*boxes.T))
+    n, labels = connected_components(coo_matrix((np.ones(len(i)), (i, j)), shape=(len(boxes),) * 2))
+    return [np.flatnonzero(labels == k) for k in range(n)]
+
+
+def _distinct(bounds: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """A mask keeping the first of pieces found twice (the same box and area, to rounding): a piece whose
+    corner lies on a cell edge, or that several tasks completed."""
+    keep = np.ones(len(bounds), bool)
+    if len(bounds) < 2:
+        return keep
+    tol = 1e-9 * max(1.0, float(np.abs(bounds).max()))
+    i, j = shapely.STRtree(shapely.box(*bounds.T)).query(shapely.box(*bounds.T))
+    same = (i < j) & (np.abs(bounds[i] - bounds[j]).max(axis=1) <= tol)
+    same &= np.abs(size[i] - size[j]) <= 1e-6 * np.maximum(size[i], size[j])
+    keep[j[same]] = False
+    return keep
+
+
+def conflicts_dask(layers: Mapping[str, object], pairs=None, *, boundary: gpd.GeoDataFrame | None = None,
+                   units: gpd.GeoDataFrame | None = None, by: str | None = None, min_area: float | None = None,
+                   min_width: float | None = None, client=None, workers: int | None = None,
+                   scheduler: str | None = None, cell_km: float = 20.0, progress=None):
+    """:func:`redline.conflicts` on a Dask cluster, cell by cell; the same result.
+
+    The plane (in the boundary's CRS, else the first layer's) is cut into ``cell_km`` cells. A task reads the
+    features of each pair's layers meeting its cell and a quarter-cell margin (partitioned layers, PostGIS
+    tables and GeoPackages read only that), clips them to that box and finds the overlap pieces; it measures
+    the pieces whose lower-left corner lies in its cell and which lie wholly inside the box (so every feature
+    meeting them was read). A piece reaching the edge of the box is found again in a box grown around it, as
+    often as it takes, so a conflict of any size is measured whole, once. Pieces are then numbered, summed per
+    pair and per unit exactly as on one machine. ``progress(done, total)`` is called as tasks finish.
+    """
+    from dask.distributed import as_completed
+
+    from .analyses.conflicts import MIN_AREA_M2, MIN_WIDTH_M, assemble, resolve_pairs
+    from .area import dissolve
+    from .crs import transform_bbox
+
+    min_area = MIN_AREA_M2 if min_area is None else min_area
+    min_width = MIN_WIDTH_M if min_width is None else min_width
+    pairs = resolve_pairs(list(layers), pairs)
+    if units is not None and by is None:
+        raise CatalogError("units given without the unit id field (by=)")
+    info = {k: layer_info(layers[k]) for k in dict.fromkeys(k for p in pairs for k in p)}
+    first_crs, first_box, _ = info[pairs[0][0]]
+    crs = CRS.from_user_input(boundary.crs) if boundary is not None else first_crs
+    metric = working_crs(boundary if boundary is not None else
+                         gpd.GeoDataFrame(geometry=[shapely.box(*first_box)], crs=first_crs))
+    extents = {k: transform_bbox(box, layer_crs, crs) for k, (layer_crs, box, _) in info.items()}
+    district = dissolve(boundary.to_crs(crs).geometry.values) if boundary is not None else None
+    size = cell_km / 111.32 if crs.is_geographic else cell_km * 1000.0
+    margin = size / 4
+
+    def meets(box, other) -> bool:
+        return box[0] <= other[2] and other[0] <= box[2] and box[1] <= other[3] and other[1] <= box[3]
+
+    reach = [box for k, box in extents.items()]
+    cells = _cells((min(b[0] for b in reach), min(b[1] for b in reach), max(b[2] for b in reach),
+                    max(b[3] for b in reach)), size)
+    own = client is None
+    client = dask_client(workers, scheduler) if own else client
+    found: dict[tuple[str, str], list[dict]] = {p: [] for p in pairs}
+    repairs: dict[str, dict[str, set]] = {}
+    try:
+        shipped = {k: client.scatter(v, broadcast=True) if isinstance(v, gpd.GeoDataFrame) else v
+                   for k, v in layers.items() if k in info}
+        where = client.scatter(district, broadcast=True) if district is not None else None
+        futures = []
+        for cell in shapely.bounds(cells):
+            box = (cell[0] - margin, cell[1] - margin, cell[2] + margin, cell[3] + margin)
+            active = [p for p in pairs if meets(box, extents[p[0]]) and meets(box, extents[p[1]])]
+            if active:
+                futures.append(client.submit(_conflict_task, shipped, active, box, crs, metric, where, min_width,
+                                             own=tuple(cell), pure=False))
+        total, done = len(futures), 0
+        while futures:
+            opened: dict[tuple[str, str], list] = {}
+            for future in as_completed(futures):
+                result = future.result()
+                for kind, seen in result["repairs"].items():
+                    mine = repairs.setdefault(kind, {"repaired": set(), "dropped": set()})
+                    for what in ("repaired", "dropped"):
+                        mine[what] |= seen[what]
+                for pair, part in result["pairs"].items():
+                    found[pair].append(part)
+                    if len(part["open"][0]):
+                        opened.setdefault(pair, []).append(part["open"])
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+            futures = []
+            for pair, parts in opened.items():  # pieces reaching their box's edge: again in a box grown around them
+                bounds = np.concatenate([b for b, _ in parts])
+                seeds = np.concatenate([s for _, s in parts])
+                grow = np.maximum(margin, 0.5 * np.fmax(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1]))
+                boxes = bounds + np.c_[-grow, -grow, grow, grow]
+                for group in _groups(boxes):
+                    box = (*boxes[group, :2].min(axis=0), *boxes[group, 2:].max(axis=0))
+                    futures.append(client.submit(_conflict_task, shipped, [pair], box, crs, metric, where,
+                                                 min_width, seeds=seeds[group], pure=False))
+            total += len(futures)
+    finally:
+        if own:
+            close_client(client)
+    measured = {}
+    for pair, parts in found.items():
+        keep = _distinct(np.concatenate([p["bounds"] for p in parts]), np.concatenate([p["size"] for p in parts]))
+        frames, outside, start = [], 0.0, 0
+        for p in parts:
+            mine = keep[start:start + len(p["bounds"])]
+            start += len(p["bounds"])
+            frames.append(p["frame"][mine[p["frame"]["parent"].to_numpy(int)]] if len(p["frame"]) else p["frame"])
+            outside += float(p["outside"][mine].sum())
+        measured[pair] = (pd.concat(frames, ignore_index=True), outside)
+    result = assemble(measured, pairs, crs, units=units, by=by, min_area=min_area, min_width=min_width)
+    for kind, seen in repairs.items():
+        if seen["repaired"]:
+            result.notes.append(f"{kind}: {len(seen['repaired'])} invalid geometries repaired (make_valid)")
+        if seen["dropped"]:
+            result.notes.append(f"{kind}: {len(seen['dropped'])} features dropped (not polygons, or empty)")
+    return result

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import json
 import os
 import re
 import tempfile
@@ -30,8 +31,8 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from .area import polygonal
-from .crs import crs_code, describe_crs, guess_crs, looks_swapped, to_crs
+from .area import GEODESIC_STEP_M, densify_geodesic, polygonal
+from .crs import crs_code, describe_crs, guess_crs, looks_swapped, to_crs, transform_bbox
 from .errors import (
     CRSError,
     GeometryError,
@@ -321,11 +322,16 @@ def _is_utf8(data: bytes, cut: bool = False) -> bool:
 
 
 def _read_raw(path: Path, layer: str | None, encoding: str | None, engine: Engine,
-              report: ReadReport | None = None) -> gpd.GeoDataFrame:
-    """Read with GDAL's warnings caught: they go to the report's notes, not to the terminal."""
+              report: ReadReport | None = None, bbox=None) -> gpd.GeoDataFrame:
+    """Read with GDAL's warnings caught: they go to the report's notes, not to the terminal. With ``bbox`` (in
+    the file's CRS) only the features meeting it, in file order (GDAL's spatial filter, or an index query)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        gdf = _read_raw_quiet(path, layer, encoding, engine, report)
+        gdf = _read_raw_quiet(path, layer, encoding, engine, report, bbox)
+        if bbox is not None and (engine != "pyogrio" or path.suffix.lower() in _PARQUET):
+            gdf = gdf.iloc[np.sort(gdf.sindex.query(shapely.box(*bbox)))]
+        elif bbox is not None:  # an R-tree gives them in its own order
+            gdf = gdf.sort_index(kind="stable")
     if report is not None:
         for message in dict.fromkeys(str(w.message).strip() for w in caught if issubclass(w.category, RuntimeWarning)):
             report.note(f"GDAL: {_first_sentence(message)}")
@@ -340,7 +346,7 @@ def _first_sentence(text: str) -> str:
 
 
 def _read_raw_quiet(path: Path, layer: str | None, encoding: str | None, engine: Engine,
-                    report: ReadReport | None) -> gpd.GeoDataFrame:
+                    report: ReadReport | None, bbox=None) -> gpd.GeoDataFrame:
     where = _where(path, layer)
     if path.suffix.lower() in _PARQUET:
         try:
@@ -354,14 +360,15 @@ def _read_raw_quiet(path: Path, layer: str | None, encoding: str | None, engine:
 
         try:
             data = pyogrio.read_dataframe(
-                path, layer=layer, encoding=encoding, fid_as_index=True, use_arrow=True
+                path, layer=layer, encoding=encoding, fid_as_index=True, use_arrow=True, bbox=bbox
             )
         except Exception as exc:
             # the Arrow path fails on malformed geometries (unclosed rings) and on a GeoJSON 'id' property
             # that collides with the FID; the row path reads both, fixing rings GEOS can't build
             try:
                 data = pyogrio.read_dataframe(
-                    path, layer=layer, encoding=encoding, fid_as_index=True, use_arrow=False, on_invalid="fix"
+                    path, layer=layer, encoding=encoding, fid_as_index=True, use_arrow=False, on_invalid="fix",
+                    bbox=bbox
                 )
             except Exception:
                 raise LayerReadError(f"{where}: cannot read ({_gdal_message(exc)}); the file may be truncated "
@@ -670,9 +677,10 @@ def read_layer(
     swap_xy : bool
         Swap x and y (lat/lon files).
     bbox, bbox_crs : optional
-        PostGIS sources and partitioned layers only: read just the rows whose geometry's box meets
-        ``bbox`` (given in ``bbox_crs``, default the layer's CRS) — filtered on the server with its
-        spatial index, or by opening only the partitions whose box meets it.
+        Read just the features meeting ``bbox`` (given in ``bbox_crs``, default the layer's CRS):
+        filtered on the server with its spatial index (PostGIS), by opening only the partitions whose
+        box meets it (partitioned layers), or with GDAL's spatial filter (files; a GeoPackage uses its
+        R-tree). The memory guard is skipped: a box reads the part asked for.
 
     Returns
     -------
@@ -734,10 +742,36 @@ def read_layer(
         report.encoding, report.encoding_source = encoding or "utf-8", source
         if "the .cpg says" in source or source.startswith("undetectable"):
             report.note(f"attribute encoding {report.encoding}: {source}")
-    _check_size(path, layer, where)
+    file_box = None
+    if bbox is not None:
+        file_box = tuple(bbox) if bbox_crs is None else transform_bbox(bbox, bbox_crs, _file_crs(path, layer) or bbox_crs)
+    else:
+        _check_size(path, layer, where)  # a box reads a part: what the caller asked for
     register_input(path)
-    gdf = _read_raw(path, layer, encoding, engine, report)
+    gdf = _read_raw(path, layer, encoding, engine, report, file_box)
+    if file_box is not None:
+        report.note(f"read the {len(gdf):,} features meeting the box {', '.join(f'{v:.6g}' for v in file_box)}")
+        if not len(gdf):  # nothing near: an empty layer, not an error
+            report.features_in_file = 0
+            return LayerRead(gdf, report)
     return _finish_read(gdf, report, crs, detect_crs, swap_xy, geometry, where)
+
+
+def _file_crs(path: Path, layer: str | None):
+    """The CRS a file declares (None if none), without reading its features."""
+    if path.suffix.lower() in _PARQUET:
+        import pyarrow.parquet as pq
+
+        geo = json.loads((pq.read_schema(path).metadata or {}).get(b"geo", b"{}") or b"{}")
+        col = geo.get("columns", {}).get(geo.get("primary_column"), {})
+        crs = col.get("crs", "OGC:CRS84") if geo else None
+        return json.dumps(crs) if isinstance(crs, dict) else crs
+    import pyogrio
+
+    try:
+        return pyogrio.read_info(path, layer=layer).get("crs")
+    except Exception as exc:
+        raise LayerReadError(f"{_where(path, layer)}: cannot read ({_gdal_message(exc)})") from None
 
 
 def _finish_read(gdf: gpd.GeoDataFrame, report: ReadReport, crs, detect_crs: bool, swap_xy: bool,
@@ -752,6 +786,13 @@ def _finish_read(gdf: gpd.GeoDataFrame, report: ReadReport, crs, detect_crs: boo
         reasons = "; ".join(f"{reason} ×{n}" for reason, n in Counter(d["reason"] for d in report.dropped).items())
         raise GeometryError(f"{where}: no usable geometry left ({len(report.dropped)} features dropped: {reasons}); "
                             f"check the layer in a GIS")
+    if gdf.crs is not None and CRS.from_user_input(gdf.crs).is_geographic:
+        # long lon/lat edges: points along the geodesic, so overlays cut them where the area sees them
+        dense, n = densify_geodesic(gdf.geometry.values, gdf.crs)
+        if n:
+            gdf = gdf.set_geometry(gpd.GeoSeries(dense, index=gdf.index, crs=gdf.crs))
+            report.note(f"{n} features with edges over {GEODESIC_STEP_M:g} m: points added along the geodesic "
+                        f"(areas unchanged)")
     if report.repaired:
         report.note(f"{len(report.repaired)} invalid geometries repaired (make_valid)")
     if report.dropped:

@@ -38,6 +38,9 @@ from .errors import FieldError, LayerReadError, OutputError
 __all__ = ["INDEX", "Partition", "check_target", "is_partitioned", "partition_layer", "read_index", "read_partitioned"]
 
 INDEX = "_partitions.json"
+#: The column holding each feature's id in its source (GDAL's feature id, or a GeoParquet file's row number):
+#: a partitioned layer is indexed by it, whichever partitions are read.
+FID = "fid"
 _GEOMETRY = "geometry"
 
 
@@ -60,7 +63,8 @@ def is_partitioned(path) -> bool:
 
 
 def _batches(src: Path, batch_size: int):
-    """``(crs, geometry column, attribute fields, iterator of Arrow record batches)`` of a layer, streamed."""
+    """``(crs, geometry column, attribute fields, iterator of (Arrow record batch, feature ids))`` of a layer,
+    streamed. The ids are the source's: GDAL's feature ids, or a GeoParquet file's row numbers."""
     if src.suffix.lower() in (".parquet", ".geoparquet"):
         # no pre-buffering, no read-ahead threads: otherwise pyarrow holds much of the file (2.2 GB of 5 M parcels)
         pf = pq.ParquetFile(src, pre_buffer=False)
@@ -70,7 +74,8 @@ def _batches(src: Path, batch_size: int):
         col = geo["primary_column"]
         crs = geo["columns"][col].get("crs", "OGC:CRS84")
         return (CRS.from_user_input(json.dumps(crs) if isinstance(crs, dict) else crs) if crs else None, col,
-                [n for n in pf.schema_arrow.names if n != col], pf.iter_batches(batch_size=batch_size, use_threads=False))
+                [n for n in pf.schema_arrow.names if n != col], _numbered(pf.iter_batches(batch_size=batch_size,
+                                                                                        use_threads=False)))
     import pyogrio
 
     try:
@@ -80,12 +85,21 @@ def _batches(src: Path, batch_size: int):
     crs = CRS.from_user_input(info["crs"]) if info.get("crs") else None
 
     def stream():
-        with pyogrio.open_arrow(src, batch_size=batch_size, use_pyarrow=True) as (meta, reader):
+        with pyogrio.open_arrow(src, batch_size=batch_size, use_pyarrow=True, return_fids=True) as (meta, reader):
             yield meta.get("geometry_name") or "wkb_geometry"
-            yield from reader
+            for batch in reader:  # the feature ids come first, under the driver's name for them
+                yield batch.drop_columns([batch.schema.names[0]]), batch.column(0).to_numpy(zero_copy_only=False)
 
     batches = stream()
     return crs, next(batches), [str(f) for f in info.get("fields", [])], batches
+
+
+def _numbered(batches):
+    """``(batch, feature ids)``: a GeoParquet file's features are numbered by row, from 0."""
+    start = 0
+    for batch in batches:
+        yield batch, np.arange(start, start + batch.num_rows, dtype="int64")
+        start += batch.num_rows
 
 
 def _safe(value: str) -> str:
@@ -133,12 +147,14 @@ def partition_layer(src, out, by: str | None = None, grid_km: float | None = Non
     rows: dict[str, int] = {}
     paths: dict[str, str] = {}
     key_name = by if by is not None else "tile"
+    fid_name = next(n for n in (FID, "_fid", "__fid") if n not in fields)  # the source's feature ids, kept
     done = 0
     try:
-        for batch in batches:
+        for batch, fids in batches:
             table = pa.Table.from_batches([batch])
             if geom_col != _GEOMETRY:
                 table = table.rename_columns([_GEOMETRY if c == geom_col else c for c in table.column_names])
+            table = table.append_column(fid_name, pa.array(fids, pa.int64()))
             geoms = shapely.from_wkb(table.column(_GEOMETRY).to_numpy(zero_copy_only=False))
             bounds = shapely.bounds(geoms)
             if by is not None:
@@ -175,7 +191,7 @@ def partition_layer(src, out, by: str | None = None, grid_km: float | None = Non
             w.close()
         parts = [Partition(str(k), paths[k], rows[k], [float(v) for v in boxes[k]]) for k in sorted(writers)]
         index = {"source": src.name, "crs": crs.to_wkt(), "key": key_name, "by": by, "grid_km": grid_km,
-                 "rows": done, "partitions": [asdict(p) for p in parts]}
+                 "fid": fid_name, "rows": done, "partitions": [asdict(p) for p in parts]}
         (tmp / INDEX).write_text(json.dumps(index, ensure_ascii=False, indent=1), encoding="utf-8")
         if out.exists():
             out.rmdir()
@@ -231,4 +247,7 @@ def read_partitioned(path, bbox=None, bbox_crs=None) -> tuple[gpd.GeoDataFrame, 
         gdf = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry=_GEOMETRY, crs=crs)
     else:
         gdf = gpd.GeoDataFrame({_GEOMETRY: gpd.GeoSeries([], crs=crs)}, geometry=_GEOMETRY, crs=crs)
+    fid = index.get("fid")
+    if fid in gdf.columns:  # ids from the source, the same whichever partitions were read
+        gdf = gdf.set_index(fid).rename_axis("fid")
     return gdf, parts

@@ -148,7 +148,8 @@ def source_info(uri: str) -> tuple[CRS | None, tuple[float, float, float, float]
 
 
 def read_postgis(uri: str, bbox: tuple[float, float, float, float] | None = None, bbox_crs=None) -> gpd.GeoDataFrame:
-    """Read a PostGIS table or query as a GeoDataFrame (CRS from the geometries' SRID).
+    """Read a PostGIS table or query as a GeoDataFrame (CRS from the geometries' SRID), indexed and ordered by
+    the table's primary key when it has a one-column one (it stays a column too).
 
     ``bbox`` (in ``bbox_crs``, default the layer's) keeps the rows whose geometry's box meets it, filtered on
     the server. Raises :class:`~redline.errors.LayerReadError` with the reason (connection, missing table,
@@ -173,15 +174,26 @@ def read_postgis(uri: str, bbox: tuple[float, float, float, float] | None = None
                 where, args = f" WHERE {g} && ST_MakeEnvelope(%s, %s, %s, %s, {int(srid)})", list(box)
             cur.execute(f"SELECT * FROM {relation} LIMIT 0")
             cols = [d.name for d in cur.description if d.name != geom]
+            key = _primary_key(cur, relation) if src.table else None
             select = ", ".join([f'"{c}"' for c in cols] + [f"ST_AsBinary({g})"])
-            cur.execute(f"SELECT {select} FROM {relation}{where}", args or None)  # None: a '%' in ?sql= is literal
+            order = f' ORDER BY "{key}"' if key else ""
+            cur.execute(f"SELECT {select} FROM {relation}{where}{order}", args or None)  # None: '%' in ?sql= is literal
             rows = cur.fetchall()
         except psycopg.Error as exc:
             raise LayerReadError(f"{src.where}: {_message(exc)}") from None
     data = pd.DataFrame([r[:-1] for r in rows], columns=cols)
     wkb = np.array([None if r[-1] is None else bytes(r[-1]) for r in rows], dtype=object)
     crs = CRS.from_epsg(srid) if srid else None
-    return gpd.GeoDataFrame(data, geometry=shapely.from_wkb(wkb), crs=crs)
+    gdf = gpd.GeoDataFrame(data, geometry=shapely.from_wkb(wkb), crs=crs)
+    return gdf.set_index(key, drop=False).rename_axis("fid") if key else gdf
+
+
+def _primary_key(cur, relation: str) -> str | None:
+    """The table's primary key when it is one column: the features' ids, the same whichever rows are read."""
+    cur.execute("SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+                "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = %s::regclass AND i.indisprimary", [relation])
+    names = [r[0] for r in cur.fetchall()]
+    return names[0] if len(names) == 1 else None
 
 
 def _pg_type(series: pd.Series) -> str:

@@ -9,6 +9,7 @@ import pytest
 import shapely
 from shapely import box
 
+from redline.area import ellipsoidal_area
 from redline.errors import CRSError, GeometryError, LayerNotFoundError, LayerReadError, RedlineError
 from redline.io import atomic_output, detect_encoding, list_layers, read_layer, reproject, write_layer
 
@@ -33,7 +34,11 @@ def test_read_formats_both_engines(tmp_path, fmt, engine):
     assert gdf["名称"].tolist() == NAMES
     assert gdf.crs.to_epsg() == 4490
     assert report.crs == "EPSG:4490" and report.crs_source == "file"
-    assert shapely.equals(gdf.geometry.iloc[0], SQUARE)
+    # the same square, with points added along the geodesic of its 2 km edges (which part from the lon/lat
+    # parallels by ~4e-7°): the same area
+    assert shapely.hausdorff_distance(gdf.geometry.iloc[0], SQUARE) < 1e-6
+    assert shapely.get_num_coordinates(gdf.geometry.iloc[0]) > 5
+    assert ellipsoidal_area(gdf.geometry.iloc[:1])[0] == pytest.approx(ellipsoidal_area([SQUARE], crs=4490)[0], rel=1e-10)
 
 
 def test_engines_agree_on_fids(tmp_path):
@@ -110,7 +115,7 @@ def test_latlon_swapped_detected_and_fixed(tmp_path):
     with pytest.raises(CRSError, match="wrong order.*--swap-xy"):
         read_layer(path)
     gdf, report = read_layer(path, swap_xy=True)
-    assert gdf.geometry.iloc[0].equals_exact(SQUARE, 1e-9)
+    assert shapely.hausdorff_distance(gdf.geometry.iloc[0], SQUARE) < 1e-6  # swapped back (and densified)
     assert any("swapped" in n for n in report.notes)
 
 
@@ -241,3 +246,52 @@ def test_failed_write_leaves_old_file(tmp_path):
             raise RuntimeError("boom")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["good.json"]
+
+
+def test_long_lonlat_edges_densified_along_the_geodesic(tmp_path):
+    # a 0.3° × 0.2° polygon with a hole, and a parcel: the big one gets points every ≤ 100 m, all on the
+    # geodesics of its edges (pyproj.Geod), so its area is unchanged; the parcel is left alone
+    from pyproj import Geod
+
+    big = box(108.0, 29.0, 108.3, 29.2).difference(box(108.1, 29.05, 108.2, 29.1))
+    parcel = box(108.5, 29.5, 108.5005, 29.5004)
+    path = tmp_path / "big.gpkg"
+    gpd.GeoDataFrame({"n": [1, 2]}, geometry=[big, parcel], crs=4490).to_file(path)
+    gdf, report = read_layer(path)
+    dense = gdf.geometry.iloc[0]
+    assert gdf.geometry.iloc[1].equals_exact(parcel, 0)
+    assert any("points added along the geodesic" in n and n.startswith("1 ") for n in report.notes)
+    geod = Geod(ellps="GRS80")
+    for ring, original in zip([dense.exterior, *dense.interiors], [big.exterior, *big.interiors]):
+        xy = list(ring.coords)
+        steps = geod.inv(*zip(*xy[:-1]), *zip(*xy[1:]))[2]
+        assert max(steps) <= 100.0 + 1e-6
+        corners = {(round(x, 12), round(y, 12)) for x, y in original.coords}
+        assert corners <= {(round(x, 12), round(y, 12)) for x, y in xy}  # every original vertex kept
+    # each added point lies on its edge's geodesic: its distances to the two corners add up to the edge
+    x0, y0, x1, y1 = 108.0, 29.0, 108.3, 29.0
+    south = [(x, y) for x, y in dense.exterior.coords if y < 29.0001]
+    whole = geod.inv(x0, y0, x1, y1)[2]
+    for x, y in south:
+        assert geod.inv(x0, y0, x, y)[2] + geod.inv(x, y, x1, y1)[2] == pytest.approx(whole, abs=1e-6)
+    assert abs(geod.geometry_area_perimeter(dense)[0]) == pytest.approx(abs(geod.geometry_area_perimeter(big)[0]),
+                                                                        rel=1e-12)
+
+
+@pytest.mark.parametrize("engine", ["pyogrio", "fiona"])
+def test_a_box_reads_the_features_meeting_it_in_file_order(engine):
+    from conftest import SAMPLE
+
+    whole, _ = read_layer(SAMPLE / "basic_farmland.gpkg")
+    x0, y0, x1, y1 = whole.total_bounds
+    box_gk = (x0, y0, (x0 + x1) / 2, (y0 + y1) / 2)
+    near = shapely.intersects(whole.geometry.values, box(*box_gk))
+    part, report = read_layer(SAMPLE / "basic_farmland.gpkg", engine=engine, bbox=box_gk)
+    assert set(part.index) == set(whole.index[near]) and part.index.is_monotonic_increasing
+    assert any("meeting the box" in n for n in report.notes)
+    # the box in another CRS (lon/lat): transformed outward, so it can only read more, never less
+    lonlat = tuple(gpd.GeoSeries([box(*box_gk)], crs=whole.crs).to_crs(4490).total_bounds)
+    more, _ = read_layer(SAMPLE / "basic_farmland.gpkg", engine=engine, bbox=lonlat, bbox_crs=4490)
+    assert set(more.index) >= set(part.index)
+    nothing, _ = read_layer(SAMPLE / "basic_farmland.gpkg", engine=engine, bbox=(0.0, 0.0, 1.0, 1.0))
+    assert len(nothing) == 0

@@ -119,3 +119,27 @@ def test_keys_that_read_alike_as_folder_names_stay_apart(tmp_path):
     assert len({p.path for p in parts}) == 2
     back, _ = redline.read_layer(tmp_path / "zones.parts")
     assert sorted(back["code"]) == ["a/b", "a/b", "a_b"]
+
+
+def test_features_keep_their_source_ids_whichever_partitions_are_read(tmp_path, farmland):
+    # the GeoPackage's fids travel into the partitions: a layer read whole or a box of it has the file's ids
+    parts = tmp_path / "f.parts"
+    partition_layer(SAMPLE / "basic_farmland.gpkg", parts, grid_km=4.0)
+    whole = redline.read_layer(parts)[0]
+    assert whole.index.name == "fid" and sorted(whole.index) == sorted(farmland.index)
+    x0, y0, x1, y1 = farmland.total_bounds
+    box = (x0, y0, (x0 + x1) / 2, (y0 + y1) / 2)
+    part = redline.read_layer(parts, bbox=box)[0]
+    assert 0 < len(part) < len(whole)
+    for fid in part.index[:50]:
+        assert part.geometry[fid].equals_exact(farmland.geometry[fid], 0)
+    assert "fid" not in part.columns
+
+
+def test_a_field_named_fid_is_kept_and_the_ids_go_beside_it(tmp_path):
+    src = tmp_path / "own.parquet"
+    gpd.GeoDataFrame({"fid": ["x", "y"]}, geometry=[shapely.box(0, 0, 1, 1), shapely.box(5, 5, 6, 6)],
+                     crs=4545).to_parquet(src)
+    partition_layer(src, tmp_path / "own.parts", grid_km=1.0)
+    back = redline.read_layer(tmp_path / "own.parts")[0]
+    assert back["fid"].tolist() == ["x", "y"] and back.index.tolist() == [0, 1]

@@ -52,6 +52,13 @@ def _rows(dsn: str, sql: str) -> list[tuple]:
         return conn.execute(sql).fetchall()
 
 
+def _execute(dsn: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(parse_uri(dsn).conninfo) as conn:
+        conn.execute(sql)
+
+
 def test_round_trip_keeps_features_attributes_and_areas(dsn):
     gdf, _ = redline.read_layer(SAMPLE / "eco_redline.gpkg", geometry="polygon")
     assert write_postgis(gdf, f"{dsn}?table=public.t_eco") == ["public.t_eco"]
@@ -133,3 +140,25 @@ def test_source_info_without_reading_rows(dsn):
     crs, box, cols = source_info(f"{dsn}?table=t_info")
     assert crs.equals(gdf.crs) and cols == [c for c in gdf.columns if c != "geometry"]
     np.testing.assert_allclose(box, gdf.total_bounds, atol=1e-6)  # ST_Extent is float4-rounded outward
+
+
+def test_conflicts_from_postgis_on_dask_equal_one_machine(dsn):
+    from redline.distributed import close_client, conflicts_dask, dask_client
+
+    db = {}
+    for kind in ("eco_redline", "basic_farmland"):
+        layer, _ = redline.read_layer(SAMPLE / f"{kind}.gpkg", geometry="polygon")
+        write_postgis(layer.assign(gid=layer.index), f"{dsn}?table=c_{kind}")
+        _execute(dsn, f"ALTER TABLE c_{kind} ADD PRIMARY KEY (gid)")
+        db[kind] = f"{dsn}?table=c_{kind}"
+    back = redline.read_layer(db["basic_farmland"])[0]
+    assert back.index.name == "fid" and back.index.is_monotonic_increasing  # ids and order from the key
+    one = redline.conflicts({k: redline.read_layer(v)[0] for k, v in db.items()})
+    client = dask_client(workers=2)
+    try:
+        many = conflicts_dask(db, client=client, cell_km=5.0)
+    finally:
+        close_client(client)
+    assert one.pairs["pieces"].iloc[0] > 0
+    assert one.pieces[["piece", "a_ids", "b_ids", "sliver"]].equals(many.pieces[["piece", "a_ids", "b_ids", "sliver"]])
+    np.testing.assert_allclose(one.pieces["area_m2"], many.pieces["area_m2"], rtol=1e-9)

@@ -35,7 +35,10 @@ __all__ = [
     "MIN_AREA_M2",
     "MIN_WIDTH_M",
     "ConflictResult",
+    "assemble",
     "conflicts",
+    "measure_pieces",
+    "resolve_pairs",
     "split_by_units",
 ]
 
@@ -125,15 +128,19 @@ def _overlap_pieces(pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
     return out[~shapely.is_empty(out)]
 
 
-def _clip_to(parts: np.ndarray, district, crs) -> tuple[np.ndarray, float]:
-    """The parts clipped to the district, and the ellipsoidal area (m²) left outside it."""
+def _clip_to(pieces: np.ndarray, district, crs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pieces clipped to the district: ``(parts, the piece each part comes from, m² of each piece left
+    outside the district)``; a piece the boundary cuts may fall into several parts."""
     shapely.prepare(district)
-    within = shapely.contains_properly(district, parts)
-    cross = parts[~within]
-    outside_m2 = float(ellipsoidal_area(polygonal(shapely.difference(cross, district)), crs=crs).sum())
-    clipped = shapely.get_parts(polygonal(shapely.intersection(cross, district)))
-    out = np.concatenate([parts[within], clipped])
-    return out[~shapely.is_empty(out)], outside_m2
+    within = shapely.contains_properly(district, pieces)
+    cross = np.flatnonzero(~within)
+    outside = np.zeros(len(pieces))
+    outside[cross] = ellipsoidal_area(polygonal(shapely.difference(pieces[cross], district)), crs=crs)
+    clipped, at = shapely.get_parts(polygonal(shapely.intersection(pieces[cross], district)), return_index=True)
+    parts = np.concatenate([pieces[within], clipped])
+    parent = np.concatenate([np.flatnonzero(within), cross[at]])
+    keep = ~shapely.is_empty(parts)
+    return parts[keep], parent[keep], outside
 
 
 def _thin(geoms_metric: np.ndarray, min_width: float) -> np.ndarray:
@@ -144,8 +151,11 @@ def _thin(geoms_metric: np.ndarray, min_width: float) -> np.ndarray:
 
 
 def _feature_ids(pieces: np.ndarray, geoms: np.ndarray, ids: np.ndarray, metric_area: np.ndarray) -> list[str]:
-    """The ids of the features of one layer that each piece lies on (overlap of positive area)."""
+    """The ids of the features of one layer that each piece lies on (overlap of positive area), in the layer's
+    order."""
     pi, fi = query(shapely.STRtree(geoms), pieces, "intersects")
+    order = np.lexsort((fi, pi))
+    pi, fi = pi[order], fi[order]
     # a piece lying within a feature, or a feature within a piece, shares area without an intersection
     real = threaded(shapely.covers, geoms[fi], pieces[pi])
     rest = np.flatnonzero(~real)
@@ -157,6 +167,33 @@ def _feature_ids(pieces: np.ndarray, geoms: np.ndarray, ids: np.ndarray, metric_
     for p, f in zip(pi[real].tolist(), fi[real].tolist()):
         out[p].append(str(ids[f]))
     return ["、".join(v) for v in out]
+
+
+def measure_pieces(pieces: np.ndarray, crs, metric, *, district=None, min_width: float = MIN_WIDTH_M,
+                   a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> tuple[pd.DataFrame, np.ndarray]:
+    """Measure connected overlap pieces (in ``crs``): clipped to ``district`` (a polygon in ``crs``) when given,
+    ellipsoidal areas, whether each part is thinner than ``min_width`` (in the metric CRS), and the ids of the
+    features of each layer under it (``a``, ``b``: the layers' geometries in the metric CRS and their ids).
+
+    Returns a frame with a row per part (``parent`` — the piece it comes from —, ``geometry``, ``area_m2``,
+    ``thin``, ``a_ids``, ``b_ids``) and the m² of each piece left outside the district. The engines share it:
+    one machine measures all pieces at once, a Dask task those it owns.
+    """
+    parent = np.arange(len(pieces))
+    outside = np.zeros(len(pieces))
+    parts = pieces
+    if district is not None and len(pieces):
+        parts, parent, outside = _clip_to(pieces, district, crs)
+    m2 = ellipsoidal_area(parts, crs=crs)
+    metric_parts = reproject_to(gpd.GeoSeries(parts, crs=crs), metric).values if len(parts) else parts
+    metric_area = shapely.area(metric_parts) if len(parts) else np.array([])
+    frame = pd.DataFrame({
+        "parent": parent, "geometry": np.asarray(parts, dtype=object), "area_m2": m2,
+        "thin": _thin(metric_parts, min_width),
+        "a_ids": _feature_ids(metric_parts, *a, metric_area) if len(parts) else [],
+        "b_ids": _feature_ids(metric_parts, *b, metric_area) if len(parts) else [],
+    })
+    return frame, outside
 
 
 @dataclass
@@ -261,7 +298,8 @@ def conflicts(
     Returns
     -------
     ConflictResult
-        ``pieces`` (GeoDataFrame: ``a, b, piece, area_m2, area_ha, width_ok, sliver, reason, a_ids, b_ids``),
+        ``pieces`` (GeoDataFrame: ``a, b, piece, area_m2, area_ha, width_ok, sliver, reason, a_ids, b_ids``;
+        numbered largest first within each pair; ``a_ids``/``b_ids`` are the features' ids joined by 、),
         ``pairs`` (``a, b, overlap_m2, pieces, slivers, sliver_m2, total_m2``: ``overlap_m2`` counts real
         conflicts only, ``overlap_m2 + sliver_m2 = total_m2``), ``by_unit`` and ``notes``.
 
@@ -274,22 +312,9 @@ def conflicts(
     >>> r.pairs[["a", "b", "pieces", "slivers"]].values.tolist()
     [['eco_redline', 'basic_farmland', 1, 0]]
     """
-    if not layers:
-        raise GeometryError("no layers given: conflicts need at least two")
-    if pairs is None:
-        pairs = [p for p in DEFAULT_PAIRS if p[0] in layers and p[1] in layers]
-        if not pairs:
-            kinds = list(layers)
-            pairs = [(kinds[i], kinds[j]) for i in range(len(kinds)) for j in range(i + 1, len(kinds))]
-    if not pairs:
-        raise GeometryError(f"no pair of layers to compare (given: {', '.join(layers)}); give at least two layers")
-    for a, b in pairs:
-        for k in (a, b):
-            if k not in layers:
-                raise FieldError(f"pair {a}×{b}: no layer {k!r} given (layers: {', '.join(layers)})")
+    pairs = resolve_pairs(list(layers), pairs)
     if units is not None and by is None:
         raise FieldError("units given without the unit id field (by=)")
-    notes: list[str] = []
     first = layers[pairs[0][0]]
     crs = boundary.crs if boundary is not None else first.crs
     if crs is None:
@@ -299,7 +324,6 @@ def conflicts(
     for k in {k for p in pairs for k in p}:
         geoms[k], ids[k] = _clean(reproject_to(layers[k], crs) if layers[k].crs is not None else layers[k], k)
     district = dissolve(boundary.to_crs(crs).geometry.values) if boundary is not None else None
-    frames, rows = [], []
     dissolved = {k: dissolve_parts(g, crs) for k, g in geoms.items()}
     metric_geoms: dict[str, np.ndarray] = {}
 
@@ -308,25 +332,57 @@ def conflicts(
             metric_geoms[kind] = reproject_to(gpd.GeoSeries(geoms[kind], crs=crs), metric).values
         return metric_geoms[kind]
 
+    measured = {}
     for a, b in pairs:
-        parts = _overlap_pieces(dissolved[a].parts, dissolved[b].parts)
-        if district is not None and len(parts):
-            parts, outside_m2 = _clip_to(parts, district, crs)
-            if outside_m2 > MIN_AREA_M2:
-                notes.append(f"{a} × {b}: {outside_m2:,.1f} m² of overlap outside the boundary not counted")
-        m2 = ellipsoidal_area(parts, crs=crs)
-        parts_metric = reproject_to(gpd.GeoSeries(parts, crs=crs), metric).values if len(parts) else parts
-        thin = _thin(parts_metric, min_width)
+        pieces = _overlap_pieces(dissolved[a].parts, dissolved[b].parts)
+        frame, outside = measure_pieces(pieces, crs, metric, district=district, min_width=min_width,
+                                        a=(in_metric(a), ids[a]), b=(in_metric(b), ids[b]))
+        measured[(a, b)] = (frame, float(outside.sum()))
+    return assemble(measured, pairs, crs, units=units, by=by, min_area=min_area, min_width=min_width)
+
+
+def resolve_pairs(kinds: Sequence[str], pairs: Sequence[tuple[str, str]] | None) -> list[tuple[str, str]]:
+    """The pairs to check among the layers ``kinds``: those given (each layer must be there), else the pairs of
+    :data:`DEFAULT_PAIRS` whose layers are both given, else every pair."""
+    if not kinds:
+        raise GeometryError("no layers given: conflicts need at least two")
+    if pairs is None:
+        pairs = [p for p in DEFAULT_PAIRS if p[0] in kinds and p[1] in kinds]
+        if not pairs:
+            pairs = [(kinds[i], kinds[j]) for i in range(len(kinds)) for j in range(i + 1, len(kinds))]
+    if not pairs:
+        raise GeometryError(f"no pair of layers to compare (given: {', '.join(kinds)}); give at least two layers")
+    for a, b in pairs:
+        for k in (a, b):
+            if k not in kinds:
+                raise FieldError(f"pair {a}×{b}: no layer {k!r} given (layers: {', '.join(kinds)})")
+    return [tuple(p) for p in pairs]
+
+
+def assemble(measured: Mapping[tuple[str, str], tuple[pd.DataFrame, float]], pairs, crs, *,
+             units: gpd.GeoDataFrame | None = None, by: str | None = None, min_area: float = MIN_AREA_M2,
+             min_width: float = MIN_WIDTH_M) -> ConflictResult:
+    """The result from each pair's measured parts (:func:`measure_pieces`) and the m² outside the boundary:
+    slivers marked, parts numbered largest first (then west to east, south to north), a row per pair, per unit."""
+    frames, rows, notes = [], [], []
+    for a, b in pairs:
+        frame, outside_m2 = measured[(a, b)]
+        if outside_m2 > MIN_AREA_M2:
+            notes.append(f"{a} × {b}: {outside_m2:,.1f} m² of overlap outside the boundary not counted")
+        geoms = np.asarray(frame["geometry"].to_numpy(), dtype=object)
+        m2 = frame["area_m2"].to_numpy(float)
+        bounds = shapely.bounds(geoms) if len(geoms) else np.zeros((0, 4))
+        # the same order whichever engine found them: largest first, then by position
+        order = np.lexsort((np.round(bounds[:, 1], 7), np.round(bounds[:, 0], 7), -np.round(m2, 2)))
+        frame, geoms, m2 = frame.iloc[order], geoms[order], m2[order]
+        thin = frame["thin"].to_numpy(bool)
         small = m2 < min_area
         sliver = small | thin
-        reason = np.where(small, "area", np.where(thin, "width", ""))
-        metric_area = shapely.area(parts_metric) if len(parts) else np.array([])
-        a_ids = _feature_ids(parts_metric, in_metric(a), ids[a], metric_area) if len(parts) else []
-        b_ids = _feature_ids(parts_metric, in_metric(b), ids[b], metric_area) if len(parts) else []
         frames.append(gpd.GeoDataFrame({
-            "a": a, "b": b, "piece": np.arange(1, len(parts) + 1), "area_m2": m2, "area_ha": m2 / 1e4,
-            "width_ok": ~thin, "sliver": sliver, "reason": reason, "a_ids": a_ids, "b_ids": b_ids,
-        }, geometry=gpd.GeoSeries(np.asarray(parts, dtype=object), crs=crs).values, crs=crs))
+            "a": a, "b": b, "piece": np.arange(1, len(m2) + 1), "area_m2": m2, "area_ha": m2 / 1e4,
+            "width_ok": ~thin, "sliver": sliver, "reason": np.where(small, "area", np.where(thin, "width", "")),
+            "a_ids": frame["a_ids"].to_list(), "b_ids": frame["b_ids"].to_list(),
+        }, geometry=gpd.GeoSeries(geoms, crs=crs).values, crs=crs))
         rows.append({"a": a, "b": b, "overlap_m2": float(m2[~sliver].sum()), "pieces": int((~sliver).sum()),
                      "slivers": int(sliver.sum()), "sliver_m2": float(m2[sliver].sum()), "total_m2": float(m2.sum())})
     pieces = pd.concat(frames, ignore_index=True) if frames else gpd.GeoDataFrame(columns=_PIECE_COLUMNS)
