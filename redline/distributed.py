@@ -274,11 +274,12 @@ def _conflict_task(layers: Mapping[str, object], pairs: list[tuple[str, str]], b
                    min_width: float, own=None, seeds=None) -> dict:
     """One task: the overlap pieces of each pair within the read ``box`` (in ``crs``; features clipped to it).
 
-    A piece lying strictly inside ``box`` is complete (every feature that meets it was read). It is measured
-    here when it is this task's: when its box's lower-left corner lies in the cell ``own`` (widened by a hair,
-    so a corner on a cell edge is never lost: the duplicates are dropped when merging) or, with ``seeds``, when
-    it holds one of those points. Pieces cut by the box's edge come back open (in a cell, all of them; with
-    seeds, those holding a seed), to be found again in a box grown around them.
+    A piece lying strictly inside ``box`` is complete (every feature that meets it was read). A piece is this
+    task's when its lowest point (its lowest vertex; the westernmost of several) lies in the cell ``own`` (widened
+    by a hair, so a point on a cell edge is never lost: the duplicates are dropped when merging) or, with
+    ``seeds``, when it holds one of those points. The task measures its complete pieces; those cut by the box's
+    edge come back open, to be found again in a box grown around them. The lowest point of the whole piece lies
+    on the part of it that the cell holding that point sees, so every piece is some task's.
     """
     from .analyses.conflicts import _overlap_pieces, measure_pieces
     from .area import polygonal
@@ -306,32 +307,39 @@ def _conflict_task(layers: Mapping[str, object], pairs: list[tuple[str, str]], b
         inside = (bounds[:, 0] > x0) & (bounds[:, 1] > y0) & (bounds[:, 2] < x1) & (bounds[:, 3] < y1)
         if own is not None:
             eps = 1e-6 * (own[2] - own[0])
-            mine = ((bounds[:, 0] >= own[0] - eps) & (bounds[:, 0] < own[2] + eps) &
-                    (bounds[:, 1] >= own[1] - eps) & (bounds[:, 1] < own[3] + eps))
+            x, y = _lowest_points(pieces)
+            mine = (x >= own[0] - eps) & (x < own[2] + eps) & (y >= own[1] - eps) & (y < own[3] + eps)
         else:
             mine = np.zeros(len(pieces), bool)
             if len(pieces):
                 mine[np.unique(shapely.STRtree(pieces).query(seeds, predicate="intersects")[1])] = True
-        # every cut piece goes on, whatever its corner: the whole piece's corner may lie in a cell that sees
-        # only another part of it
-        cut_open = ~inside if own is not None else mine & ~inside
         done = pieces[mine & inside]
         frame, outside = measure_pieces(done, crs, metric, district=district, min_width=min_width,
                                         a=feats[a][1:], b=feats[b][1:])
+        cut = mine & ~inside
         out[(a, b)] = {"frame": frame, "bounds": bounds[mine & inside], "size": shapely.area(done),
-                       "outside": outside,
-                       "open": (bounds[cut_open], shapely.point_on_surface(pieces[cut_open]))}
+                       "outside": outside, "open": (bounds[cut], shapely.point_on_surface(pieces[cut]))}
     return {"pairs": out, "repairs": repairs}
 
 
-def _groups(boxes: np.ndarray) -> list[np.ndarray]:
-    """The boxes (rows of xmin, ymin, xmax, ymax) in groups that overlap, directly or through others."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
+def _lowest_points(pieces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each polygon's lowest vertex (the westernmost of several): ``(x, y)``."""
+    y = shapely.bounds(pieces)[:, 1] if len(pieces) else np.zeros(0)
+    x = np.full(len(pieces), np.inf)
+    if len(pieces):
+        xy, at = shapely.get_coordinates(pieces, return_index=True)
+        low = xy[:, 1] == y[at]
+        np.minimum.at(x, at[low], xy[low, 0])
+    return x, y
 
-    i, j = shapely.STRtree(shapely.box(*boxes.T)).query(shapely.box(*boxes.T))
-    n, labels = connected_components(coo_matrix((np.ones(len(i)), (i, j)), shape=(len(boxes),) * 2))
-    return [np.flatnonzero(labels == k) for k in range(n)]
+
+def _groups(seeds: np.ndarray, size: float) -> list[np.ndarray]:
+    """Open pieces grouped by the grid cell holding their seed point: one task each."""
+    xy = shapely.get_coordinates(seeds)
+    keys = np.floor(xy / size).astype(np.int64)
+    _, label = np.unique(keys, axis=0, return_inverse=True)
+    label = np.asarray(label).ravel()
+    return [np.flatnonzero(label == k) for k in range(label.max() + 1)]
 
 
 def _distinct(bounds: np.ndarray, size: np.ndarray) -> np.ndarray:
@@ -354,13 +362,14 @@ def conflicts_dask(layers: Mapping[str, object], pairs=None, *, boundary: gpd.Ge
                    scheduler: str | None = None, cell_km: float = 20.0, progress=None):
     """:func:`redline.conflicts` on a Dask cluster, cell by cell; the same result.
 
-    The plane (in the boundary's CRS, else the first layer's) is cut into ``cell_km`` cells. A task reads the
-    features of each pair's layers meeting its cell and a quarter-cell margin (partitioned layers, PostGIS
-    tables and GeoPackages read only that), clips them to that box and finds the overlap pieces; it measures
-    the pieces whose lower-left corner lies in its cell and which lie wholly inside the box (so every feature
-    meeting them was read). A piece reaching the edge of the box is found again in a box grown around it, as
-    often as it takes, so a conflict of any size is measured whole, once. Pieces are then numbered, summed per
-    pair and per unit exactly as on one machine. ``progress(done, total)`` is called as tasks finish.
+    The plane (in the boundary's CRS, else the first layer's) is cut into ``cell_km`` cells from the layers'
+    south-west corner. A task reads the features of each pair's layers meeting its cell and a margin of a tenth
+    of a cell (partitioned layers, PostGIS tables and files with a spatial index read only that), clips them to
+    that box and finds the overlap pieces; it measures the pieces whose lowest point lies in its cell and which
+    lie wholly inside the box (so every feature meeting them was read): every piece smaller than the margin.
+    A larger piece is found again in a box grown around it, as often as it takes, so a conflict of any size is
+    measured whole, once. Pieces are then numbered, summed per pair and per unit as on one machine.
+    ``progress(done, total)`` is called as tasks finish (the total grows when pieces are found again).
     """
     from dask.distributed import as_completed
 
@@ -381,14 +390,17 @@ def conflicts_dask(layers: Mapping[str, object], pairs=None, *, boundary: gpd.Ge
     extents = {k: transform_bbox(box, layer_crs, crs) for k, (layer_crs, box, _) in info.items()}
     district = dissolve(boundary.to_crs(crs).geometry.values) if boundary is not None else None
     size = cell_km / 111.32 if crs.is_geographic else cell_km * 1000.0
-    margin = size / 4
+    margin = size / 10  # a piece smaller than this is whole in the box of the cell holding its lowest point
 
     def meets(box, other) -> bool:
         return box[0] <= other[2] and other[0] <= box[2] and box[1] <= other[3] and other[1] <= box[3]
 
-    reach = [box for k, box in extents.items()]
-    cells = _cells((min(b[0] for b in reach), min(b[1] for b in reach), max(b[2] for b in reach),
-                    max(b[3] for b in reach)), size)
+    reach = list(extents.values())
+    x0, y0 = min(b[0] for b in reach), min(b[1] for b in reach)
+    nx = max(1, int(np.ceil((max(b[2] for b in reach) - x0) / size)))
+    ny = max(1, int(np.ceil((max(b[3] for b in reach) - y0) / size)))
+    gx, gy = np.meshgrid(x0 + size * np.arange(nx), y0 + size * np.arange(ny))
+    cells = np.c_[gx.ravel(), gy.ravel(), gx.ravel() + size, gy.ravel() + size]  # anchored at the layers' corner
     own = client is None
     client = dask_client(workers, scheduler) if own else client
     found: dict[tuple[str, str], list[dict]] = {p: [] for p in pairs}
@@ -398,13 +410,13 @@ def conflicts_dask(layers: Mapping[str, object], pairs=None, *, boundary: gpd.Ge
                    for k, v in layers.items() if k in info}
         where = client.scatter(district, broadcast=True) if district is not None else None
         futures = []
-        for cell in shapely.bounds(cells):
+        for cell in cells:
             box = (cell[0] - margin, cell[1] - margin, cell[2] + margin, cell[3] + margin)
             active = [p for p in pairs if meets(box, extents[p[0]]) and meets(box, extents[p[1]])]
             if active:
                 futures.append(client.submit(_conflict_task, shipped, active, box, crs, metric, where, min_width,
                                              own=tuple(cell), pure=False))
-        total, done = len(futures), 0
+        total, done, rounds = len(futures), 0, 0
         while futures:
             opened: dict[tuple[str, str], list] = {}
             for future in as_completed(futures):
@@ -421,12 +433,15 @@ def conflicts_dask(layers: Mapping[str, object], pairs=None, *, boundary: gpd.Ge
                 if progress is not None:
                     progress(done, total)
             futures = []
+            rounds += 1
+            if opened and rounds > 60:  # each round grows a box by half its piece at least: never in practice
+                raise RuntimeError("conflicts on Dask: pieces still cut by their boxes after 60 rounds")
             for pair, parts in opened.items():  # pieces reaching their box's edge: again in a box grown around them
                 bounds = np.concatenate([b for b, _ in parts])
                 seeds = np.concatenate([s for _, s in parts])
                 grow = np.maximum(margin, 0.5 * np.fmax(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1]))
                 boxes = bounds + np.c_[-grow, -grow, grow, grow]
-                for group in _groups(boxes):
+                for group in _groups(seeds, size):
                     box = (*boxes[group, :2].min(axis=0), *boxes[group, 2:].max(axis=0))
                     futures.append(client.submit(_conflict_task, shipped, [pair], box, crs, metric, where,
                                                  min_width, seeds=seeds[group], pure=False))

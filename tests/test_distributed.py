@@ -149,7 +149,8 @@ def _conflict_layers(tmp_path):
     diagonal = Polygon([(108.30, 29.70), (108.302, 29.70), (108.70, 29.302), (108.70, 29.30), (108.698, 29.30),
                         (108.30, 29.698)])
     ring = box(108.40, 29.40, 108.50, 29.50).difference(box(108.42, 29.42, 108.48, 29.48))
-    on_edge = box(np.ceil(108.55 / cell) * cell, np.ceil(29.55 / cell) * cell, 108.60, 29.60)
+    # the cells start at the layers' south-west corner, (108.30, 29.30)
+    on_edge = box(108.30 + np.ceil(0.25 / cell) * cell, 29.30 + np.ceil(0.25 / cell) * cell, 108.60, 29.60)
     red = gpd.GeoDataFrame({"name": [f"r{i}" for i in range(153)]},
                            geometry=[diagonal, ring, on_edge] + small[:150], crs=4490)
     farm = gpd.GeoDataFrame({"name": [f"f{i}" for i in range(153)]},
