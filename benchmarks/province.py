@@ -1,11 +1,14 @@
-"""A province on one machine in bounded memory: partition 5 million parcels, then screen on Dask with 1 and 2 workers.
+"""A province on one machine in bounded memory: partition 5 million parcels, then screen, measure and find conflicts
+on Dask with 1 and 2 workers.
 
-    python benchmarks/province.py [--parcels 5000000] [--footprints 20000] [--grid-km 20] [--workers 1,2] [--json]
+    python benchmarks/province.py [--parcels 5000000] [--footprints 20000] [--grid-km 20] [--workers 1,2]
+                                  [--steps screen,indicators,conflicts] [--json]
 
 Generates (seeded, once) a province of farmland parcels in EPSG:4545 — tile by tile into one GeoParquet file, so
 the generator never holds the layer either — and footprints across it. Then, each in a fresh process:
 ``redline partition --grid`` of the whole file (streamed), ``redline screen --engine dask`` of the footprints
-against the partitioned layer (no rings), and the share + a 16-county ledger on Dask, with each worker count.
+against the partitioned layer (no rings), the share + a 16-county ledger, and the conflicts of a province-wide red line
+(partitioned too) with the farmland, on Dask with each worker count.
 Prints times, throughput and peak memory: of the process, and of the largest Dask worker.
 """
 
@@ -40,6 +43,7 @@ def generate(folder: Path, n_parcels: int, n_footprints: int, seed: int = 202611
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / "parcels.parquet"
     if target.exists() and (folder / "footprints.parquet").exists():
+        _redline(folder, n_parcels, seed)  # added after the first runs
         return folder
     rng = np.random.default_rng(seed)
     side = math.sqrt(n_parcels * 5_000.0)  # ~0.5 ha a parcel, like the city data
@@ -69,7 +73,25 @@ def generate(folder: Path, n_parcels: int, n_footprints: int, seed: int = 202611
     tmp.replace(target)
     fps = gen.footprints(rng, side, n_footprints)
     fps.to_parquet(folder / "footprints.parquet")
+    _redline(folder, n_parcels, seed)
     return folder
+
+
+def _redline(folder: Path, n_parcels: int, seed: int) -> Path:
+    """``redline.parquet``: overlapping red-line blobs covering ~30 % of the province, as dense as the city's
+    (5 000 per 2 500 km²); skipped if present."""
+    import numpy as np
+
+    import generate as gen
+
+    target = folder / "redline.parquet"
+    if not target.exists():
+        side = math.sqrt(n_parcels * 5_000.0)
+        n = int(5_000 * side * side / 50_000.0**2)
+        red = gen.redline(np.random.default_rng(seed + 1), side, n)
+        red.to_parquet(target.with_suffix(".partial"))
+        target.with_suffix(".partial").replace(target)
+    return target
 
 
 def _peak_mb() -> float:
@@ -91,16 +113,28 @@ def _on_dask(workers: int, work):
     return seconds, worker_peak, value
 
 
-def partition_step(folder: str, grid_km: float) -> dict:
+def partition_step(folder: str, grid_km: float, name: str = "parcels") -> dict:
     import shutil
 
     from redline.partition import partition_layer
 
-    out = Path(folder) / "parcels.parts"
+    out = Path(folder) / f"{name}.parts"
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
-    parts = partition_layer(Path(folder) / "parcels.parquet", out, grid_km=grid_km)
+    parts = partition_layer(Path(folder) / f"{name}.parquet", out, grid_km=grid_km)
     return {"compute_s": time.perf_counter() - start, "partitions": len(parts), "rows": sum(p.rows for p in parts)}
+
+
+def conflicts_step(folder: str, workers: int) -> dict:
+    """Red line × farmland conflicts of the whole province on Dask, both layers partitioned."""
+    from redline.distributed import conflicts_dask
+
+    layers = {"eco_redline": str(Path(folder) / "redline.parts"), "basic_farmland": str(Path(folder) / "parcels.parts")}
+    seconds, worker_peak, result = _on_dask(workers, lambda client: conflicts_dask(
+        layers, pairs=[("eco_redline", "basic_farmland")], client=client))
+    row = result.pairs.iloc[0]
+    return {"compute_s": seconds, "worker_peak_mb": worker_peak, "pieces": int(row["pieces"] + row["slivers"]),
+            "total_m2": float(row["total_m2"])}
 
 
 def screen_step(folder: str, workers: int) -> dict:
@@ -149,8 +183,11 @@ def main() -> None:
     ap.add_argument("--footprints", type=int, default=20_000)
     ap.add_argument("--grid-km", type=float, default=20.0)
     ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--steps", default="screen,indicators,conflicts",
+                    help="after partitioning the farmland: any of screen, indicators, conflicts")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    steps = set(args.steps.split(","))
     folder = HERE / "data" / f"province-{args.parcels}"
     t = time.perf_counter()
     generate(folder, args.parcels, args.footprints)
@@ -159,16 +196,15 @@ def main() -> None:
     rows.append({"step": f"partition --grid {args.grid_km:g} ({part['value']['partitions']} partitions)",
                  "seconds": part["value"]["compute_s"], "peak_mb": part["peak_mb"],
                  "parcels_per_s": part["value"]["rows"] / part["value"]["compute_s"]})
-    answers = set()
-    for w in (int(x) for x in args.workers.split(",")):
+    answers, shares, overlaps = set(), set(), set()
+    for w in (int(x) for x in args.workers.split(",")) if "screen" in steps else ():
         res = measure(screen_step, str(folder), w)
         v = res["value"]
         answers.add(round(v["overlap_m2"], 3))
         rows.append({"step": f"screen {v['projects']} footprints, dask {w} worker{'s' if w > 1 else ''}",
                      "seconds": v["compute_s"], "peak_mb": res["peak_mb"], "worker_peak_mb": v["worker_peak_mb"],
                      "parcels_per_s": args.parcels / v["compute_s"], "overlap_m2": v["overlap_m2"]})
-    shares = set()
-    for w in (int(x) for x in args.workers.split(",")):
+    for w in (int(x) for x in args.workers.split(",")) if "indicators" in steps else ():
         res = measure(indicators_step, str(folder), w, args.parcels)
         v = res["value"]
         shares.add(round(v["share_m2"], 1))
@@ -176,7 +212,19 @@ def main() -> None:
                      "seconds": v["compute_s"], "peak_mb": res["peak_mb"], "worker_peak_mb": v["worker_peak_mb"],
                      "parcels_per_s": args.parcels / v["compute_s"], "share_m2": v["share_m2"],
                      "ledger_m2": v["ledger_m2"]})
-    summary = {"parcels": args.parcels, "rows": rows, "same_answer": len(answers) == 1 and len(shares) == 1}
+    if "conflicts" in steps:
+        red = measure(partition_step, str(folder), args.grid_km, "redline")
+        rows.append({"step": f"partition the red line ({red['value']['rows']:,} blobs)",
+                     "seconds": red["value"]["compute_s"], "peak_mb": red["peak_mb"]})
+    for w in (int(x) for x in args.workers.split(",")) if "conflicts" in steps else ():
+        res = measure(conflicts_step, str(folder), w)
+        v = res["value"]
+        overlaps.add((v["pieces"], round(v["total_m2"], 1)))
+        rows.append({"step": f"conflicts red line × farmland, dask {w} worker{'s' if w > 1 else ''}",
+                     "seconds": v["compute_s"], "peak_mb": res["peak_mb"], "worker_peak_mb": v["worker_peak_mb"],
+                     "parcels_per_s": args.parcels / v["compute_s"], "pieces": v["pieces"], "total_m2": v["total_m2"]})
+    summary = {"parcels": args.parcels, "rows": rows,
+               "same_answer": all(len(a) <= 1 for a in (answers, shares, overlaps))}
     if args.json:
         print(json.dumps(summary, indent=2))
         return

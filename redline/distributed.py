@@ -201,11 +201,13 @@ def dask_measure(client, cell_km: float = 20.0):
     """A ``measure`` for :func:`redline.layer_shares` and :func:`redline.ledger` that spreads the work over a Dask
     cluster. A polygon at most ``cell_km`` across (a township) is one task, reading only the features near it;
     a larger one (the district) is cut into ``cell_km`` cells, one task per cell; the whole layer's area is summed
-    over the cells covering it. A task reads only what meets its box (partitioned layers, PostGIS), so memory is
-    bounded by a cell's features. Equal to one machine's areas to ~1e-8: a cut along a cell's edge splits a long
-    lon/lat edge at a point of the straight line, which the geodesic between its ends does not pass through.
+    over the cells covering it (only with ``whole=True``; :func:`redline.ledger` does not need it). A task reads
+    only what meets its box (partitioned layers, PostGIS, files with a spatial index), so memory is bounded by a
+    cell's features. Equal to one machine's areas to ~1e-9 (long lon/lat edges carry points along their
+    geodesics from the read, :func:`redline.area.densify_geodesic`, so a cell's edge cuts them where the area sees
+    them).
     """
-    def measure(layer, zone_field, polys, crs):
+    def measure(layer, zone_field, polys, crs, whole: bool = True):
         from .analyses.indicators import _to_crs
 
         layer_crs, extent, _ = layer_info(layer)
@@ -216,7 +218,7 @@ def dask_measure(client, cell_km: float = 20.0):
         b[ok] = shapely.bounds(polys[ok])
         small = ok & (np.fmax(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) <= size)
         big = np.flatnonzero(ok & ~small)
-        boxes = [box for box in [extent, *[tuple(b[i]) for i in big]] if box is not None]
+        boxes = [box for box in [extent if whole else None, *[tuple(b[i]) for i in big]] if box is not None]
         shipped = client.scatter(layer, broadcast=True) if isinstance(layer, gpd.GeoDataFrame) else layer
         jobs = []  # (polygons the pieces belong to, counts toward the whole layer, future)
         if boxes:
@@ -226,6 +228,8 @@ def dask_measure(client, cell_km: float = 20.0):
             ci, pi = np.asarray(ci, int), np.asarray(pi, int)
             for c in range(len(cells)):
                 mine = big[pi[ci == c]]
+                if not whole and not len(mine):
+                    continue  # only the whole layer's area would come of it
                 pieces = shapely.intersection(polys[mine], cells[c]) if len(mine) else np.array([], dtype=object)
                 jobs.append((mine, True, client.submit(_cell_task, shipped, zone_field, cells[c], pieces, layer_crs,
                                                        pure=False)))
@@ -381,7 +385,9 @@ def conflicts_dask(layers: Mapping[str, object], pairs=None, *, boundary: gpd.Ge
     min_width = MIN_WIDTH_M if min_width is None else min_width
     pairs = resolve_pairs(list(layers), pairs)
     if units is not None and by is None:
-        raise CatalogError("units given without the unit id field (by=)")
+        from .errors import FieldError
+
+        raise FieldError("units given without the unit id field (by=)")
     info = {k: layer_info(layers[k]) for k in dict.fromkeys(k for p in pairs for k in p)}
     first_crs, first_box, _ = info[pairs[0][0]]
     crs = CRS.from_user_input(boundary.crs) if boundary is not None else first_crs

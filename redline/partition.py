@@ -228,8 +228,8 @@ def read_index(path) -> dict:
 
 
 def read_partitioned(path, bbox=None, bbox_crs=None) -> tuple[gpd.GeoDataFrame, list[Partition]]:
-    """Read a partitioned layer: the partitions whose box meets ``bbox`` (in ``bbox_crs``, default the
-    layer's), or all. Returns the features and the partitions read."""
+    """Read a partitioned layer: the features whose box meets ``bbox`` (in ``bbox_crs``, default the layer's),
+    opening only the partitions whose box meets it; or all. Returns the features and the partitions read."""
     path = Path(path)
     index = read_index(path)
     crs = index["crs"]
@@ -247,6 +247,9 @@ def read_partitioned(path, bbox=None, bbox_crs=None) -> tuple[gpd.GeoDataFrame, 
         gdf = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry=_GEOMETRY, crs=crs)
     else:
         gdf = gpd.GeoDataFrame({_GEOMETRY: gpd.GeoSeries([], crs=crs)}, geometry=_GEOMETRY, crs=crs)
+    if bbox is not None and len(gdf):  # the rows whose box meets it, not whole partitions
+        b = shapely.bounds(gdf.geometry.values)
+        gdf = gdf[(b[:, 0] <= x1) & (b[:, 2] >= x0) & (b[:, 1] <= y1) & (b[:, 3] >= y0)]
     fid = index.get("fid")
     if fid in gdf.columns:  # ids from the source, the same whichever partitions were read
         gdf = gdf.set_index(fid).rename_axis("fid")

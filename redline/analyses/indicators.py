@@ -141,8 +141,10 @@ def _prepared(gdf, zone_field: str | None) -> PreparedLayer:
     return gdf if isinstance(gdf, PreparedLayer) else prepare_layer(gdf, zone_field)
 
 
-def _measure_here(layer, zone_field: str | None, polys, crs) -> list[tuple[str | None, np.ndarray, float]]:
-    """The default ``measure``: the layer prepared in memory (a GeoDataFrame, a PreparedLayer or a path)."""
+def _measure_here(layer, zone_field: str | None, polys, crs, whole: bool = True
+                  ) -> list[tuple[str | None, np.ndarray, float]]:
+    """The default ``measure``: the layer prepared in memory (a GeoDataFrame, a PreparedLayer or a path); its
+    whole area comes with the dissolve, so ``whole`` changes nothing here."""
     if not isinstance(layer, (gpd.GeoDataFrame, PreparedLayer)):
         from ..io import read_layer
 
@@ -180,9 +182,10 @@ def layer_shares(
         gets a row of its own besides the whole layer (zones dissolved separately,
         so a zone's row never counts an overlap twice either).
     measure : callable, optional
-        ``measure(layer, zone_field, polygons, crs) -> [(zone, m² inside each polygon, m² in all)]``, the whole
-        layer first (zone None), then each zone: how the areas are taken. Default: here, in memory
-        (:func:`prepare_layer`); the Dask engine passes :func:`redline.distributed.dask_measure`.
+        ``measure(layer, zone_field, polygons, crs, whole=True) -> [(zone, m² inside each polygon, m² in all)]``,
+        the whole layer first (zone None), then each zone: how the areas are taken (``whole=False``: the m² in
+        all is not needed and may be 0). Default: here, in memory (:func:`prepare_layer`); the Dask engine passes
+        :func:`redline.distributed.dask_measure`.
 
     Returns
     -------
@@ -306,7 +309,7 @@ def ledger(
     zone_fields = zone_fields or {}
     rows = []
     for kind, gdf in layers.items():
-        for zone, inside, _ in (measure or _measure_here)(gdf, zone_fields.get(kind), clipped, crs):
+        for zone, inside, _ in (measure or _measure_here)(gdf, zone_fields.get(kind), clipped, crs, whole=False):
             for uid, m2, total in zip(ids, np.minimum(inside, unit_m2), unit_m2):
                 rows.append(
                     {"unit": uid, "kind": kind, "zone": zone, **_area_columns(float(m2)),
