@@ -261,6 +261,7 @@ def _near(layer, kind: str, box, crs, repairs: dict) -> tuple[np.ndarray, np.nda
     from .crs import reproject_to, transform_bbox
     from .io import read_layer
 
+    valid = False
     if isinstance(layer, gpd.GeoDataFrame):
         near = layer.sindex.query(shapely.box(*transform_bbox(box, crs, layer.crs)))
         gdf = layer.iloc[np.sort(near)]
@@ -269,9 +270,13 @@ def _near(layer, kind: str, box, crs, repairs: dict) -> tuple[np.ndarray, np.nda
         seen = repairs.setdefault(kind, {"repaired": set(), "dropped": set()})
         seen["repaired"].update(str(r["id"]) for r in report.repaired)
         seen["dropped"].update(str(r["id"]) for r in report.dropped)
+        valid = True  # repaired on read: make_valid would return the same geometries
     if not len(gdf):
         return np.array([], dtype=object), np.array([], dtype=object)
-    return _clean(reproject_to(gdf, crs), kind)
+    moved = reproject_to(gdf, crs)
+    if valid and moved is gdf:
+        return np.asarray(gdf.geometry.values, dtype=object), np.asarray(gdf.index)
+    return _clean(moved, kind)
 
 
 def _conflict_task(layers: Mapping[str, object], pairs: list[tuple[str, str]], box, crs, metric, district,
