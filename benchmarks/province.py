@@ -237,6 +237,8 @@ def main() -> None:
             extra += f", largest worker {r['worker_peak_mb']:,.0f} MB"
         if "parcels_per_s" in r:
             extra += f"  {r['parcels_per_s']:,.0f} parcels/s"
+        if "pieces" in r:
+            extra += f"  {r['pieces']:,} pieces, {r['total_m2'] / 1e6:,.3f} km²"
         print(f"{r['step']:48s} {r['seconds']:8.1f} s{extra}")
     print(f"same answer with every worker count: {summary['same_answer']}")
 
