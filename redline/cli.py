@@ -753,7 +753,7 @@ def conflicts(layer_specs, pairs, boundary, units, by, min_area, min_width, out,
         --layer basic_farmland=data/qianjiang/basic_farmland.gpkg \\
         --layer urban_boundary=data/qianjiang/urban_boundary.gpkg \\
         --units data/qianjiang/townships.gpkg --by name --out conflicts.gpkg
-      redline conflicts --layer eco_redline=eco_redline.parts --layer basic_farmland=farmland.parts \
+      redline conflicts --layer eco_redline=eco_redline.parts --layer basic_farmland=farmland.parts \\
         --engine dask --workers 2 --cell-km 20
     """
     from .analyses.conflicts import conflicts as run_conflicts
