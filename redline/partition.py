@@ -252,5 +252,6 @@ def read_partitioned(path, bbox=None, bbox_crs=None) -> tuple[gpd.GeoDataFrame, 
         gdf = gdf[(b[:, 0] <= x1) & (b[:, 2] >= x0) & (b[:, 1] <= y1) & (b[:, 3] >= y0)]
     fid = index.get("fid")
     if fid in gdf.columns:  # ids from the source, the same whichever partitions were read
-        gdf = gdf.set_index(fid).rename_axis("fid")
+        gdf = gdf.set_index(fid)  # named fid, unless the source has a field of that name (it stays a column)
+        gdf = gdf.rename_axis(None if "fid" in gdf.columns else "fid")
     return gdf, parts

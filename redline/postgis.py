@@ -185,7 +185,10 @@ def read_postgis(uri: str, bbox: tuple[float, float, float, float] | None = None
     wkb = np.array([None if r[-1] is None else bytes(r[-1]) for r in rows], dtype=object)
     crs = CRS.from_epsg(srid) if srid else None
     gdf = gpd.GeoDataFrame(data, geometry=shapely.from_wkb(wkb), crs=crs)
-    return gdf.set_index(key, drop=False).rename_axis("fid") if key else gdf
+    if not key:
+        return gdf
+    keyed = gdf.set_index(key, drop=False)  # the key stays a column; the index is named fid unless that is one
+    return keyed.rename_axis(None if "fid" in keyed.columns else "fid")
 
 
 def _primary_key(cur, relation: str) -> str | None:

@@ -145,3 +145,5 @@ def test_a_field_named_fid_is_kept_and_the_ids_go_beside_it(tmp_path):
     partition_layer(src, tmp_path / "own.parts", grid_km=1.0)
     back = redline.read_layer(tmp_path / "own.parts")[0]
     assert back["fid"].tolist() == ["x", "y"] and back.index.tolist() == [0, 1]
+    back.to_file(tmp_path / "again.fgb")  # no second column named fid from the index (a GeoPackage refuses text fids)
+    assert sorted(gpd.read_file(tmp_path / "again.fgb")["fid"]) == ["x", "y"]

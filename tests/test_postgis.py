@@ -162,3 +162,13 @@ def test_conflicts_from_postgis_on_dask_equal_one_machine(dsn):
     assert one.pairs["pieces"].iloc[0] > 0
     assert one.pieces[["piece", "a_ids", "b_ids", "sliver"]].equals(many.pieces[["piece", "a_ids", "b_ids", "sliver"]])
     np.testing.assert_allclose(one.pieces["area_m2"], many.pieces["area_m2"], rtol=1e-9)
+
+
+def test_a_primary_key_named_fid_indexes_the_rows_and_stays_a_column(dsn, tmp_path):
+    gdf, _ = redline.read_layer(SAMPLE / "water_source.gpkg", geometry="polygon")
+    write_postgis(gdf.assign(fid=np.arange(len(gdf))[::-1] + 10), f"{dsn}?table=k_fid")
+    _execute(dsn, "ALTER TABLE k_fid ADD PRIMARY KEY (fid)")
+    back = redline.read_layer(f"{dsn}?table=k_fid")[0]
+    assert back.index.tolist() == sorted(back["fid"]) == list(range(10, 10 + len(gdf)))  # ordered by the key
+    back.to_file(tmp_path / "k.gpkg")  # the index does not make a second fid column
+    assert len(gpd.read_file(tmp_path / "k.gpkg")) == len(gdf)
