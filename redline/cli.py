@@ -313,7 +313,7 @@ def screen(projects, layer_specs, boundary, id_field, category_field, buffers, l
     proj = prepare_projects(proj, rep, id_field)
     options = dict(boundary=boundary, id_field=id_field, category_field=category_field, buffers=buffers,
                    line_width=line_width, point_radius=point_radius, rules=rules, lang=lang,
-                   repaired=[r["id"] for r in rep.repaired])
+                   repaired={r["id"]: r.get("repair", "") for r in rep.repaired})
     with _engine_client(engine, workers, scheduler) as client:
         if client is not None:
             from .distributed import screen_dask
@@ -564,12 +564,17 @@ def map_(workspace, boundary, layer_specs, units, by, projects, basemap, tiandit
     layers = {k: read(p, geometry="polygon").gdf for k, p in ws.layers.items()}
     district = read(ws.boundary, geometry="polygon").gdf
     towns = read(ws.units, geometry="polygon").gdf if ws.units else None
+    roles = {**{k: (p, "polygon") for k, p in ws.layers.items()}, "boundary": (ws.boundary, "polygon"),
+             **({"units": (ws.units, "polygon")} if ws.units else {}),
+             **({"projects": (projects, "any")} if projects is not None else {})}
+    read_notes = [f"{name}: {n}" for name, (p, kind) in roles.items() for n in read(p, geometry=kind).report.notes
+                  if " dropped — " in n or " repaired: " in n]  # what happened to features is worth saying
     result = None
     if projects is not None:
         proj, rep = read(projects, geometry="any")
         proj = prepare_projects(proj, rep)
         result = screen(proj, layers, boundary=district, buffers=[], lang=lang,
-                        repaired=[r["id"] for r in rep.repaired])
+                        repaired={r["id"]: r.get("repair", "") for r in rep.repaired})
     if title is None and "name" in district.columns:
         name = district.iloc[0]["name"]
         title = f"{name} 三区三线“一张图”" if lang != "en" else f"{name}: one map"
@@ -579,7 +584,7 @@ def map_(workspace, boundary, layer_specs, units, by, projects, basemap, tiandit
     with atomic_output(out, inputs=[ws.boundary, *ws.layers.values()]) as tmp:
         tmp.write_text(page, encoding="utf-8")
     con = _console()
-    for note in built.notes:
+    for note in [*read_notes, *built.notes]:
         con.print(f"  {note}", markup=False)
     con.print(f"{LABELS[lang]['written']} {out} ({len(page) / 1e6:.1f} MB)", markup=False)
 

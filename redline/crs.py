@@ -197,6 +197,9 @@ def working_crs(gdf: gpd.GeoDataFrame) -> str:
         from .errors import CRSError
 
         raise CRSError("the layer has no CRS: set one first")
+    from .area import require_usable
+
+    require_usable(gdf.geometry.values, gdf.crs, where="layer", ids=gdf.index)  # NaN or 1e300 has no zone
     bounds = gdf.to_crs(CGCS2000).total_bounds if not CRS.from_user_input(gdf.crs).is_geographic else gdf.total_bounds
     lon = float((bounds[0] + bounds[2]) / 2)
     cm = int(3 * round(lon / 3))

@@ -102,7 +102,7 @@ def run_demo(sample_dir: str | Path | None = None, progress: bool = True, lang: 
     name = str(boundary.iloc[0].get("name", "district"))
     projects_check = next(c for c in checks if c["path"].endswith(SAMPLE_LAYERS["projects"]))
     screening = screen(read["projects"], {k: read[k] for k in SCREEN_KINDS if k in read}, boundary=boundary, lang=lang,
-                       repaired=[r["id"] for r in projects_check["repaired"]])
+                       repaired={r["id"]: r.get("repair", "") for r in projects_check["repaired"]})
     found, changed, watched = _lines_change_activity(sample, read, cache)
     return DemoResult(checks, indicators, name, list(indicators.notes), screening=screening, workspace=workspace,
                       cache=cache, conflicts=found, change=changed, monitor=watched)

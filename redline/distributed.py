@@ -23,6 +23,7 @@ import shapely
 from pyproj import CRS
 
 from .analyses.screening import ScreeningResult, screen
+from .area import describe_repairs
 from .crs import working_crs
 from .errors import CatalogError
 
@@ -268,7 +269,7 @@ def _near(layer, kind: str, box, crs, repairs: dict) -> tuple[np.ndarray, np.nda
     else:
         gdf, report = read_layer(layer, geometry="polygon", bbox=tuple(box), bbox_crs=crs)
         seen = repairs.setdefault(kind, {"repaired": set(), "dropped": set()})
-        seen["repaired"].update(str(r["id"]) for r in report.repaired)
+        seen["repaired"].update((str(r["id"]), r.get("repair", "")) for r in report.repaired)
         seen["dropped"].update(str(r["id"]) for r in report.dropped)
         valid = True  # repaired on read: make_valid would return the same geometries
     if not len(gdf):
@@ -473,7 +474,8 @@ def conflicts_dask(layers: Mapping[str, object], pairs=None, *, boundary: gpd.Ge
     result = assemble(measured, pairs, crs, units=units, by=by, min_area=min_area, min_width=min_width)
     for kind, seen in repairs.items():
         if seen["repaired"]:
-            result.notes.append(f"{kind}: {len(seen['repaired'])} invalid geometries repaired (make_valid)")
+            result.notes.append(f"{kind}: {describe_repairs(fix for _, fix in seen['repaired'])}")
         if seen["dropped"]:
-            result.notes.append(f"{kind}: {len(seen['dropped'])} features dropped (not polygons, or empty)")
+            result.notes.append(f"{kind}: {len(seen['dropped'])} features dropped (not polygons, empty, or with "
+                                f"unusable coordinates: see redline layers check)")
     return result

@@ -9,14 +9,14 @@ nearest (EPSG:4534–4554) — never in degrees or Web Mercator.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from .area import ellipsoidal_area, polygonal
+from .area import ellipsoidal_area, polygonal, repair, require_usable
 from .catalog import find_field
 from .crs import working_crs
 from .errors import CRSError, GeometryError
@@ -53,7 +53,7 @@ def footprints(
 ) -> gpd.GeoDataFrame:
     """Footprint polygons of projects, in metres, in ``crs`` (default: :func:`working_crs`).
 
-    Polygons are kept as they are (invalid ones repaired with ``make_valid``,
+    Polygons are kept as they are (invalid ones repaired with :func:`redline.area.repair`,
     keeping the polygonal part, and flagged); lines are buffered by half of
     their ``width_m`` (the width is the full corridor width, flat ends);
     points by their ``radius_m``. ``line_width`` / ``point_radius`` are used
@@ -69,20 +69,22 @@ def footprints(
         Project ids (for messages); default the index.
     line_width, point_radius : float, optional
         Fallback width (m) of lines and radius (m) of points.
-    repaired : iterable, optional
-        Index values of features already repaired upstream (e.g. by :func:`redline.read_layer`).
+    repaired : iterable or mapping, optional
+        Index values of features already repaired upstream (e.g. by :func:`redline.read_layer`); a mapping
+        gives what was done to each (its ``repair``).
 
     Returns
     -------
     GeoDataFrame in ``crs`` with the index of ``projects`` and columns
     ``geom_type`` (of the input), ``linear`` (bool), ``buffer_m``,
-    ``repaired`` (bool), ``footprint_m2`` (ellipsoidal).
+    ``repaired`` (bool), ``repair`` (what was done, ``""`` if nothing), ``footprint_m2`` (ellipsoidal).
 
     Raises
     ------
     GeometryError
         When lines or points have no width/radius and no fallback is given
-        (listing every such project), or a footprint has no area.
+        (listing every such project), a footprint has no area, or coordinates are
+        NaN/inf or outside the range of the CRS (:func:`redline.area.require_usable`).
 
     Examples
     --------
@@ -94,7 +96,6 @@ def footprints(
     """
     if projects.crs is None:
         raise CRSError("the projects have no CRS: set one on the layer")
-    crs = crs or working_crs(projects)
     ids = list(projects.index if ids is None else ids)
     src = projects.geometry.values
     missing = shapely.is_missing(src) | shapely.is_empty(src)
@@ -102,23 +103,28 @@ def footprints(
         raise GeometryError(
             "projects without geometry: " + ", ".join(str(ids[i]) for i in np.flatnonzero(missing))
         )
+    require_usable(src, projects.crs, where="projects", ids=ids)  # before their extent chooses the CRS
+    crs = crs or working_crs(projects)
     geoms = projects.geometry.to_crs(crs).values
     geoms = shapely.force_2d(geoms)
-    types = shapely.get_type_id(geoms)
-    flagged = np.isin(np.asarray(projects.index), list(repaired or ()))
-    invalid = ~shapely.is_valid(geoms)
-    if invalid.any():
-        geoms = geoms.copy()
-        geoms[invalid] = shapely.make_valid(geoms[invalid])
-        flagged |= invalid
-    # collections (e.g. from make_valid): keep the polygonal part when there is one
-    coll = types == 7
+    upstream = dict(repaired) if isinstance(repaired, Mapping) else dict.fromkeys(repaired or (), "")
+    fix = pd.Series(projects.index).map(upstream).to_numpy(dtype=object)
+    flagged = pd.notna(fix)
+    fix[~flagged] = ""
+    # collections: keep the polygonal part when there is one (its polygons may overlap: repaired next)
+    coll = shapely.get_type_id(geoms) == 7
     if coll.any():
         poly = polygonal(geoms[coll])
         has_area = ~shapely.is_empty(poly)
         idx = np.flatnonzero(coll)
+        geoms = geoms.copy()
         geoms[idx[has_area]] = poly[has_area]
-        types = shapely.get_type_id(geoms)
+    fixed = repair(geoms, geometry="any", crs=crs, where="projects", ids=ids)
+    if fixed.repaired.any():
+        geoms = fixed.geoms
+        flagged |= fixed.repaired
+        fix[fixed.repaired] = fixed.fixes[fixed.repaired]
+    types = shapely.get_type_id(geoms)
     linear = np.isin(types, _LINE_TYPES)
     point = np.isin(types, _POINT_TYPES)
     polys = np.isin(types, (3, 6))
@@ -151,6 +157,7 @@ def footprints(
             "linear": linear,
             "buffer_m": buffer_m,
             "repaired": flagged,
+            "repair": fix,
             "footprint_m2": area,
         },
         geometry=gpd.GeoSeries(out, crs=crs, index=projects.index),

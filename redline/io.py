@@ -31,7 +31,8 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from .area import GEODESIC_STEP_M, densify_geodesic, polygonal
+from .area import (GEODESIC_STEP_M, NON_FINITE, densify_geodesic, describe_repairs, non_finite, out_of_range,
+                   repair)
 from .crs import crs_code, describe_crs, guess_crs, looks_swapped, to_crs, transform_bbox
 from .errors import (
     CRSError,
@@ -81,7 +82,9 @@ _SAMPLE_BYTES = 4 * 1024 * 1024
 class ReadReport:
     """What :func:`read_layer` found and did, for ``layers check``, logs and reports.
 
-    Feature ids are the file's FIDs (pyogrio) or positions (fiona).
+    Feature ids are the file's FIDs (pyogrio) or positions (fiona). ``repaired``: ``{"id", "reason"}`` (GEOS's
+    reason for the invalidity) and ``"repair"`` (what :func:`redline.area.repair` did, in a planner's terms);
+    ``dropped``: ``{"id", "reason"}`` (null or empty, NaN/inf coordinates, outside the CRS's range, …).
     """
 
     path: str
@@ -334,8 +337,12 @@ def _read_raw(path: Path, layer: str | None, encoding: str | None, engine: Engin
             gdf = gdf.sort_index(kind="stable")
     if report is not None:
         for message in dict.fromkeys(str(w.message).strip() for w in caught if issubclass(w.category, RuntimeWarning)):
-            report.note(f"GDAL: {_first_sentence(message)}")
+            if not _NUMPY_FP_WARNING.match(message):  # NaN/inf coordinates seen by shapely: reported as such
+                report.note(f"GDAL: {_first_sentence(message)}")
     return gdf
+
+
+_NUMPY_FP_WARNING = re.compile(r"^(invalid value|overflow|divide by zero) encountered in ")
 
 
 def _first_sentence(text: str) -> str:
@@ -377,7 +384,7 @@ def _read_raw_quiet(path: Path, layer: str | None, encoding: str | None, engine:
                 report.note(f"malformed geometries fixed while reading ({_gdal_message(exc)})")
         if not isinstance(data, gpd.GeoDataFrame):
             raise LayerReadError(f"{where}: has no geometry column — not a spatial layer")
-        return data
+        return _keep_non_finite(data, path, layer)
     if engine == "fiona":
         import fiona
 
@@ -388,7 +395,7 @@ def _read_raw_quiet(path: Path, layer: str | None, encoding: str | None, engine:
                 fields = list(src.schema["properties"])
         except Exception as exc:
             raise LayerReadError(f"{where}: cannot read ({_gdal_message(exc)})") from None
-        geoms = [shapely.geometry.shape(f.geometry) if f.geometry else None for f in feats]
+        geoms = [_fiona_shape(f.geometry) if f.geometry else None for f in feats]
         rows = [dict(f.properties) for f in feats]
         gdf = gpd.GeoDataFrame(
             pd.DataFrame(rows, columns=fields), geometry=geoms, crs=crs
@@ -396,6 +403,101 @@ def _read_raw_quiet(path: Path, layer: str | None, encoding: str | None, engine:
         gdf.index = pd.Index([int(f.id) for f in feats], name="fid")
         return gdf
     raise ValueError(f"engine must be 'pyogrio' or 'fiona', got {engine!r}")
+
+
+def _fiona_shape(geometry):
+    """A fiona geometry as shapely's; one GEOS cannot build because of a NaN/inf coordinate (a ring starting at
+    NaN never closes) as a stand-in holding its coordinates (dropped as non-finite), anything else unbuildable as
+    no geometry (dropped as such)."""
+    try:
+        return shapely.geometry.shape(geometry)
+    except Exception:
+        def leaves(value):
+            if isinstance(value, (list, tuple)) and value and isinstance(value[0], (int, float)):
+                yield value[:2]
+            elif isinstance(value, (list, tuple)):
+                for item in value:
+                    yield from leaves(item)
+
+        parts = getattr(geometry, "geometries", None) or [geometry]
+        xy = np.array([c for g in parts for c in leaves(getattr(g, "coordinates", None) or [])], dtype=float)
+        return shapely.multipoints(xy) if len(xy) and not np.isfinite(xy).all() else None
+
+
+def _keep_non_finite(data: gpd.GeoDataFrame, path: Path, layer: str | None) -> gpd.GeoDataFrame:
+    """Features whose NaN/inf coordinates GDAL or GEOS turned into no geometry (a ring starting at NaN never
+    closes: no geometry; GDAL's Arrow path makes a point with a NaN empty) get a stand-in holding their
+    coordinates, so that they are dropped as :data:`~redline.area.NON_FINITE` rather than as "null or empty
+    geometry". Only the null and empty features are read again, by FID."""
+    geoms = data.geometry.values
+    lost = np.flatnonzero(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not len(lost):
+        return data
+    from pyogrio.raw import read
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _, fids, wkb, _ = read(path, layer=layer, columns=[], return_fids=True,
+                                   fids=np.asarray(data.index[lost]).astype(np.int64))
+    except Exception:
+        return data
+    raw = dict(zip(np.asarray(fids).tolist(), wkb))
+    geoms = data.geometry.values.copy()
+    changed = False
+    for i in lost:
+        coords = _wkb_coordinates(raw.get(_jsonable(data.index[i])))
+        if coords is not None and len(coords) and not np.isfinite(coords).all():
+            geoms[i] = shapely.multipoints(coords)
+            changed = True
+    return data.set_geometry(gpd.GeoSeries(geoms, index=data.index, crs=data.crs)) if changed else data
+
+
+def _wkb_coordinates(data: bytes | None) -> np.ndarray | None:
+    """The x, y of every vertex of a WKB geometry (ISO or extended; linear types and collections), or None."""
+    if not data:
+        return None
+    out: list = []
+
+    def walk(at: int) -> int:
+        order = "<" if data[at] == 1 else ">"
+        (code,) = np.frombuffer(data, dtype=f"{order}u4", count=1, offset=at + 1)
+        code = int(code)
+        dims = 2 + bool(code & 0x80000000) + bool(code & 0x40000000)
+        at += 5 + (4 if code & 0x20000000 else 0)
+        code &= 0x1FFFFFFF
+        dims += (code // 1000 in (1, 2)) + 2 * (code // 1000 == 3)
+        kind = code % 1000
+
+        def count(pos: int) -> int:
+            return int(np.frombuffer(data, dtype=f"{order}u4", count=1, offset=pos)[0])
+
+        def points(pos: int, n: int) -> int:
+            out.append(np.frombuffer(data, dtype=f"{order}f8", count=n * dims, offset=pos).reshape(n, dims)[:, :2])
+            return pos + 8 * n * dims
+
+        if kind == 1:  # POINT (NaN NaN) is how WKB writes an empty point
+            xy = np.frombuffer(data, dtype=f"{order}f8", count=dims, offset=at)
+            return at + 8 * dims if np.isnan(xy).all() else points(at, 1)
+        if kind in (2, 8):
+            return points(at + 4, count(at))
+        if kind == 3:
+            rings, at = count(at), at + 4
+            for _ in range(rings):
+                at = points(at + 4, count(at))
+            return at
+        if kind in (4, 5, 6, 7, 9, 10, 11, 12):
+            parts, at = count(at), at + 4
+            for _ in range(parts):
+                at = walk(at)
+            return at
+        raise ValueError(kind)
+
+    try:
+        walk(0)
+    except Exception:
+        return None
+    return np.concatenate(out) if out else np.zeros((0, 2))
 
 
 #: Environment variables that bound what :func:`read_layer` will load into memory.
@@ -561,7 +663,9 @@ def _check_axes(gdf, bounds, report: ReadReport, swap_xy: bool, where: str) -> g
         geoms = shapely.transform(gdf.geometry.values, lambda xy: xy[:, ::-1])
         gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
         report.note("x and y swapped on request (--swap-xy)")
-        return gdf
+        return _drop_out_of_range(gdf, report, where)[0]
+    gdf, kept_bounds = _drop_out_of_range(gdf, report, where)
+    bounds = kept_bounds or bounds
     if crs.is_geographic:
         xmin, ymin, xmax, ymax = bounds
         if looks_swapped(bounds):
@@ -577,6 +681,44 @@ def _check_axes(gdf, bounds, report: ReadReport, swap_xy: bool, where: str) -> g
                 f"{describe_crs(crs)} — wrong .prj?{hint}; re-run with --crs to override"
             )
     return gdf
+
+
+def _drop_non_finite(gdf: gpd.GeoDataFrame, report: ReadReport) -> gpd.GeoDataFrame:
+    """Features with a NaN or infinite coordinate dropped and reported (:func:`redline.area.non_finite`): before
+    anything looks at the layer's extent, its CRS or its validity, which they would derail."""
+    bad = non_finite(gdf.geometry.values)
+    if not bad.any():
+        return gdf
+    for fid in np.asarray(gdf.index)[bad]:
+        report.dropped.append({"id": _jsonable(fid), "reason": NON_FINITE})
+    return gdf.loc[~bad]
+
+
+def _drop_out_of_range(gdf: gpd.GeoDataFrame, report: ReadReport, where: str):
+    """Features lying outside the range of the layer's CRS (:func:`redline.area.out_of_range`: longitude beyond
+    ±180°, a no-data value like 1e300, metres PROJ cannot transform) dropped and reported, when others are in
+    range; ``(gdf, its bounds)``. When none is, the layer's CRS is wrong: a one-line error (geographic CRSs:
+    left to :func:`_check_axes`, which knows more)."""
+    crs = CRS.from_user_input(gdf.crs)
+    geoms = gdf.geometry.values
+    off = out_of_range(geoms, crs)
+    if not off.any():
+        return gdf, None
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if off[present].all():
+        if crs.is_geographic:
+            return gdf, None
+        xmin, ymin, xmax, ymax = gdf.total_bounds
+        guess = guess_crs((xmin, ymin, xmax, ymax))
+        hint = f"; coordinates suggest {guess.crs} ({guess.reason})" if guess and guess.crs else ""
+        raise CRSError(f"{where}: coordinates (x {xmin:,.6g}–{xmax:,.6g}, y {ymin:,.6g}–{ymax:,.6g}) lie outside "
+                       f"the range of {describe_crs(crs)} — wrong .prj?{hint}; re-run with --crs to override")
+    b = shapely.bounds(geoms[off])
+    for fid, (x0, y0, x1, y1) in zip(np.asarray(gdf.index)[off], b):
+        report.dropped.append({"id": _jsonable(fid), "reason": f"coordinates outside the range of {crs_code(crs)} "
+                               f"(x {x0:.6g} to {x1:.6g}, y {y0:.6g} to {y1:.6g})"})
+    gdf = gdf.loc[~off]
+    return gdf, tuple(gdf.total_bounds)
 
 
 def _repair(gdf: gpd.GeoDataFrame, report: ReadReport, geometry: GeometryKind, where: str) -> gpd.GeoDataFrame:
@@ -601,21 +743,16 @@ def _repair(gdf: gpd.GeoDataFrame, report: ReadReport, geometry: GeometryKind, w
             report.dropped.append({"id": _jsonable(fid), "reason": f"{gtype} in a polygon layer"})
         keep = is_poly
         gdf, geoms, ids = gdf.loc[keep], geoms[keep], ids[keep]
-    invalid = ~shapely.is_valid(geoms)
-    if invalid.any():
-        fixed = shapely.make_valid(geoms[invalid])
-        if geometry == "polygon":
-            fixed = polygonal(fixed)
-        geoms = geoms.copy()
-        geoms[invalid] = fixed
-        for fid, reason in zip(ids[invalid], shapely.is_valid_reason(gdf.geometry.values[invalid])):
-            report.repaired.append({"id": _jsonable(fid), "reason": reason})
+    areal = np.isin(shapely.get_type_id(geoms), (3, 6, 7)) if geometry == "any" else None
+    fixed = repair(geoms, geometry=geometry, where=where, ids=ids)
+    geoms = fixed.geoms
+    for fid, reason, fix in zip(ids[fixed.repaired], fixed.reasons[fixed.repaired], fixed.fixes[fixed.repaired]):
+        report.repaired.append({"id": _jsonable(fid), "reason": reason, "repair": fix})
+    # polygons (or collections) with no area left after the repair; lines and points of "any" layers stay
+    lost = shapely.is_empty(geoms) & (fixed.repaired if areal is None else fixed.repaired & areal)
     if geometry == "polygon":
-        collections = shapely.get_type_id(geoms) == 7
-        if collections.any():
-            geoms = geoms.copy()
-            geoms[collections] = polygonal(geoms[collections])
-        lost = shapely.is_empty(geoms)
+        lost |= shapely.is_empty(geoms)  # collections without polygons
+    if lost.any():
         for fid in ids[lost]:
             report.dropped.append({"id": _jsonable(fid), "reason": "no area left after repair"})
         keep = ~lost
@@ -780,8 +917,10 @@ def _finish_read(gdf: gpd.GeoDataFrame, report: ReadReport, crs, detect_crs: boo
     report.features_in_file = len(gdf)
     if not len(gdf):
         raise LayerReadError(f"{where}: the layer has no features")
-    gdf = _resolve_crs(gdf, report, crs, detect_crs, swap_xy, where)
-    gdf = _repair(gdf, report, geometry, where)
+    gdf = _drop_non_finite(gdf, report)
+    if len(gdf):
+        gdf = _resolve_crs(gdf, report, crs, detect_crs, swap_xy, where)
+        gdf = _repair(gdf, report, geometry, where)
     if not len(gdf):
         reasons = "; ".join(f"{reason} ×{n}" for reason, n in Counter(d["reason"] for d in report.dropped).items())
         raise GeometryError(f"{where}: no usable geometry left ({len(report.dropped)} features dropped: {reasons}); "
@@ -794,10 +933,28 @@ def _finish_read(gdf: gpd.GeoDataFrame, report: ReadReport, crs, detect_crs: boo
             report.note(f"{n} features with edges over {GEODESIC_STEP_M:g} m: points added along the geodesic "
                         f"(areas unchanged)")
     if report.repaired:
-        report.note(f"{len(report.repaired)} invalid geometries repaired (make_valid)")
+        report.note(describe_repairs(r.get("repair", "") for r in report.repaired))
     if report.dropped:
-        report.note(f"{len(report.dropped)} features dropped (see 'dropped')")
+        report.note(dropped_note(report.dropped))
     return LayerRead(gdf, report)
+
+
+def dropped_note(dropped: list[dict]) -> str:
+    """One note for the features dropped on read (``ReadReport.dropped``): how many, why, which.
+
+    Examples
+    --------
+    >>> dropped_note([{"id": 3, "reason": "non-finite coordinates (NaN/inf)"},
+    ...               {"id": 5, "reason": "null or empty geometry"}])
+    '2 features dropped — non-finite coordinates (NaN/inf): feature 3; null or empty geometry: feature 5'
+    """
+    by_reason: dict[str, list] = {}
+    for d in dropped:
+        by_reason.setdefault(d["reason"], []).append(str(d["id"]))
+    parts = [f"{reason}: feature{'s' if len(ids) > 1 else ''} {', '.join(ids[:10])}{', …' if len(ids) > 10 else ''}"
+             for reason, ids in by_reason.items()]
+    n = len(dropped)
+    return f"{n} feature{'s' if n > 1 else ''} dropped — " + "; ".join(parts)
 
 
 def check_project_ids(gdf: gpd.GeoDataFrame, id_field: str | None = None, where: str = "projects") -> str | None:

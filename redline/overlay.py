@@ -26,7 +26,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ._parallel import query, threaded, workers
-from .area import ellipsoidal_area, polygonal
+from .area import ellipsoidal_area, polygonal, repair
 
 __all__ = ["Overlaps", "overlap_areas", "union_groups", "union_clusters", "Dissolved", "dissolve_parts",
            "overlap_pairs", "overlapping_features"]
@@ -91,10 +91,7 @@ def _group_geometries(n_groups: int, cut, pos, multi, mcodes, mgeoms) -> np.ndar
         if extra is not None:
             geom = extra if geom is None else shapely.union(geom, extra)
         geoms[g] = geom
-    bad = ~shapely.is_valid(geoms)
-    if bad.any():  # pieces that don't match edge to edge: repaired
-        geoms[bad] = shapely.make_valid(geoms[bad])
-    return polygonal(geoms)
+    return repair(geoms).geoms  # pieces that don't match edge to edge: their union
 
 
 def _split_large(fpg: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray]:

@@ -214,6 +214,11 @@ class IndicatorReport:
         return t
 
 
+def _about_features(note: str) -> bool:
+    """Whether a read note says features were dropped or repaired (worth repeating for the boundary, units…)."""
+    return " dropped — " in note or " repaired: " in note
+
+
 def run_indicators(
     ws: Workspace, recipe: Recipe | None = None, lang: str = "zh", progress=None, reader=read_layer, measure=None
 ) -> IndicatorReport:
@@ -230,7 +235,8 @@ def run_indicators(
     step = progress or (lambda name: None)
     catalog = load_catalog()
     notes: list[str] = []
-    boundary, _ = reader(ws.boundary, geometry="polygon")
+    boundary, brep = reader(ws.boundary, geometry="polygon")
+    notes += [f"boundary: {n}" for n in brep.notes if _about_features(n)]
     step("read boundary")
     layers, zone_fields = {}, {}
     for kind, path in ws.layers.items():
@@ -271,7 +277,8 @@ def run_indicators(
     if ws.units is not None:
         if not ws.by:
             raise CatalogError("--units needs --by FIELD (the unit's id or name field)")
-        units, _ = reader(ws.units, geometry="polygon")
+        units, urep = reader(ws.units, geometry="polygon")
+        notes += [f"units: {n}" for n in urep.notes if _about_features(n)]
         report.ledger = ledger(units, ws.by, prepared, boundary=boundary, zone_fields=zone_fields, measure=measure)
         notes += report.ledger.notes
         step("read units")
@@ -281,7 +288,8 @@ def run_indicators(
         return reader(layer, geometry="polygon")[0] if isinstance(layer, str) else layer
 
     if ws.landuse is not None:
-        lu, _ = reader(ws.landuse, geometry="polygon")
+        lu, lrep = reader(ws.landuse, geometry="polygon")
+        notes += [f"landuse: {n}" for n in lrep.notes if _about_features(n)]
         report.landuse = landuse_indicators(
             lu, boundary, load_class_map(), code_field=ws.landuse_field,
             protected=frame("nature_reserve"), builtup=frame("urban_boundary"),

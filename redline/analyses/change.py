@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..area import dissolve, ellipsoidal_area, polygonal
+from ..area import dissolve, ellipsoidal_area, polygonal, repair
 from ..crs import describe_crs
 from ..errors import CRSError, FieldError
 from .conflicts import split_by_units
@@ -130,9 +130,8 @@ def _plain(value):
     return value
 
 
-def _geoms(gdf: gpd.GeoDataFrame, crs) -> np.ndarray:
-    geoms = polygonal(shapely.make_valid(gdf.to_crs(crs).geometry.values))
-    return geoms
+def _geoms(gdf: gpd.GeoDataFrame, crs, which: str = "layer") -> np.ndarray:
+    return repair(gdf.to_crs(crs).geometry.values, crs=crs, where=which, ids=gdf.index).geoms
 
 
 def _by_key(gdf: gpd.GeoDataFrame, key: str, crs, which: str, notes: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
@@ -143,7 +142,7 @@ def _by_key(gdf: gpd.GeoDataFrame, key: str, crs, which: str, notes: list[str]) 
     keys = gdf[key].astype("string").fillna("").str.strip().to_numpy(dtype=object)
     if (keys == "").any():
         notes.append(f"{which} version: {int((keys == '').sum())} features without {key} are compared by area only")
-    geoms = _geoms(gdf, crs)
+    geoms = _geoms(gdf, crs, f"{which} version")
     ok = keys != ""
     keys, geoms, attrs = keys[ok], geoms[ok], pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).loc[ok]
     uniq, first, counts = np.unique(keys, return_index=True, return_counts=True)
@@ -275,7 +274,7 @@ def change(
     crs = old.crs
     if not new.crs.equals(crs):
         notes.append(f"new version reprojected from {describe_crs(new.crs)} to {describe_crs(crs)}")
-    o, n = dissolve(_geoms(old, crs)), dissolve(_geoms(new, crs))
+    o, n = dissolve(_geoms(old, crs, "old version")), dissolve(_geoms(new, crs, "new version"))
     added = polygonal([shapely.difference(n, o)])[0]
     removed = polygonal([shapely.difference(o, n)])[0]
     same = polygonal([shapely.intersection(o, n)])[0]

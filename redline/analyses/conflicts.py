@@ -24,7 +24,7 @@ import pandas as pd
 import shapely
 
 from .._parallel import query, threaded
-from ..area import dissolve, ellipsoidal_area, polygonal
+from ..area import dissolve, ellipsoidal_area, polygonal, repair, require_usable
 from ..crs import reproject_to, working_crs
 from ..errors import CRSError, FieldError, GeometryError
 from ..overlay import dissolve_parts, union_clusters
@@ -58,7 +58,8 @@ def _clean(gdf: gpd.GeoDataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
     """Valid polygonal geometries of a layer and the ids (index) of the features they come from."""
     if gdf.crs is None:
         raise CRSError(f"layer {name}: no CRS; set one on the GeoDataFrame")
-    geoms = polygonal(threaded(shapely.make_valid, np.asarray(gdf.geometry.values, dtype=object)))
+    geoms = repair(np.asarray(gdf.geometry.values, dtype=object), crs=gdf.crs, where=f"layer {name}",
+                   ids=gdf.index).geoms
     keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     return geoms[keep], np.asarray(gdf.index)[keep]
 
@@ -84,7 +85,7 @@ def split_by_units(geoms: np.ndarray, crs, units: gpd.GeoDataFrame, by: str) -> 
     if by not in units.columns:
         cols = ", ".join(map(str, units.columns.drop(units.geometry.name)))
         raise FieldError(f"no field {by!r} in the units layer; fields: {cols}")
-    ugeoms = polygonal(shapely.make_valid(units.to_crs(crs).geometry.values))
+    ugeoms = repair(units.to_crs(crs).geometry.values, crs=crs, where="units layer", ids=units.index).geoms
     ids = units[by].astype(str).to_numpy()
     geoms = np.asarray(geoms, dtype=object)
     if not len(geoms):
@@ -319,10 +320,14 @@ def conflicts(
     crs = boundary.crs if boundary is not None else first.crs
     if crs is None:
         raise CRSError("the layers have no CRS")
-    metric = working_crs(boundary if boundary is not None else first)
+    if boundary is not None:
+        require_usable(boundary.geometry.values, boundary.crs, where="boundary", ids=boundary.index)
     geoms, ids = {}, {}
     for k in {k for p in pairs for k in p}:
+        if layers[k].crs is not None:  # in the layer's own CRS, before reprojection turns a 1e300 into inf
+            require_usable(layers[k].geometry.values, layers[k].crs, where=f"layer {k}", ids=layers[k].index)
         geoms[k], ids[k] = _clean(reproject_to(layers[k], crs) if layers[k].crs is not None else layers[k], k)
+    metric = working_crs(boundary if boundary is not None else first)
     district = dissolve(boundary.to_crs(crs).geometry.values) if boundary is not None else None
     dissolved = {k: dissolve_parts(g, crs) for k, g in geoms.items()}
     metric_geoms: dict[str, np.ndarray] = {}

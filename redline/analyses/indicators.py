@@ -21,12 +21,11 @@ import shapely
 from pyproj import CRS
 
 from .._resources import resource_dir
-from ..area import UNITS, dissolve, ellipsoidal_area, polygonal
+from ..area import UNITS, dissolve, ellipsoidal_area, polygonal, repair
 from ..catalog import find_field
 from ..crs import working_crs
 from ..errors import CatalogError, CRSError, FieldError, GeometryError
 from ..io import read_toml
-from .._parallel import threaded
 from ..overlay import Dissolved, dissolve_parts, overlap_pairs
 
 __all__ = [
@@ -121,7 +120,7 @@ def prepare_layer(gdf: gpd.GeoDataFrame, zone_field: str | None = None) -> Prepa
     """
     if gdf.crs is None:
         raise CRSError("the layer has no CRS: set one (e.g. gdf.set_crs(4490)) before measuring areas")
-    feats = polygonal(threaded(shapely.make_valid, np.asarray(gdf.geometry.values, dtype=object)))
+    feats = repair(np.asarray(gdf.geometry.values, dtype=object), crs=gdf.crs, where="layer", ids=gdf.index).geoms
     ok = ~(shapely.is_missing(feats) | shapely.is_empty(feats))
     feats, labels = feats[ok], _zone_labels(gdf, zone_field)[ok]
     m2 = ellipsoidal_area(feats, crs=gdf.crs)
@@ -284,7 +283,7 @@ def ledger(
         raise FieldError(f"no field {by!r} in the units layer; fields: {', '.join(map(str, units.columns.drop(units.geometry.name)))}")
     crs = boundary.crs if boundary is not None else units.crs
     units = units.to_crs(crs)
-    geoms = shapely.make_valid(units.geometry.values)
+    geoms = repair(units.geometry.values, crs=crs, where="units layer", ids=units.index).geoms
     union_units = dissolve(geoms)
     if boundary is not None:
         district, _ = _district(boundary)
@@ -446,7 +445,7 @@ def landuse_indicators(
     crs = boundary.crs
     district, boundary_m2 = _district(boundary)
     lu = landuse.to_crs(crs)
-    geoms = shapely.make_valid(lu.geometry.values)
+    geoms = repair(lu.geometry.values, crs=crs, where="land-use layer", ids=lu.index).geoms
     shapely.prepare(district)
     inside = shapely.contains_properly(district, geoms)
     clipped = geoms.copy()

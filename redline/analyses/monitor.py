@@ -25,7 +25,7 @@ import shapely
 from pyproj import CRS
 
 from .._resources import resource_dir
-from ..area import dissolve, ellipsoidal_area, polygonal
+from ..area import dissolve, ellipsoidal_area, polygonal, repair
 from ..crs import describe_crs
 from ..errors import CatalogError, CRSError, FieldError, GeometryError, OutputError
 from .conflicts import split_by_units
@@ -245,7 +245,8 @@ def monitor(
     class_map = class_map or load_raster_classes()
     notes: list[str] = []
     crs = CRS.from_user_input(before.crs)
-    area_geom = dissolve(polygonal(shapely.make_valid(within.to_crs(crs).geometry.values)))
+    area_geom = dissolve(repair(within.to_crs(crs).geometry.values, crs=crs, where="the protected layer",
+                                ids=within.index).geoms)
     if area_geom.is_empty:
         raise GeometryError("the protected layer has no area")
     win = _window(before, area_geom.bounds)

@@ -30,13 +30,12 @@ import shapely
 from pyproj import CRS, Geod, Transformer
 
 from .._resources import resource_dir
-from ..area import UNITS, dissolve, ellipsoidal_area, polygonal
+from ..area import UNITS, describe_repairs, dissolve, ellipsoidal_area, polygonal, repair, require_usable
 from ..catalog import SEVERITIES, SEVERITY_RANK, LayerKind, load_catalog
 from ..crs import CGCS2000, describe_crs
 from ..errors import CatalogError, CRSError, OutputError
 from ..footprints import CATEGORY_FIELDS, ID_FIELDS, find_field, footprints, working_crs
 from ..io import atomic_output, read_layer, read_toml, write_layers
-from .._parallel import threaded
 from ..overlay import overlap_areas, union_groups as _union_groups
 from ..partition import is_partitioned
 from ..postgis import is_postgis, parse_uri, write_postgis
@@ -576,12 +575,11 @@ def _as_layer(src, kind: str, notes: list[str], **read_options) -> gpd.GeoDataFr
         if bad.any():
             notes.append(f"{kind}: {int(bad.sum())} features without geometry ignored")
             gdf = gdf.loc[~bad]
-        invalid = ~threaded(shapely.is_valid, np.asarray(gdf.geometry.values, dtype=object))
-        if invalid.any():
-            geoms = gdf.geometry.values.copy()
-            geoms[invalid] = polygonal(shapely.make_valid(geoms[invalid]))
-            gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
-            notes.append(f"{kind}: {int(invalid.sum())} invalid geometries repaired (make_valid)")
+        fixed = repair(np.asarray(gdf.geometry.values, dtype=object), crs=gdf.crs, where=f"layer {kind}",
+                       ids=gdf.index)
+        if fixed.repaired.any():
+            gdf = gdf.set_geometry(gpd.GeoSeries(fixed.geoms, index=gdf.index, crs=gdf.crs))
+            notes.append(f"{kind}: {describe_repairs(fixed.fixes[fixed.repaired])}")
         return gdf
 
     gdf, report = read_layer(src, geometry="polygon", **read_options)
@@ -651,8 +649,9 @@ def screen(
         The layer catalog; default :func:`redline.load_catalog`.
     lang : {"zh", "en"}
         Language of the messages.
-    repaired : iterable, optional
-        Index values of projects already repaired upstream, to flag them.
+    repaired : iterable or mapping, optional
+        Index values of projects already repaired upstream, to flag them; a mapping gives what was done to
+        each (the ``repair`` of :attr:`redline.io.ReadReport.repaired`).
     crs : optional
         The metric CRS the work is done in (default: the CGCS2000 Gauss-Krüger zone of the projects).
         The Dask engine passes the whole set's to each chunk, so chunks measure exactly as one run.
@@ -692,11 +691,11 @@ def screen(
     if any(b <= 0 for b in rings_m) or list(rings_m) != sorted(set(rings_m)):
         raise ValueError(f"buffers must be increasing positive distances in metres, got {list(rings_m)}")
     notes: list[str] = []
-    repaired = set(repaired or ())
+    repaired = dict(repaired) if isinstance(repaired, Mapping) else dict.fromkeys(repaired or (), "")
     if not isinstance(projects, gpd.GeoDataFrame):
 
         projects, report = read_layer(projects, geometry="any")
-        repaired |= {r["id"] for r in report.repaired}
+        repaired.update({r["id"]: r.get("repair", "") for r in report.repaired})
         notes += [f"projects: {n}" for n in report.notes]
     if not len(projects):
         raise ValueError("no projects to screen")
@@ -718,14 +717,18 @@ def screen(
     strange = sorted({c for c in cats if c is not None and c not in rules.categories})
     if strange:
         notes.append(f"projects: categories not in the rule set ({', '.join(strange)}): treated as not permitted")
+    if projects.crs is None:
+        raise CRSError("the projects have no CRS: set one on the layer")
+    # before the working CRS is chosen from their extent (a 1e300 would choose it) and GEOS meets them
+    require_usable(projects.geometry.values, projects.crs, where="projects", ids=ids)
     crs = working_crs(projects) if crs is None else str(crs)
     fp = footprints(projects, crs=crs, ids=ids, line_width=line_width, point_radius=point_radius, repaired=repaired)
     fpg = fp.geometry.values
     fp_m2 = fp["footprint_m2"].to_numpy()
     linear = fp["linear"].to_numpy()
     n = len(fp)
-    for i in np.flatnonzero(fp["repaired"].to_numpy()):
-        notes.append(f"projects: {ids[i]}: invalid footprint repaired (make_valid)")
+    for i, fix in zip(np.flatnonzero(fp["repaired"].to_numpy()), fp["repair"].to_numpy()[fp["repaired"].to_numpy()]):
+        notes.append(f"projects: {ids[i]}: invalid footprint repaired ({fix or 'when read'})")
 
     hit_rows, pieces_rows, ring_rows = [], [], []
     disks, ring_geoms = [], []

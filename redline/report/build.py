@@ -81,7 +81,7 @@ def build_outputs(
         proj, report = cache(projects, geometry="any")
         proj = prepare_projects(proj, report)
         screening = screen(proj, screen_layers, boundary=boundary, lang=lang,
-                           repaired=[r["id"] for r in report.repaired])
+                           repaired={r["id"]: r.get("repair", "") for r in report.repaired})
     step("screening")
     district = str(boundary.iloc[0].get("name", "")) if "name" in boundary.columns else ""
     title = title or (f"{district} 国土空间管控分析报告" if zh else f"{district} territorial-spatial constraint report")
