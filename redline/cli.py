@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+import errno
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__
+from .__main__ import interrupted
 from .errors import RedlineError
 
 __all__ = ["main", "cli"]
@@ -75,6 +78,13 @@ def _console() -> Console:
     return con if con.is_terminal else Console(highlight=False, width=160)
 
 
+def _progress(disable: bool = False):
+    """A progress bar on stderr, shown only on a terminal (in a log or a pipe it would leave blank lines)."""
+    from rich.progress import Progress
+
+    return Progress(transient=True, console=_err, disable=disable or not _err.is_terminal)
+
+
 def _dumps(data) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True, default=str)
 
@@ -87,22 +97,85 @@ class RedlineGroup(click.Group):
     """
 
     def invoke(self, ctx):
-        from .errors import redact
         from .io import protect_inputs
 
         try:
             with protect_inputs():
                 return super().invoke(ctx)
         except RedlineError as exc:
-            _err.print(f"redline: error: {redact(str(exc))}", markup=False, soft_wrap=True)
-            ctx.exit(1)
+            _fail(str(exc))
         except MemoryError:
-            _err.print("redline: error: out of memory: the layers are too large for the in-memory engine; "
-                       "split the layer by county (or tile) and use partitioned inputs", markup=False, soft_wrap=True)
-            ctx.exit(1)
+            _fail("out of memory: the layers are too large for the in-memory engine; "
+                  "split the layer by county (or tile) and use partitioned inputs")
+        except KeyboardInterrupt:  # outputs under way have removed their temporary files by now
+            interrupted()
 
 
-@click.group(cls=RedlineGroup, context_settings={"help_option_names": ["-h", "--help"]})
+class RedlineCommandLine(RedlineGroup):
+    """The ``redline`` group: besides :class:`RedlineGroup`, every refusal of the argument parser (a bad option
+    value, an unknown option or command, a missing argument) is the same one line and exit code 1 as any other bad
+    input, instead of click's usage block and exit code 2. ``--help`` is unchanged."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            _fail(_usage_message(exc), exit=True)
+        except click.ClickException as exc:
+            _fail(exc.format_message(), exit=True)
+        except (click.Abort, KeyboardInterrupt, EOFError):
+            interrupted()
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:  # output piped into e.g. `head`, which has closed it: not an error
+                raise
+            sys.stdout = None  # nothing more to print there, and the flush at exit must not fail again
+            code = 0
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_message(exc: click.UsageError) -> str:
+    """``<command> <what was refused>; see 'redline <command> --help'`` on one line."""
+    message = " ".join(exc.format_message().split()).rstrip(".")
+    message = message.replace(". Did you mean", " (did you mean").replace("?", "?)") if ". Did you mean" in message \
+        else message
+    if isinstance(exc, click.BadParameter) and exc.param is not None:
+        # click's "Invalid value for '--buffers': '-500,1000': …" → "--buffers '-500,1000': …"
+        message = message.removeprefix("Invalid value for ").replace("': '", " '", 1).lstrip("'")
+    message = message[0].lower() + message[1:] if message[:1].isupper() and message[1:2].islower() else message
+    path = exc.ctx.command_path if exc.ctx is not None else "redline"
+    command = path.partition(" ")[2]
+    return f"{command + ': ' if command else ''}{message}; see '{path} --help'"
+
+
+def _fail(message: str, exit: bool = False) -> None:
+    """Print ``redline: error: <message>`` as one line on stderr and exit with code 1."""
+    _err.print(f"redline: error: {one_line(message)}", markup=False, soft_wrap=True)
+    if exit:
+        sys.exit(1)
+    click.get_current_context().exit(1)
+
+
+def one_line(message: str) -> str:
+    """A message as one line a planner can read: secrets masked, line breaks joined, runaway numbers shortened.
+
+    Examples
+    --------
+    >>> one_line("x up to " + "9" * 40 + " metres\\nre-run with --crs")
+    'x up to 1e+40 metres; re-run with --crs'
+    """
+    from .errors import redact
+
+    text = "; ".join(part.strip() for part in redact(str(message)).splitlines() if part.strip())
+    return _LONG_NUMBER.sub(lambda m: f"{float(m.group().replace(',', '')):.6g}", text)
+
+
+# 16 or more digits (with or without thousands separators): no planner reads those
+_LONG_NUMBER = re.compile(r"-?\d{1,3}(?:,\d{3}){5,}(?:\.\d+)?|-?\d{16,}(?:\.\d+)?")
+
+
+@click.group(cls=RedlineCommandLine, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="redline")
 def cli():
     """redline — territorial-spatial constraint analysis (三区三线) on CGCS2000."""
@@ -180,7 +253,7 @@ def layers_check(paths, crs, encoding, engine, swap_xy, lang, as_json):
             failed = True
             results.append({"path": redact(str(path)), "error": redact(str(exc))})
             if not as_json:
-                _err.print(f"redline: error: {exc}", markup=False, soft_wrap=True)
+                _err.print(f"redline: error: {one_line(str(exc))}", markup=False, soft_wrap=True)
     if as_json:
         click.echo(_dumps(results))
     else:
@@ -225,7 +298,7 @@ def _buffer_list(ctx, param, value) -> tuple[float, ...] | None:
     except ValueError:
         raise click.BadParameter(f"{value!r}: expected distances in metres, e.g. 500,1000,5000") from None
     if any(r <= 0 for r in rings) or list(rings) != sorted(set(rings)):
-        raise click.BadParameter(f"{value!r}: distances must be positive and increasing")
+        raise click.BadParameter(f"{value!r}: distances must be positive and increasing, e.g. 500,1000,5000")
     return rings
 
 
@@ -419,10 +492,8 @@ def _run_indicators(workspace, boundary, layer_specs, units, by, landuse, landus
         measure = dask_measure(client, cell_km)
     if quiet:
         return run_indicators(ws, rec, lang, measure=measure)
-    from rich.progress import Progress
-
     steps = 2 + len(ws.layers) + (ws.units is not None) + (ws.landuse is not None) + (ws.landcover is not None)
-    with Progress(transient=True, console=_err) as bar:
+    with _progress() as bar:
         task = bar.add_task("measuring", total=steps)
         return run_indicators(ws, rec, lang, progress=lambda name: bar.update(task, advance=1, description=name),
                               measure=measure)
@@ -601,8 +672,6 @@ def report(workspace, boundary, layer_specs, units, by, projects, basemap, tiand
       redline report --workspace data/qianjiang/workspace.toml --projects data/qianjiang/projects.geojson \\
           --recipe analyses/qianjiang-2025.toml --out report-qianjiang
     """
-    from rich.progress import Progress
-
     from .analyses.scorecard import load_recipe
     from .errors import register_secret
     from .report import build_outputs
@@ -611,7 +680,7 @@ def report(workspace, boundary, layer_specs, units, by, projects, basemap, tiand
     ws = _workspace_from(workspace, boundary, layer_specs, units, by, landuse=landuse, quotas=quotas)
     rec = load_recipe(recipe) if recipe else None
     steps = ["indicators", "screening", "map", "static maps", "report", "gpkg"]
-    with Progress(transient=True, console=_err, disable=as_json) as bar:
+    with _progress(disable=as_json) as bar:
         task = bar.add_task("building", total=len(steps))
         built = build_outputs(ws, out, projects=projects, recipe=rec, lang=lang, basemap=basemap,
                               tianditu_key=tianditu_key, title=title,
@@ -653,9 +722,7 @@ def _with_bar(quiet: bool, what: str, run):
     """``run(progress)`` with a progress bar of its tasks (``progress(done, total)``) unless quiet."""
     if quiet:
         return run(None)
-    from rich.progress import Progress
-
-    with Progress(transient=True, console=_err) as bar:
+    with _progress() as bar:
         task = bar.add_task(what, total=None)
         return run(lambda done, total: bar.update(task, completed=done, total=total))
 
@@ -675,9 +742,7 @@ def _read_polygons(items: dict, quiet: bool) -> tuple[dict, list[str]]:
         for name, path in items.items():
             one(name, path)
         return read, notes
-    from rich.progress import Progress
-
-    with Progress(transient=True, console=_err) as bar:
+    with _progress() as bar:
         task = bar.add_task("reading", total=len(items))
         for name, path in items.items():
             bar.update(task, description=f"read {Path(path).name}")
@@ -912,9 +977,7 @@ def partition(layer, by_field, grid_km, out, batch_size, as_json):
         click.echo(_dumps({"out": str(out), "rows": sum(p.rows for p in parts),
                            "partitions": [vars(p) for p in parts]}))
         return
-    from rich.progress import Progress
-
-    with Progress(transient=True, console=_err) as bar:
+    with _progress() as bar:
         task = bar.add_task(f"partition {layer.name}", total=total)
         parts = partition_layer(layer, out, by=by_field, grid_km=grid_km, batch_size=batch_size,
                                 progress=lambda n: bar.update(task, completed=n))

@@ -139,9 +139,11 @@ class _progress:
     def __enter__(self):
         if not self.enabled:
             return lambda name: None
+        from rich.console import Console
         from rich.progress import Progress
 
-        self._bar = Progress(transient=True)
+        err = Console(stderr=True)  # on stderr, and only on a terminal: stdout stays the result
+        self._bar = Progress(transient=True, console=err, disable=not err.is_terminal)
         self._bar.start()
         task = self._bar.add_task("reading sample layers", total=self.total)
         return lambda name: self._bar.update(task, advance=1, description=f"read {name}")

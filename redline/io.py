@@ -62,6 +62,7 @@ __all__ = [
     "protect_inputs",
     "register_input",
     "check_project_ids",
+    "dropped_note",
     "prepare_projects",
     "MAX_FEATURES_ENV",
     "MAX_MEMORY_ENV",
@@ -199,20 +200,32 @@ def list_layers(path: str | os.PathLike) -> list[str]:
             return [str(name) for name in pyogrio.list_layers(path)[:, 0]]
     except Exception as exc:
         raise LayerReadError(
-            f"{path}: not a readable spatial file ({_gdal_message(exc)}); give a complete GeoPackage, Shapefile, "
+            f"{path}: not a readable spatial file ({_gdal_message(exc, path)}); give a complete GeoPackage, Shapefile, "
             f"GeoJSON, FlatGeobuf or GeoParquet layer — if it is one, it may be truncated: copy or export it again"
         ) from None
 
 
-def _gdal_message(exc: Exception) -> str:
+# GDAL's advice to programmers, which a planner can't act on
+_GDAL_HINTS = re.compile(r"\s*(It might help to specify the correct driver[^;]*|To avoid this[^;]*|"
+                         r"Use the [A-Z_]+ (?:open|config) option[^;]*)", re.IGNORECASE)
+
+
+def _gdal_message(exc: Exception, path: Path | str | None = None) -> str:
+    """GDAL's (or SQLite's, pyarrow's) reason for a failure, as a short clause: its first line, without the
+    statement it was running, the programmer's hints, repetitions and the file name (the message names it)."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     # SQLite's own words, without the statement GDAL was running ("sqlite3_prepare_v2(SELECT …) failed: …")
     if "failed: " in text and "sqlite" in text.lower():
         text = text.rsplit("failed: ", 1)[1]
-    parts = [part.strip() for part in text.split(";")]
+    text = _GDAL_HINTS.sub("", text)
+    if path is not None:
+        for name in {str(path), Path(path).name}:
+            text = text.replace(f"'{name}' ", "").replace(f"{name}: ", "")
+    text = text.replace("not recognized as being in a supported file format", "not a format GDAL recognises")
+    parts = [part.strip().rstrip(".") for part in text.split(";")]
     text = "; ".join(dict.fromkeys(part for part in parts if part))  # GDAL often repeats itself
-    if len(text) > 300:
-        text = text[:297] + "…"
+    if len(text) > 200:
+        text = text[:197] + "…"
     return text.rstrip(".")
 
 
@@ -352,7 +365,7 @@ def _read_raw_quiet(path: Path, layer: str | None, encoding: str | None, engine:
         try:
             gdf = gpd.read_parquet(path)
         except Exception as exc:
-            raise LayerReadError(f"{where}: not a readable GeoParquet file ({_gdal_message(exc)})") from None
+            raise LayerReadError(f"{where}: not a readable GeoParquet file ({_gdal_message(exc, path)})") from None
         gdf.index.name = "fid"
         return gdf
     if engine == "pyogrio":
@@ -374,9 +387,11 @@ def _read_raw_quiet(path: Path, layer: str | None, encoding: str | None, engine:
                 raise LayerReadError(f"{where}: cannot read ({_gdal_message(exc)}); the file may be truncated "
                                      f"or corrupt: copy or export it again") from None
             if report is not None and "1-dimensional" not in str(exc):
-                report.note(f"malformed geometries fixed while reading ({_gdal_message(exc)})")
+                report.note(f"malformed geometries fixed while reading ({_gdal_message(exc, path)})")
         if not isinstance(data, gpd.GeoDataFrame):
-            raise LayerReadError(f"{where}: has no geometry column — not a spatial layer")
+            raise LayerReadError(f"{where}: has no geometry column — not a spatial layer; give a GeoPackage, Shapefile, "
+                                 f"GeoJSON, FlatGeobuf or GeoParquet layer (a table of coordinates must be made into "
+                                 f"one first)")
         return data
     if engine == "fiona":
         import fiona
@@ -387,7 +402,7 @@ def _read_raw_quiet(path: Path, layer: str | None, encoding: str | None, engine:
                 crs = src.crs.to_wkt() if src.crs else None
                 fields = list(src.schema["properties"])
         except Exception as exc:
-            raise LayerReadError(f"{where}: cannot read ({_gdal_message(exc)})") from None
+            raise LayerReadError(f"{where}: cannot read ({_gdal_message(exc, path)})") from None
         geoms = [shapely.geometry.shape(f.geometry) if f.geometry else None for f in feats]
         rows = [dict(f.properties) for f in feats]
         gdf = gpd.GeoDataFrame(
@@ -573,10 +588,16 @@ def _check_axes(gdf, bounds, report: ReadReport, swap_xy: bool, where: str) -> g
             guess = guess_crs(bounds)
             hint = f"; coordinates suggest {guess.crs} ({guess.reason})" if guess and guess.crs else ""
             raise CRSError(
-                f"{where}: coordinates (x up to {xmax:,.0f}) are not degrees but the CRS is "
+                f"{where}: coordinates (x {_number(xmin)} to {_number(xmax)}, y {_number(ymin)} to {_number(ymax)}) "
+                f"are not degrees but the CRS is "
                 f"{describe_crs(crs)} — wrong .prj?{hint}; re-run with --crs to override"
             )
     return gdf
+
+
+def _number(value: float) -> str:
+    """A coordinate for a message: ``36,512,345.5``, or ``1.2e+308`` for a runaway value."""
+    return f"{value:,.1f}".removesuffix(".0") if abs(value) < 1e12 else f"{value:.3g}"
 
 
 def _repair(gdf: gpd.GeoDataFrame, report: ReadReport, geometry: GeometryKind, where: str) -> gpd.GeoDataFrame:
@@ -771,7 +792,7 @@ def _file_crs(path: Path, layer: str | None):
     try:
         return pyogrio.read_info(path, layer=layer).get("crs")
     except Exception as exc:
-        raise LayerReadError(f"{_where(path, layer)}: cannot read ({_gdal_message(exc)})") from None
+        raise LayerReadError(f"{_where(path, layer)}: cannot read ({_gdal_message(exc, path)})") from None
 
 
 def _finish_read(gdf: gpd.GeoDataFrame, report: ReadReport, crs, detect_crs: bool, swap_xy: bool,
@@ -796,8 +817,24 @@ def _finish_read(gdf: gpd.GeoDataFrame, report: ReadReport, crs, detect_crs: boo
     if report.repaired:
         report.note(f"{len(report.repaired)} invalid geometries repaired (make_valid)")
     if report.dropped:
-        report.note(f"{len(report.dropped)} features dropped (see 'dropped')")
+        report.note(dropped_note(report.dropped))
     return LayerRead(gdf, report)
+
+
+def dropped_note(dropped: list[dict], shown: int = 10) -> str:
+    """One line saying which features were dropped and why, grouped by reason (at most ``shown`` ids each).
+
+    Examples
+    --------
+    >>> dropped_note([{"id": 4, "reason": "null or empty geometry"}, {"id": 9, "reason": "null or empty geometry"}])
+    '2 features dropped — null or empty geometry: features 4, 9'
+    """
+    by_reason: dict[str, list] = {}
+    for entry in dropped:
+        by_reason.setdefault(entry["reason"], []).append(str(entry["id"]))
+    parts = [f"{reason}: feature{'s' if len(ids) > 1 else ''} {', '.join(ids[:shown])}"
+             + (f" and {len(ids) - shown} more" if len(ids) > shown else "") for reason, ids in by_reason.items()]
+    return f"{len(dropped)} feature{'s' if len(dropped) != 1 else ''} dropped — {'; '.join(parts)}"
 
 
 def check_project_ids(gdf: gpd.GeoDataFrame, id_field: str | None = None, where: str = "projects") -> str | None:
@@ -974,7 +1011,7 @@ def write_layer(gdf: gpd.GeoDataFrame, path: str | os.PathLike, layer: str | Non
             else:
                 gdf.to_file(tmp, layer=layer, driver=_DRIVERS[suffix], engine="pyogrio")
         except Exception as exc:
-            raise OutputError(f"{path}: cannot write ({_gdal_message(exc)})") from None
+            raise OutputError(f"{path}: cannot write ({_gdal_message(exc, path)})") from None
     return path
 
 
@@ -1021,7 +1058,7 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     try:
         return pd.read_csv(_io.StringIO(text), dtype=str).apply(lambda c: c.str.strip())
     except Exception as exc:
-        raise LayerReadError(f"{path}: not a readable CSV table ({_gdal_message(exc)})") from None
+        raise LayerReadError(f"{path}: not a readable CSV table ({_gdal_message(exc, path)})") from None
 
 
 def _markdown(df: pd.DataFrame) -> str:
@@ -1092,7 +1129,8 @@ def open_raster(path: str | os.PathLike):
     try:
         raster = rasterio.open(path)
     except Exception as exc:
-        raise LayerReadError(f"{path}: not a readable raster ({_gdal_message(exc)})") from None
+        raise LayerReadError(f"{path}: not a readable raster ({_gdal_message(exc, path)}); give a classified "
+                             f"GeoTIFF (or another raster GDAL reads) — if it is one, copy or export it again") from None
     if raster.crs is None:
         raster.close()
         raise CRSError(f"{path}: the raster has no CRS; assign one (e.g. gdal_edit.py -a_srs EPSG:4490)")
@@ -1108,7 +1146,7 @@ def _write_gpkg_layers(tmp: Path, layers, path: Path) -> None:
         for name, gdf in layers:
             gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", append=tmp.exists())
     except Exception as exc:
-        raise OutputError(f"{path}: cannot write ({_gdal_message(exc)})") from None
+        raise OutputError(f"{path}: cannot write ({_gdal_message(exc, path)})") from None
 
 
 def write_layers(layers: dict[str, gpd.GeoDataFrame], path: str | os.PathLike, what: str = "output") -> Path:

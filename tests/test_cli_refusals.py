@@ -1,0 +1,158 @@
+"""Every refusal in one form, a clean stop on Ctrl-C, and messages a planner can read (issue 15, classes 7–9).
+
+Each case runs the real command in a subprocess, on inputs made in code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import geopandas as gpd
+import pytest
+import shapely
+from conftest import SAMPLE, SQUARE
+from shapely import box
+from test_bad_input import one_line_error, run
+
+LAYER = box(108.705, 29.505, 108.8, 29.6)
+
+
+@pytest.fixture
+def red(tmp_path):
+    path = tmp_path / "red.gpkg"
+    gpd.GeoDataFrame({"name": ["r"]}, geometry=[LAYER], crs=4490).to_file(path, engine="pyogrio")
+    return path
+
+
+@pytest.fixture
+def projects(tmp_path):
+    path = tmp_path / "projects.geojson"
+    gpd.GeoDataFrame({"project_id": ["P1"], "category": ["industrial"]}, geometry=[SQUARE],
+                     crs=4490).to_file(path, engine="pyogrio")
+    return path
+
+
+# --- class 8: option values and usage refused like any other bad input ---------------------------------------
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--buffers", "-500,1000"], ["--buffers", "-500,1000", "positive and increasing", "screen --help"]),
+    (["--buffers", "5000,500,1000"], ["--buffers", "5000,500,1000", "positive and increasing"]),
+    (["--buffers", "500,abc"], ["--buffers", "distances in metres"]),
+    (["--fail-on", "forbidden"], ["--fail-on", "forbidden", "prohibited"]),
+    (["--line-width", "-3"], ["--line-width", "-3"]),
+    (["--engine", "spark"], ["--engine", "spark"]),
+    (["--lang", "fr"], ["--lang", "fr"]),
+    (["--no-such-option"], ["no such option", "--no-such-option"]),
+])
+def test_option_values_refused_in_one_line(projects, red, args, expected):
+    proc = run("screen", projects, "--layer", f"eco_redline={red}", *args)
+    line = one_line_error(proc, *expected)
+    assert "Usage:" not in proc.stderr and "Try '" not in proc.stderr, line
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["scren"], ["no such command 'scren'", "did you mean 'screen'", "redline --help"]),
+    (["screen"], ["screen: missing argument 'PROJECTS'", "redline screen --help"]),
+    (["layers", "check"], ["layers check: missing argument", "redline layers check --help"]),
+    (["layers", "chek", "x"], ["no such command 'chek'"]),
+    (["screen", "p.geojson", "--layer", "eco_redline"], ["--layer", "expected KIND=PATH"]),
+    (["conflicts", "--layer", "eco_redline=a.gpkg"], ["give at least two --layer"]),
+    (["change", "a.gpkg", "b.gpkg", "--strict"], ["--strict goes with --no-decrease"]),
+    (["partition", "x.gpkg", "--out", "parts"], ["--by FIELD or --grid KM"]),
+])
+def test_usage_refused_in_one_line(tmp_path, args, expected):
+    proc = subprocess.run([sys.executable, "-m", "redline", *args], capture_output=True, text=True,
+                          encoding="utf-8", cwd=tmp_path)
+    one_line_error(proc, *expected)
+
+
+def test_help_is_unchanged():
+    for args in (["--help"], ["screen", "--help"], ["layers", "check", "-h"]):
+        proc = run(*args)
+        assert proc.returncode == 0 and proc.stdout.startswith("Usage: ") and proc.stderr == "", args
+    assert run("--version").stdout.strip() == "redline, version 0.1.0"
+
+
+def test_console_script_keeps_the_one_line_form(projects, red):
+    """The installed ``redline`` command (not only ``python -m redline``) refuses the same way."""
+    script = os.path.join(os.path.dirname(sys.executable), "redline")
+    if not os.path.exists(script):
+        pytest.skip("the redline console script is not installed beside this interpreter")
+    proc = subprocess.run([script, "screen", str(projects), "--layer", f"eco_redline={red}", "--buffers", "-1"],
+                          capture_output=True, text=True, encoding="utf-8")
+    one_line_error(proc, "--buffers")
+
+
+# --- class 7: Ctrl-C -------------------------------------------------------------------------------------------
+
+
+def _interrupt(args, delay: float, cwd=None) -> subprocess.CompletedProcess:
+    proc = subprocess.Popen([sys.executable, "-m", "redline", *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, encoding="utf-8", cwd=cwd)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+@pytest.mark.parametrize("delay", [0.15, 0.3, 0.6, 1.0, 1.6])
+def test_ctrl_c_during_start_up(delay):
+    """While the modules import (geopandas, shapely, GDAL …), a Ctrl-C used to print a KeyboardInterrupt traceback."""
+    proc = _interrupt(["layers", "check", SAMPLE / "eco_redline.gpkg", "--json"], delay)
+    assert "Traceback" not in proc.stderr and "KeyboardInterrupt" not in proc.stderr, proc.stderr
+    if proc.returncode in (0, -signal.SIGINT) and not proc.stderr:
+        return  # finished before the signal came (or it came while the interpreter was exiting: nothing to say)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 130 and lines == ["redline: interrupted (Ctrl-C); unfinished outputs were not kept"]
+
+
+def test_ctrl_c_while_writing_leaves_no_output(tmp_path):
+    out = tmp_path / "demo"
+    proc = _interrupt(["demo", "--out", out, "--basemap", "none", "--json"], 6.0)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    if proc.returncode == 0:
+        pytest.skip("the demo finished before the signal")
+    assert proc.returncode == 130 and "redline: interrupted" in proc.stderr
+    leftovers = [p.name for p in tmp_path.rglob("*") if ".part" in p.name or p.name.endswith("-journal")]
+    assert not leftovers, leftovers
+
+
+# --- class 9: messages that fit on one line -------------------------------------------------------------------
+
+
+def test_runaway_coordinates_give_a_short_message(tmp_path, red):
+    path = tmp_path / "huge.geojson"
+    ring = [[1e308, 29.5], [1e308, 29.6], [1e307, 29.6], [1e308, 29.5]]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [ring]}}]}))
+    line = one_line_error(run("indicators", "--boundary", path, "--layer", f"eco_redline={red}"),
+                          "huge.geojson", "not degrees", "--crs")
+    assert "1e+308" in line and "0000000000" not in line and len(line) < 300, line
+
+
+@pytest.mark.parametrize("content", [b"hello world\nnot a map", bytes(range(256)) * 10])
+def test_not_a_spatial_file_without_gdal_hints(tmp_path, red, content):
+    path = tmp_path / "notes.dat"
+    path.write_bytes(content)
+    line = one_line_error(run("indicators", "--boundary", path, "--layer", f"eco_redline={red}"),
+                          "notes.dat", "not a readable spatial file", "GeoPackage")
+    assert "DRIVER" not in line and "It might help" not in line and line.count("notes.dat") == 1, line
+
+
+def test_dropped_note_names_the_features_and_needs_no_json_key(tmp_path, red):
+    """The note said "see 'dropped'", a key that ``screen --json`` (or the table) does not have."""
+    path = tmp_path / "projects.gpkg"
+    gpd.GeoDataFrame({"project_id": ["P1", "P2", "P3"], "category": ["industrial"] * 3},
+                     geometry=[SQUARE, None, shapely.Polygon()], crs=4490).to_file(path, engine="pyogrio")
+    proc = run("screen", path, "--layer", f"eco_redline={red}", "--buffers", "none", "--json")
+    assert proc.returncode == 0, proc.stderr
+    notes = json.loads(proc.stdout)["notes"]
+    dropped = [n for n in notes if "dropped" in n]
+    assert dropped and "see 'dropped'" not in " ".join(notes), notes
+    assert "2 features dropped" in dropped[0] and "null or empty geometry" in dropped[0] and "2, 3" in dropped[0]
