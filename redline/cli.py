@@ -284,7 +284,11 @@ def _layer_specs(ctx, param, values) -> dict[str, str]:
         kind, sep, path = value.partition("=")
         if not sep or not kind or not path:
             raise click.BadParameter(f"{value!r}: expected KIND=PATH, e.g. eco_redline=redline.gpkg")
-        specs[kind.strip()] = path
+        kind = kind.strip()
+        if kind in specs and specs[kind] != path:  # the second would silently replace the first
+            raise click.BadParameter(f"{kind!r} given twice ({specs[kind]} and {path}); give one layer per kind — "
+                                     f"merge the files first, or use another kind")
+        specs[kind] = path
     return specs
 
 

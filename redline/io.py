@@ -814,6 +814,7 @@ def _finish_read(gdf: gpd.GeoDataFrame, report: ReadReport, crs, detect_crs: boo
             gdf = gdf.set_geometry(gpd.GeoSeries(dense, index=gdf.index, crs=gdf.crs))
             report.note(f"{n} features with edges over {GEODESIC_STEP_M:g} m: points added along the geodesic "
                         f"(areas unchanged)")
+    _note_outside_china(gdf, report)
     if report.repaired:
         report.note(f"{len(report.repaired)} invalid geometries repaired (make_valid)")
     if report.dropped:
@@ -835,6 +836,27 @@ def dropped_note(dropped: list[dict], shown: int = 10) -> str:
     parts = [f"{reason}: feature{'s' if len(ids) > 1 else ''} {', '.join(ids[:shown])}"
              + (f" and {len(ids) - shown} more" if len(ids) > shown else "") for reason, ids in by_reason.items()]
     return f"{len(dropped)} feature{'s' if len(dropped) != 1 else ''} dropped — {'; '.join(parts)}"
+
+
+#: lon/lat box around China with its seas and islands: a layer wholly outside it is almost always a CRS mistake
+CHINA_LONLAT = (73.0, 3.0, 136.0, 54.0)
+
+
+def _note_outside_china(gdf: gpd.GeoDataFrame, report: ReadReport) -> None:
+    """A warning note when the layer lies wholly outside China — a wrong CRS or .prj gives exactly that, and
+    every figure measured against Chinese control lines would then be 0 or "no conflict" without saying why."""
+    if gdf.crs is None or not len(gdf):
+        return
+    try:
+        xmin, ymin, xmax, ymax = transform_bbox(gdf.total_bounds, gdf.crs, "EPSG:4490")
+    except Exception:  # coordinates that can't be transformed are reported elsewhere
+        return
+    if not np.all(np.isfinite([xmin, ymin, xmax, ymax])):
+        return
+    cx0, cy0, cx1, cy1 = CHINA_LONLAT
+    if xmax < cx0 or xmin > cx1 or ymax < cy0 or ymin > cy1:
+        report.note(f"warning: the layer lies outside China (lon {xmin:.2f}–{xmax:.2f}, lat {ymin:.2f}–{ymax:.2f}) — "
+                    f"check its CRS (.prj) or give the right one with --crs")
 
 
 def check_project_ids(gdf: gpd.GeoDataFrame, id_field: str | None = None, where: str = "projects") -> str | None:

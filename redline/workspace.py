@@ -21,6 +21,7 @@ from .analyses.indicators import (
     Ledger,
     LanduseResult,
     check_quotas,
+    validate_quotas,
     class_area_by_unit,
     landuse_indicators,
     layer_shares,
@@ -230,6 +231,12 @@ def run_indicators(
     step = progress or (lambda name: None)
     catalog = load_catalog()
     notes: list[str] = []
+    quotas = None
+    if ws.quotas is not None:  # a bad quota table fails before any measuring
+        if ws.units is None:
+            raise CatalogError("quotas are per unit: give --units and --by as well")
+        quotas = read_table(ws.quotas)
+        validate_quotas(quotas, str(ws.quotas))
     boundary, _ = reader(ws.boundary, geometry="polygon")
     step("read boundary")
     layers, zone_fields = {}, {}
@@ -300,7 +307,7 @@ def run_indicators(
             cmap = load_class_map()
             pieces = report.landuse.pieces
             measured["farmland"] = class_area_by_unit(pieces, cmap.codes("farmland", pieces["code"]), units, ws.by)
-        report.quotas = check_quotas(read_table(ws.quotas), measured)
+        report.quotas = check_quotas(quotas, measured, str(ws.quotas))
     if recipe is not None:
         report.recipe = recipe
         landuse = report.landuse.indicators if report.landuse else None

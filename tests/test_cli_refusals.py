@@ -156,3 +156,52 @@ def test_dropped_note_names_the_features_and_needs_no_json_key(tmp_path, red):
     dropped = [n for n in notes if "dropped" in n]
     assert dropped and "see 'dropped'" not in " ".join(notes), notes
     assert "2 features dropped" in dropped[0] and "null or empty geometry" in dropped[0] and "2, 3" in dropped[0]
+
+
+# --- a quota table is checked whole, before any measuring --------------------------------------------------------
+
+
+def test_quota_table_problems_listed_at_once(tmp_path):
+    """A non-numeric quota was a ValueError traceback after all the measuring; now every bad row is named."""
+    quotas = tmp_path / "quotas.csv"
+    quotas.write_text("unit,indicator,quota,quota_unit\n示例街道01,耕地保有量,abc,亩\n,耕地,12,亩\n"
+                      "示例街道01,永久基本农田保护面积,-5,英亩\n", encoding="utf-8")
+    proc = run("indicators", "--workspace", SAMPLE / "workspace.toml", "--quotas", quotas)
+    one_line_error(proc, "quotas.csv", "5 problems", "line 2: quota 'abc'", "line 3: no unit",
+                   "line 3: unknown indicator '耕地'", "line 4: unknown quota unit '英亩'", "line 4: quota '-5'")
+
+
+def test_quota_for_a_unit_that_is_not_there(tmp_path):
+    quotas = tmp_path / "quotas.csv"
+    quotas.write_text("unit,indicator,quota,quota_unit\n不存在的乡,永久基本农田保护面积,5,亩\n", encoding="utf-8")
+    line = one_line_error(run("indicators", "--workspace", SAMPLE / "workspace.toml", "--quotas", quotas),
+                          "quotas.csv", "'不存在的乡' not in the units layer")
+    assert "未归属单位" not in line
+
+
+# --- silent replacements and misplaced layers ---------------------------------------------------------------------
+
+
+def test_a_kind_given_twice_is_refused(projects, red, tmp_path):
+    """The second ``--layer eco_redline=…`` used to replace the first without a word."""
+    other = tmp_path / "red2.gpkg"
+    gpd.GeoDataFrame({"name": ["r2"]}, geometry=[box(108.9, 29.9, 109.0, 30.0)], crs=4490).to_file(other)
+    one_line_error(run("screen", projects, "--layer", f"eco_redline={red}", "--layer", f"eco_redline={other}"),
+                   "--layer", "'eco_redline' given twice", "red.gpkg", "red2.gpkg")
+    one_line_error(run("indicators", "--boundary", red, "--layer", f"eco_redline={red}", "--layer",
+                       f"eco_redline={other}"), "'eco_redline' given twice")
+
+
+def test_a_layer_outside_china_is_flagged(tmp_path, red):
+    """Projects at (0°, 0°) — a lost CRS — were screened 'clear' with no word of warning."""
+    path = tmp_path / "lost.geojson"
+    gpd.GeoDataFrame({"project_id": ["X"], "category": ["industrial"]}, geometry=[box(0.0, 0.0, 0.01, 0.01)],
+                     crs=4490).to_file(path, engine="pyogrio")
+    proc = run("screen", path, "--layer", f"eco_redline={red}", "--buffers", "none", "--json")
+    assert proc.returncode == 0, proc.stderr
+    notes = json.loads(proc.stdout)["notes"]
+    assert any("outside China" in n and n.startswith("projects:") and "--crs" in n for n in notes), notes
+    assert not any("to unknown" in n for n in notes), notes
+    inside = run("screen", red, "--layer", f"eco_redline={red}",
+                 "--buffers", "none", "--json", "--id-field", "name")
+    assert inside.returncode == 0 and not any("outside China" in n for n in json.loads(inside.stdout)["notes"])
