@@ -164,10 +164,14 @@ def one_line(message: str) -> str:
     --------
     >>> one_line("x up to " + "9" * 40 + " metres\\nre-run with --crs")
     'x up to 1e+40 metres; re-run with --crs'
+    >>> one_line("recipe.toml: 2 problems:\\n- unknown kind 'x'\\n- no target")
+    "recipe.toml: 2 problems: unknown kind 'x'; no target"
     """
     from .errors import redact
 
-    text = "; ".join(part.strip() for part in redact(str(message)).splitlines() if part.strip())
+    parts = [part.strip().removeprefix("- ") for part in redact(str(message)).splitlines() if part.strip()]
+    text = "".join(part + ("" if i == len(parts) - 1 else " " if part.endswith(":") else "; ")
+                   for i, part in enumerate(parts))
     return _LONG_NUMBER.sub(lambda m: f"{float(m.group().replace(',', '')):.6g}", text)
 
 

@@ -296,6 +296,7 @@ def run_indicators(
         step("read landuse")
     if ws.landcover is not None:
         report.landcover, report.landcover_groups = _landcover(ws, boundary, units, frame("urban_boundary"))
+        notes += report.landcover.attrs.get("notes", [])
         step("read landcover")
     if ws.quotas is not None:
         if report.ledger is None:

@@ -30,7 +30,7 @@ from ..crs import describe_crs
 from ..errors import CatalogError, CRSError, FieldError, GeometryError, OutputError
 from .conflicts import split_by_units
 from .indicators import ClassMap
-from .landcover import _cell_areas, load_raster_classes
+from .landcover import _cell_areas, check_classified, class_notes, load_raster_classes
 
 __all__ = ["Transition", "load_transitions", "MonitorResult", "monitor"]
 
@@ -189,6 +189,24 @@ def _window(raster, geom_bounds):
         return None
 
 
+def _coverage_notes(before, after, tr, covered: np.ndarray, area_geom, crs) -> list[str]:
+    """A warning when the two rasters' common cells with data cover only part of the protected layer: the
+    change outside them is not seen, and "no human activity" there would be a silent wrong answer."""
+    rr, cc = np.nonzero(covered)
+    layer_m2 = float(ellipsoidal_area([area_geom], crs=crs)[0])
+    if not layer_m2:
+        return []
+    xs = tr.c + (cc + 0.5) * tr.a + (rr + 0.5) * tr.b
+    ys = tr.f + (cc + 0.5) * tr.d + (rr + 0.5) * tr.e
+    seen = float(_cell_areas(before, np.asarray(xs), np.asarray(ys)).sum()) if len(rr) else 0.0
+    share = min(100.0, 100.0 * seen / layer_m2)
+    if share >= 98.0:  # cell centres inside the layer: a few % either way along its edge is the grid, not a gap
+        return []
+    names = f"{getattr(before, 'name', 'before')} and {getattr(after, 'name', 'after')}"
+    return [f"warning: {names} have cells with data on only {share:.1f} % of the protected layer; change in the "
+            f"rest is not measured — give rasters that cover the whole layer"]
+
+
 def monitor(
     before,
     after,
@@ -243,6 +261,8 @@ def monitor(
         raise FieldError("units given without the unit id field (by=)")
     rules = tuple(transitions) if transitions is not None else load_transitions()
     class_map = class_map or load_raster_classes()
+    check_classified(before)
+    check_classified(after)
     notes: list[str] = []
     crs = CRS.from_user_input(before.crs)
     area_geom = dissolve(polygonal(shapely.make_valid(within.to_crs(crs).geometry.values)))
@@ -277,6 +297,11 @@ def monitor(
                                  default_value=1, dtype="uint8").astype(bool)
     centred = features.rasterize([area_geom], out_shape=shape, transform=tr, all_touched=False, fill=0,
                                  default_value=1, dtype="uint8").astype(bool)
+    notes += _coverage_notes(before, after, tr, valid & centred, area_geom, crs)
+    both = valid & centred
+    for r, grid in ((before, b), (after, a)):
+        codes, counts = np.unique(grid[both], return_counts=True)
+        notes += class_notes([_code(c) for c in codes], counts, class_map, getattr(r, "name", "raster"))
     changed = valid & (a != b)
     # every before → after pair among changed cells; the rule each pair matches (first wins)
     shift = np.int64(1) << 32
