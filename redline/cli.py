@@ -140,9 +140,10 @@ def _usage_message(exc: click.UsageError) -> str:
     message = " ".join(exc.format_message().split()).rstrip(".")
     message = message.replace(". Did you mean", " (did you mean").replace("?", "?)") if ". Did you mean" in message \
         else message
-    if isinstance(exc, click.BadParameter) and exc.param is not None:
-        # click's "Invalid value for '--buffers': '-500,1000': …" → "--buffers '-500,1000': …"
-        message = message.removeprefix("Invalid value for ").replace("': '", " '", 1).lstrip("'")
+    match = re.match(r"Invalid value for '([^']+)': (.*)$", message)
+    if match:  # click's "Invalid value for '--buffers': '-500,1000': …" → "--buffers '-500,1000': …"
+        option, reason = match.groups()
+        message = f"{option} {reason}" if reason.startswith("'") else f"{option}: {reason}"
     message = message[0].lower() + message[1:] if message[:1].isupper() and message[1:2].islower() else message
     path = exc.ctx.command_path if exc.ctx is not None else "redline"
     command = path.partition(" ")[2]
@@ -194,6 +195,19 @@ def layers():
     """Inspect layer files."""
 
 
+def _check_crs(value):
+    """An option naming a CRS, refused before any file is read when it names none."""
+    if value is None:
+        return None
+    from .crs import to_crs
+
+    try:
+        to_crs(value)
+    except RedlineError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
 def _check_table(results: list[dict], lang: str) -> Table:
     t = LABELS[lang]
     table = Table(title=t["check_title"])
@@ -230,7 +244,8 @@ def _check_details(con: Console, results: list[dict], lang: str) -> None:
 
 @layers.command("check")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--crs", help="CRS to use when the file has none or a wrong one, e.g. EPSG:4524.")
+@click.option("--crs", callback=lambda ctx, param, value: _check_crs(value),
+              help="CRS to use when the file has none or a wrong one, e.g. EPSG:4524.")
 @click.option("--encoding", help="Attribute encoding (GBK, GB18030, UTF-8); default: .cpg, then detected.")
 @click.option("--engine", type=click.Choice(["pyogrio", "fiona"]), default="pyogrio", show_default=True)
 @click.option("--swap-xy", is_flag=True, help="Swap x and y (files written as lat/lon).")

@@ -243,7 +243,10 @@ def to_crs(crs: CRS | str | int) -> CRS:
             crs = int(crs)
         return CRS.from_user_input(crs)
     except Exception as exc:  # pyproj raises its own CRSError
-        raise CRSError(f"unknown CRS {crs!r}: {exc}") from None
+        reason = str(exc).rsplit(": ", 1)[-1].strip(" )") if str(exc) else ""
+        reason = "" if reason in str(crs) else f" ({reason})"
+        raise CRSError(f"unknown CRS {crs!r}{reason}; give an EPSG code such as EPSG:4490 "
+                       f"(CGCS2000 lon/lat) or EPSG:4545 (CGCS2000 3° Gauss-Krüger CM 108E)") from None
 
 
 def reproject_to(data, crs):

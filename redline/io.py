@@ -136,6 +136,28 @@ def _check_source(path: Path) -> None:
                     f"(.shp, .shx, .dbf, .prj, .cpg) together"
                 )
         _check_shapefile_sizes(path, stem)
+        _check_prj(path, stem)
+
+
+def _check_prj(path: Path, stem: Path) -> None:
+    """A .prj GDAL can't parse makes the whole shapefile unreadable ("missing [") — which reads as corruption.
+    Say it is the .prj, and what to do."""
+    prj = _sibling(stem, ".prj")
+    if prj is None:
+        return
+    text = prj.read_bytes().decode("utf-8", errors="replace").strip()
+    if not text:  # read as a shapefile without a CRS: the no-CRS message (or detection) follows
+        return
+    try:
+        CRS.from_user_input(text)
+    except Exception:
+        import pyogrio
+
+        try:  # GDAL reads some .prj dialects pyproj does not: only refuse what GDAL refuses too
+            pyogrio.read_info(path)
+        except Exception as exc:
+            raise CRSError(f"{path}: the .prj file is not a CRS GDAL can read ({_gdal_message(exc, path)}); fix it, "
+                           f"or delete it and give the CRS with --crs EPSG:…") from None
 
 
 def _check_shapefile_sizes(path: Path, stem: Path) -> None:
@@ -756,7 +778,7 @@ def read_layer(
         try:
             encoding = codecs.lookup(encoding).name
         except LookupError:
-            raise LayerReadError(f"{where}: unknown encoding {encoding!r}") from None
+            raise LayerReadError(f"{where}: unknown encoding {encoding!r}; use GBK, GB18030 or UTF-8") from None
         report.encoding, report.encoding_source = encoding, "given"
     else:
         encoding, source = detect_encoding(path)

@@ -205,3 +205,31 @@ def test_a_layer_outside_china_is_flagged(tmp_path, red):
     inside = run("screen", red, "--layer", f"eco_redline={red}",
                  "--buffers", "none", "--json", "--id-field", "name")
     assert inside.returncode == 0 and not any("outside China" in n for n in json.loads(inside.stdout)["notes"])
+
+
+# --- the right diagnosis --------------------------------------------------------------------------------------------
+
+
+def test_unreadable_prj_is_named_not_called_corruption(tmp_path, red):
+    """A .prj GDAL can't parse read as "cannot read (missing [) … truncated or corrupt"."""
+    shp = tmp_path / "乡镇.shp"
+    gpd.GeoDataFrame({"name": ["a"]}, geometry=[SQUARE], crs=4490).to_file(shp, engine="pyogrio")
+    shp.with_suffix(".prj").write_text("GEOGCS[garbage", encoding="ascii")
+    line = one_line_error(run("indicators", "--boundary", shp, "--layer", f"eco_redline={red}"),
+                          "乡镇.shp", "the .prj file is not a CRS", "--crs")
+    assert "corrupt" not in line and "(layer " not in line
+
+
+@pytest.mark.parametrize("crs, reason", [("EPSG:9999999", "unknown CRS 'EPSG:9999999'"),
+                                         ("+proj=foo", "Unknown projection"), ("nonsense", "unknown CRS")])
+def test_bad_crs_option_refused_before_reading(tmp_path, crs, reason):
+    line = one_line_error(run("layers", "check", tmp_path / "not-even-there.gpkg", "--crs", crs),
+                          "--crs", reason, "EPSG:4490")
+    assert "Internal Proj Error" not in line and "not-even-there" not in line
+
+
+def test_unknown_encoding_says_what_to_use(tmp_path):
+    shp = tmp_path / "a.shp"
+    gpd.GeoDataFrame({"name": ["a"]}, geometry=[SQUARE], crs=4490).to_file(shp, engine="pyogrio")
+    one_line_error(run("layers", "check", shp, "--encoding", "klingon"), "a.shp", "unknown encoding 'klingon'",
+                   "GBK, GB18030 or UTF-8")
