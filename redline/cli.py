@@ -649,10 +649,11 @@ def map_(workspace, boundary, layer_specs, units, by, projects, basemap, tiandit
     """
     from .analyses.screening import screen
     from .errors import register_secret
-    from .io import LayerCache, atomic_output, prepare_projects
+    from .io import LayerCache, atomic_output, check_output, prepare_projects
     from .maps import build_map, render_html
 
     register_secret(tianditu_key)
+    check_output(out)
     ws = _workspace_from(workspace, boundary, layer_specs, units, by)
     read = LayerCache()
     layers = {k: read(p, geometry="polygon").gdf for k, p in ws.layers.items()}
@@ -730,15 +731,18 @@ def _print_files(files, notes, lang: str) -> None:
 CHANGE_DECREASE_EXIT = 4
 
 
-def _refuse_overwrite(targets, inputs) -> None:
-    """Fail before any work when an output would overwrite an input (a shapefile's parts count)."""
+def _refuse_overwrite(targets, inputs, folder: bool = False) -> None:
+    """Fail before any work when an output would overwrite an input (a shapefile's parts count) or cannot be
+    written (:func:`redline.io.check_output`; ``folder``: the outputs are folders)."""
     from .errors import OutputError
-    from .io import _parts
+    from .io import _parts, check_output
 
     ins = {q.resolve() for p in inputs if p is not None for q in _parts(Path(p))}
     for target in targets:
         if target is not None and Path(target).resolve() in ins:
             raise OutputError(f"{target}: refusing to overwrite an input file; choose another output path")
+        if target is not None:
+            check_output(target, folder=folder)
 
 
 def _with_bar(quiet: bool, what: str, run):
@@ -985,7 +989,7 @@ def partition(layer, by_field, grid_km, out, batch_size, as_json):
 
     if (by_field is None) == (grid_km is None):
         raise CatalogError("give --by FIELD or --grid KM (one of the two)")
-    _refuse_overwrite([out], [layer])
+    _refuse_overwrite([out], [layer], folder=True)
     check_target(out)
     total = None
     if not as_json:
@@ -1033,7 +1037,9 @@ def demo(out, lang, as_json, basemap):
       redline demo --out demo-results
     """
     from .demo import run_demo, write_demo
+    from .io import check_output
 
+    check_output(out, folder=True)
     result = run_demo(progress=not as_json, lang=lang)
     files = write_demo(result, out, lang, basemap=basemap)
     if as_json:

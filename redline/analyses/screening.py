@@ -459,10 +459,14 @@ class ScreeningResult:
                     import openpyxl  # noqa: F401
                 except ImportError:
                     raise OutputError(f"{path}: writing .xlsx needs openpyxl (pip install openpyxl)") from None
+                import io
+
                 projects = pd.DataFrame(self.projects.drop(columns="geometry"))
-                with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+                buf = io.BytesIO()  # in memory, written in one go (see redline.io._write_xlsx)
+                with pd.ExcelWriter(buf, engine="openpyxl") as xl:
                     projects.to_excel(xl, sheet_name="projects", index=False)
                     table.to_excel(xl, sheet_name="hits", index=False)
+                tmp.write_bytes(buf.getvalue())
         return path
 
     def explore(self, **kwargs):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..analyses.screening import ScreeningResult, screen
 from ..catalog import load_catalog
-from ..io import LayerCache, atomic_output, prepare_projects, write_styled_gpkg, write_tables
+from ..io import LayerCache, atomic_folder, atomic_output, prepare_projects, write_styled_gpkg, write_tables
 from ..maps import build_map, render_html as render_map
 from ..maps.qgis import categorized_qml, fill_qml, outline_qml
 from ..maps.static import overview_png, project_png
@@ -63,9 +63,35 @@ def build_outputs(
     """Measure, screen, draw and write: ``indicators.xlsx``, ``map.html``, ``maps/*.png``, ``report.html``,
     ``report.docx`` and ``results.gpkg`` (styled for QGIS) into ``out``.
 
-    Results already computed (``indicators``, ``screening``) are used as they are.
+    Results already computed (``indicators``, ``screening``) are used as they are. The files are built in
+    a hidden folder and moved into ``out`` together at the end (:func:`redline.io.atomic_folder`): a run
+    that fails leaves ``out`` as it was, and ``out`` naming a file fails before any work.
     """
     out = Path(out)
+    with atomic_folder(out) as stage:
+        built = _build_into(ws, stage, projects=projects, recipe=recipe, lang=lang, basemap=basemap,
+                            tianditu_key=tianditu_key, title=title, cache=cache, progress=progress,
+                            indicators=indicators, screening=screening)
+    built.files = [out / f.relative_to(stage) for f in built.files]
+    return built
+
+
+def _build_into(
+    ws: Workspace,
+    out: Path,
+    *,
+    projects: str | Path | None = None,
+    recipe=None,
+    lang: str = "zh",
+    basemap: str = "osm",
+    tianditu_key: str | None = None,
+    title: str | None = None,
+    cache: LayerCache | None = None,
+    progress=None,
+    indicators: IndicatorReport | None = None,
+    screening: ScreeningResult | None = None,
+) -> Outputs:
+    """:func:`build_outputs` into the folder ``out`` (its staging folder)."""
     step = progress or (lambda name: None)
     cache = cache or LayerCache()
     catalog, theme = load_catalog(), load_theme()
