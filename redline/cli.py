@@ -400,11 +400,16 @@ def screen(projects, layer_specs, boundary, id_field, category_field, buffers, l
         --layer basic_farmland=data/qianjiang/basic_farmland.gpkg \\
         --layer urban_boundary=data/qianjiang/urban_boundary.gpkg --out screening.gpkg
     """
-    from .analyses.screening import screen as run_screen
-    from .catalog import SEVERITY_RANK
+    from .analyses.screening import load_rules, screen as run_screen
+    from .catalog import SEVERITY_RANK, kind_problems, load_catalog
+    from .errors import CatalogError
     from .io import prepare_projects, read_layer
 
     _refuse_overwrite([out, table_path], [projects, boundary, rules, *layer_specs.values()])
+    rules = load_rules(rules)  # the specs checked before anything is read
+    unknown = kind_problems(layer_specs, load_catalog())
+    if unknown:
+        raise CatalogError("; ".join(unknown))
     proj, rep = read_layer(projects, geometry="any")
     proj = prepare_projects(proj, rep, id_field)
     options = dict(boundary=boundary, id_field=id_field, category_field=category_field, buffers=buffers,
@@ -625,12 +630,17 @@ def _map_inputs(f):
 
 
 def _workspace_from(workspace, boundary, layer_specs, units, by, **more):
+    from .catalog import kind_problems, load_catalog
+    from .errors import CatalogError
     from .workspace import Workspace, load_workspace
 
     ws = load_workspace(workspace) if workspace else Workspace()
     ws = ws.merged(boundary=boundary, layers={k: Path(v) for k, v in layer_specs.items()}, units=units, by=by, **more)
     if ws.boundary is None:
         raise click.UsageError("no boundary given: use --boundary PATH or a workspace with 'boundary'")
+    unknown = kind_problems(ws.layers, load_catalog())
+    if unknown:
+        raise CatalogError("; ".join(unknown))
     return ws
 
 
@@ -647,14 +657,16 @@ def map_(workspace, boundary, layer_specs, units, by, projects, basemap, tiandit
       redline map --boundary data/qianjiang/boundary.gpkg --layer eco_redline=data/qianjiang/eco_redline.gpkg \\
           --basemap none --out redline-offline.html
     """
-    from .analyses.screening import screen
+    from .analyses.screening import load_rules, screen
     from .errors import register_secret
     from .io import LayerCache, atomic_output, check_output, prepare_projects
-    from .maps import build_map, render_html
+    from .maps import build_map, load_theme, render_html
 
     register_secret(tianditu_key)
     check_output(out)
     ws = _workspace_from(workspace, boundary, layer_specs, units, by)
+    theme = load_theme()  # the specs checked before any layer is read
+    rules = load_rules() if projects is not None else None
     read = LayerCache()
     layers = {k: read(p, geometry="polygon").gdf for k, p in ws.layers.items()}
     district = read(ws.boundary, geometry="polygon").gdf
@@ -663,13 +675,13 @@ def map_(workspace, boundary, layer_specs, units, by, projects, basemap, tiandit
     if projects is not None:
         proj, rep = read(projects, geometry="any")
         proj = prepare_projects(proj, rep)
-        result = screen(proj, layers, boundary=district, buffers=[], lang=lang,
+        result = screen(proj, layers, boundary=district, buffers=[], lang=lang, rules=rules,
                         repaired=[r["id"] for r in rep.repaired])
     if title is None and "name" in district.columns:
         name = district.iloc[0]["name"]
         title = f"{name} 三区三线“一张图”" if lang != "en" else f"{name}: one map"
     built = build_map(layers, boundary=district, units=towns, units_by=ws.by, screening=result, lang=lang,
-                      basemap=basemap, tianditu_key=tianditu_key, title=title)
+                      basemap=basemap, tianditu_key=tianditu_key, title=title, theme=theme)
     page = render_html(built.map)
     with atomic_output(out, inputs=[ws.boundary, *ws.layers.values()]) as tmp:
         tmp.write_text(page, encoding="utf-8")
@@ -944,8 +956,8 @@ def monitor(before, after, within_spec, class_map, transitions, min_patch, units
     _need_by(units, by)
     kind, path = next(iter(_layer_specs(None, None, [within_spec]).items()))
     _refuse_overwrite([out, table_path], [before, after, path, units])
-    rules = load_transitions(transitions)
     cmap = load_raster_classes(class_map) if class_map is not None else None
+    rules = load_transitions(transitions, classes=cmap or load_raster_classes())
     items = {kind: path, **({"(units)": units} if units is not None else {})}
     read, notes = _read_polygons(items, as_json)
     with open_raster(before) as b, open_raster(after) as a:

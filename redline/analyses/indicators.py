@@ -24,8 +24,9 @@ from .._resources import resource_dir
 from ..area import UNITS, dissolve, ellipsoidal_area, polygonal
 from ..catalog import find_field
 from ..crs import working_crs
-from ..errors import CatalogError, CRSError, FieldError, GeometryError
+from ..errors import CRSError, FieldError, GeometryError
 from ..io import read_toml
+from ..spec import Key, check, spec_error
 from .._parallel import threaded
 from ..overlay import Dissolved, dissolve_parts, overlap_pairs
 
@@ -358,6 +359,23 @@ class ClassMap:
 _REQUIRED_GROUPS = ("farmland", "forest", "wetland", "vegetation", "residential", "park")
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+#: The keys of a class map TOML (``analyses/classes/*.toml``, ``--landcover-classes``, ``--class-map``).
+CLASS_MAP_SCHEMA = {
+    "name": Key("string"),
+    "name_en": Key("string"),
+    "code_fields": Key("list", items="string", what="a list of field names"),
+    "groups": Key("table", values=Key("list", what='a list of code strings (quote them: "0101")'),
+                  what="a table of group = [codes]"),
+    "park_service": Key("tables", keys={"min_area_m2": Key("any"), "radius_m": Key("any")},
+                        what="an array of tables ([[park_service]])"),
+    "names": Key("table", values=Key("string", what="a class name (a string)"), what="a table of code = name"),
+}
+
+
 def load_class_map(path: str | os.PathLike | None = None, required: Sequence[str] = _REQUIRED_GROUPS) -> ClassMap:
     """Load a land-use class map TOML (default: the bundled 三调 map ``analyses/classes/sandiao.toml``).
 
@@ -371,23 +389,21 @@ def load_class_map(path: str | os.PathLike | None = None, required: Sequence[str
     """
     path = Path(path) if path is not None else resource_dir("analyses") / "classes" / "sandiao.toml"
     data = read_toml(path, "class map TOML")
-    problems = []
+    problems = check(data, CLASS_MAP_SCHEMA)
     groups = data.get("groups", {})
-    if not isinstance(groups, dict):
-        problems.append(f"{path}: [groups] must be a table of group = [codes]")
-        groups = {}
+    groups = groups if isinstance(groups, dict) else {}
     for g in required:
         if g not in groups:
-            problems.append(f"{path}: group {g!r} is missing from [groups]")
+            problems.append(f"group {g!r} is missing from [groups]")
     for g, codes in groups.items():
-        if not isinstance(codes, list) or not all(isinstance(c, str) and c for c in codes):
-            problems.append(f"{path}: groups.{g} must be a list of code strings (quote them: \"0101\")")
+        if isinstance(codes, list) and not all(isinstance(c, str) and c for c in codes):
+            problems.append(f"groups.{g} must be a list of code strings (quote them: \"0101\"), not {codes!r}")
     tiers = data.get("park_service", [])
-    for i, t in enumerate(tiers):
-        if not (isinstance(t, dict) and isinstance(t.get("min_area_m2"), (int, float)) and isinstance(t.get("radius_m"), (int, float))):
-            problems.append(f"{path}: park_service[{i}] needs numbers min_area_m2 and radius_m")
+    for i, t in enumerate(tiers if isinstance(tiers, list) else []):
+        if isinstance(t, dict) and not all(_is_number(t.get(k)) for k in ("min_area_m2", "radius_m")):
+            problems.append(f"park_service[{i}] needs numbers min_area_m2 and radius_m")
     if problems:
-        raise CatalogError("invalid class map:\n" + "\n".join(problems))
+        raise spec_error(path, "class map", problems)
     tier_list = sorted(((float(t["min_area_m2"]), float(t["radius_m"])) for t in tiers), reverse=True)
     return ClassMap(
         name=str(data.get("name", path.stem)),

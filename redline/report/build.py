@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-from ..analyses.screening import ScreeningResult, screen
+from ..analyses.screening import ScreeningResult, load_rules, screen
 from ..catalog import load_catalog
 from ..io import LayerCache, atomic_folder, atomic_output, prepare_projects, write_styled_gpkg, write_tables
 from ..maps import build_map, render_html as render_map
@@ -95,6 +95,7 @@ def _build_into(
     step = progress or (lambda name: None)
     cache = cache or LayerCache()
     catalog, theme = load_catalog(), load_theme()
+    rules = load_rules(catalog=catalog) if screening is None and projects is not None else None  # before any read
     zh = lang != "en"
     if indicators is None:
         indicators = run_indicators(ws, recipe, lang, reader=cache)
@@ -106,7 +107,7 @@ def _build_into(
         screen_layers = {k: layers[k] for k in SCREEN_KINDS if k in layers}
         proj, report = cache(projects, geometry="any")
         proj = prepare_projects(proj, report)
-        screening = screen(proj, screen_layers, boundary=boundary, lang=lang,
+        screening = screen(proj, screen_layers, boundary=boundary, lang=lang, rules=rules,
                            repaired=[r["id"] for r in report.repaired])
     step("screening")
     district = str(boundary.iloc[0].get("name", "")) if "name" in boundary.columns else ""
