@@ -297,6 +297,13 @@ _VERDICT_STYLE = {"prohibited": "bold red", "conditional": "dark_orange", "restr
 SCREEN_FAIL_EXIT = 3
 
 
+def _listed(items, limit: int = 10) -> str:
+    """``items`` joined by commas, the first ``limit`` of them (then ``… +N more``): what tripped a gate."""
+    items = [str(i) for i in items]
+    more = f", … +{len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
+
+
 def _layer_specs(ctx, param, values) -> dict[str, str]:
     specs = {}
     for value in values:
@@ -429,8 +436,24 @@ def screen(projects, layer_specs, boundary, id_field, category_field, buffers, l
         written.append(result.to_file(out))
     if table_path is not None:
         written.append(result.to_table(table_path))
+    failure = None
+    if fail_on:  # which projects trip the gate, said on stderr (and in --json as failed/failure)
+        from .analyses.screening import SEVERITY_LABELS, VERDICTS
+
+        p = result.projects
+        hit = p[p["verdict"].map(SEVERITY_RANK) >= SEVERITY_RANK[fail_on]]
+        groups = [f"{(hit['verdict'] == v).sum()} {SEVERITY_LABELS[lang][v]} "
+                  f"({_listed(hit.loc[hit['verdict'] == v, 'project_id'].astype(str))})"
+                  for v in VERDICTS if (hit["verdict"] == v).any()]
+        if groups:  # "5 projects 禁止 (P-04, …)", or per verdict: "9 projects: 5 禁止 (…), 4 有条件准入 (…)"
+            n = f"{len(hit)} project{'s' if len(hit) > 1 else ''}"
+            failure = f"--fail-on {fail_on}: " + (f"{n} {groups[0].split(' ', 1)[1]}" if len(groups) == 1
+                                                  else f"{n}: {', '.join(groups)}")
     if as_json:
-        click.echo(_dumps(result.to_json()))
+        data = result.to_json()
+        if fail_on:
+            data.update(failed=failure is not None, failure=failure)
+        click.echo(_dumps(data))
     else:
         con = _console()
         con.print(_verdict_table(result, lang))
@@ -438,7 +461,8 @@ def screen(projects, layer_specs, boundary, id_field, category_field, buffers, l
             con.print(f"  {note}", markup=False)
         if written:
             con.print(f"{LABELS[lang]['written']}: " + ", ".join(str(p) for p in written), markup=False)
-    if fail_on and SEVERITY_RANK[result.worst()] >= SEVERITY_RANK[fail_on]:
+    if failure is not None:
+        _err.print(f"redline: {failure}", markup=False, soft_wrap=True)
         sys.exit(SCREEN_FAIL_EXIT)
 
 
@@ -543,9 +567,11 @@ def _print_tables(tables: dict, notes, lang: str, outputs=()) -> None:
 
 
 def _cell(value) -> str:
+    from .io import format_number
+
     if value is None or (isinstance(value, float) and value != value):
         return ""
-    return f"{value:,.2f}" if isinstance(value, float) else str(value)
+    return format_number(value) if isinstance(value, float) else str(value)
 
 
 def _write_outputs(report, lang: str, outputs, only_scorecard: bool = False) -> None:
@@ -917,12 +943,27 @@ def change(old, new, key, units, by, tolerance, no_decrease, strict, out, table_
     read, notes = _read_polygons(items, as_json)
     result = run_change(read["old"], read["new"], key=key, units=read.get("units"), by=by, tolerance=tolerance)
     result.notes[:0] = notes
-    failed = no_decrease and result.decreased(strict)
-    _finish(result, out, table_path, lang, as_json, extra={"failed": failed} if no_decrease else None)
-    if failed:
-        if not as_json:
-            _err.print("redline: the area decreased (面积减少)" + (" in a unit" if strict and not result.decreased()
-                                                                  else ""), markup=False)
+    failure = None
+    if no_decrease and result.decreased(strict):  # what trips the gate, said as screen --fail-on says it
+        from .io import format_number
+
+        ha = "公顷" if lang == "zh" else "ha"
+        parts = []
+        if result.decreased():
+            t = result.totals
+            parts.append(f"by {format_number(-t['net_m2'] / 1e4)} {ha} ({format_number(t['old_m2'] / 1e4)} → "
+                         f"{format_number(t['new_m2'] / 1e4)} {ha})")
+        if strict:
+            u = result.by_unit[result.by_unit["net_m2"] < -result.tolerance]
+            if len(u):
+                parts.append(f"in {len(u)} unit{'s' if len(u) > 1 else ''} (" + _listed(
+                    f"{name} {format_number(net / 1e4)} {ha}" for name, net in zip(u["unit"], u["net_m2"])) + ")")
+        failure = (f"--no-decrease{' --strict' if strict else ''}: the area decreased (面积减少) "
+                   + " and ".join(parts))
+    _finish(result, out, table_path, lang, as_json,
+            extra={"failed": failure is not None, "failure": failure} if no_decrease else None)
+    if failure is not None:
+        _err.print(f"redline: {failure}", markup=False, soft_wrap=True)
         sys.exit(CHANGE_DECREASE_EXIT)
 
 

@@ -62,6 +62,7 @@ __all__ = [
     "read_toml",
     "open_raster",
     "write_tables",
+    "format_number",
     "write_styled_gpkg",
     "write_layers",
     "file_sha256",
@@ -1523,10 +1524,40 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         raise LayerReadError(f"{path}: not a readable CSV table ({_gdal_message(exc, path)})") from None
 
 
+def format_number(value, digits: int = 2) -> str:
+    """A number as every table shows it: thousands separators, ``digits`` decimals, and never ``-0.00``.
+
+    A value that rounds to zero shows as zero, whatever its sign (``-0.0``, or a float's noise like ``-1e-9``).
+
+    Examples
+    --------
+    >>> format_number(-1091.904441), format_number(-0.0), format_number(-1.2e-7), format_number(0.004, 1)
+    ('-1,091.90', '0.00', '0.00', '0.0')
+    """
+    text = f"{float(value):,.{digits}f}"
+    if text.startswith("-") and not text.strip("-0.,"):
+        return text[1:]
+    return text
+
+
+def _unsigned_zeros(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its negative zeros (``-0.0``, as rounding a small negative value gives) made 0.0."""
+    cols = [c for c in df.columns if df[c].dtype.kind == "f"]
+    if not cols:
+        return df
+    out = df.copy()
+    for c in cols:
+        v = out[c].to_numpy()
+        out[c] = np.where((v == 0) & np.signbit(v), 0.0, v)
+    return out
+
+
 def _markdown(df: pd.DataFrame) -> str:
     def cell(v) -> str:
         if v is None or (isinstance(v, float) and np.isnan(v)):
             return ""
+        if isinstance(v, float):
+            return format_number(v)
         return str(v).replace("|", "\\|").replace("\n", " ")
 
     head = "| " + " | ".join(map(cell, df.columns)) + " |"
@@ -1543,8 +1574,8 @@ def write_tables(tables: dict[str, pd.DataFrame], path: str | os.PathLike) -> Pa
     if suffix == ".csv" and len(tables) != 1:
         raise OutputError(f"{path}: a CSV holds one table; {len(tables)} given — use .xlsx or .md")
     with atomic_output(path) as tmp:
-        if suffix == ".csv":
-            next(iter(tables.values())).to_csv(tmp, index=False, encoding="utf-8-sig")
+        if suffix == ".csv":  # full precision; only a negative zero loses its sign
+            _unsigned_zeros(next(iter(tables.values()))).to_csv(tmp, index=False, encoding="utf-8-sig")
         elif suffix == ".md":
             parts = [f"## {name}\n\n{_markdown(df)}\n" for name, df in tables.items()]
             tmp.write_text("\n".join(parts), encoding="utf-8")
@@ -1578,6 +1609,8 @@ def _write_xlsx(tables: dict[str, pd.DataFrame], path: Path) -> None:
                 for c in col[1:]:
                     if isinstance(c.value, float):
                         c.number_format = "#,##0.00"
+                        if c.value < 0 and format_number(c.value) == "0.00" or c.value == 0:
+                            c.value = 0.0  # shown as 0.00, never -0.00
             ws.freeze_panes = "A2"
     path.write_bytes(buf.getvalue())
 

@@ -11,7 +11,7 @@ from ..catalog import load_catalog
 from ..io import LayerCache, atomic_folder, atomic_output, prepare_projects, write_styled_gpkg, write_tables
 from ..maps import build_map, render_html as render_map
 from ..maps.qgis import categorized_qml, fill_qml, outline_qml
-from ..maps.static import overview_png, project_png
+from ..maps.static import FontCheck, overview_png, project_png
 from ..maps.theme import load_theme
 from ..workspace import IndicatorReport, Workspace, run_indicators
 from .document import ReportData, render_docx, render_html
@@ -123,13 +123,18 @@ def _build_into(
     files.append(_write(out / "map.html", render_map(result.map)))
     step("map")
 
-    overview = overview_png(layers, boundary, screening=screening, title=title, catalog=catalog, theme=theme, lang=lang)
+    fonts = FontCheck()  # characters drawn as boxes in any of the maps: said once, in the notes and on stderr
+    overview = overview_png(layers, boundary, screening=screening, title=title, catalog=catalog, theme=theme, lang=lang,
+                            fonts=fonts)
     files.append(_write(out / "maps" / "overview.png", overview))
     pngs = {}
     if screening is not None:
         for pid in screening.projects.loc[screening.projects["verdict"] != "clear", "project_id"]:
-            pngs[pid] = project_png(pid, layers, screening, catalog=catalog, theme=theme, lang=lang)
+            pngs[pid] = project_png(pid, layers, screening, catalog=catalog, theme=theme, lang=lang, fonts=fonts)
             files.append(_write(out / "maps" / f"{_safe(pid)}.png", pngs[pid]))
+    if fonts.note():
+        notes.append(fonts.note())
+        fonts.warn()
     step("static maps")
 
     data = ReportData(title=title, lang=lang, district=district, indicators=indicators, screening=screening,
