@@ -246,7 +246,8 @@ def _check_details(con: Console, results: list[dict], lang: str) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--crs", callback=lambda ctx, param, value: _check_crs(value),
               help="CRS to use when the file has none or a wrong one, e.g. EPSG:4524.")
-@click.option("--encoding", help="Attribute encoding (GBK, GB18030, UTF-8); default: .cpg, then detected.")
+@click.option("--encoding", help="Attribute encoding (GBK, GB18030, UTF-8); default: detected from the .dbf "
+              "bytes (the .cpg when they agree).")
 @click.option("--engine", type=click.Choice(["pyogrio", "fiona"]), default="pyogrio", show_default=True)
 @click.option("--swap-xy", is_flag=True, help="Swap x and y (files written as lat/lon).")
 @lang_option

@@ -76,14 +76,22 @@ def _batches(src: Path, batch_size: int):
                                                                                         use_threads=False)))
     import pyogrio
 
+    from .io import _TEXT_FORMATS, _layer_info, _plan
+
+    plan = _plan(src, None, None, str(src))  # a shapefile's encoding, from its .dbf bytes and .cpg
+    if plan.in_python or (plan.values and src.suffix.lower() in _TEXT_FORMATS):  # GDAL can't recode these
+        raise LayerReadError(f"{src}: its attribute text can't be read in batches ({'; '.join(plan.notes)}); "
+                             f"export it again (as a GeoPackage, or a shapefile in one encoding) and partition that")
+    encoding = plan.gdal
     try:
-        info = pyogrio.read_info(src)
+        info = _layer_info(src, plan=plan)
     except Exception as exc:
         raise LayerReadError(f"{src}: cannot read ({str(exc).splitlines()[0]})") from None
     crs = CRS.from_user_input(info["crs"]) if info.get("crs") else None
 
     def stream():
-        with pyogrio.open_arrow(src, batch_size=batch_size, use_pyarrow=True, return_fids=True) as (meta, reader):
+        with pyogrio.open_arrow(src, batch_size=batch_size, use_pyarrow=True, return_fids=True,
+                                encoding=encoding) as (meta, reader):
             yield meta.get("geometry_name") or "wkb_geometry"
             for batch in reader:  # the feature ids come first, under the driver's name for them
                 yield batch.drop_columns([batch.schema.names[0]]), batch.column(0).to_numpy(zero_copy_only=False)
