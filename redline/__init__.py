@@ -11,36 +11,59 @@ The functions a notebook user needs::
 
 __version__ = "0.1.0"
 
-from .analyses.change import ChangeResult, change
-from .analyses.conflicts import ConflictResult, conflicts
-from .analyses.indicators import (
-    PreparedLayer,
-    check_quotas,
-    landuse_indicators,
-    layer_shares,
-    ledger,
-    load_class_map,
-    prepare_layer,
-)
-from .analyses.landcover import landcover_areas
-from .analyses.monitor import MonitorResult, load_transitions, monitor
-from .analyses.scorecard import evaluate, load_recipe
-from .analyses.screening import ScreeningResult, load_rules, screen
-from .area import UNITS, convert, covered_area, dissolve, ellipsoidal_area, plane_area
-from .catalog import LayerKind, load_catalog
-from .crs import CGCS2000, describe_crs, gk_crs, guess_crs
-from .errors import (
-    CatalogError,
-    CRSError,
-    FieldError,
-    GeometryError,
-    LayerNotFoundError,
-    LayerReadError,
-    OutputError,
-    RedlineError,
-)
-from .io import LayerRead, ReadReport, list_layers, open_raster, read_layer, reproject, write_layer
-from .workspace import load_workspace, run_indicators
+# The public names and the module each lives in. They are imported on first use (PEP 562), so that
+# ``import redline`` and the command line start fast and Ctrl-C during start-up stops cleanly.
+_EXPORTS = {
+    "ChangeResult": ".analyses.change",
+    "change": ".analyses.change",
+    "ConflictResult": ".analyses.conflicts",
+    "conflicts": ".analyses.conflicts",
+    "PreparedLayer": ".analyses.indicators",
+    "check_quotas": ".analyses.indicators",
+    "landuse_indicators": ".analyses.indicators",
+    "layer_shares": ".analyses.indicators",
+    "ledger": ".analyses.indicators",
+    "load_class_map": ".analyses.indicators",
+    "prepare_layer": ".analyses.indicators",
+    "landcover_areas": ".analyses.landcover",
+    "MonitorResult": ".analyses.monitor",
+    "load_transitions": ".analyses.monitor",
+    "monitor": ".analyses.monitor",
+    "evaluate": ".analyses.scorecard",
+    "load_recipe": ".analyses.scorecard",
+    "ScreeningResult": ".analyses.screening",
+    "load_rules": ".analyses.screening",
+    "screen": ".analyses.screening",
+    "UNITS": ".area",
+    "convert": ".area",
+    "covered_area": ".area",
+    "dissolve": ".area",
+    "ellipsoidal_area": ".area",
+    "plane_area": ".area",
+    "LayerKind": ".catalog",
+    "load_catalog": ".catalog",
+    "CGCS2000": ".crs",
+    "describe_crs": ".crs",
+    "gk_crs": ".crs",
+    "guess_crs": ".crs",
+    "CatalogError": ".errors",
+    "CRSError": ".errors",
+    "FieldError": ".errors",
+    "GeometryError": ".errors",
+    "LayerNotFoundError": ".errors",
+    "LayerReadError": ".errors",
+    "OutputError": ".errors",
+    "RedlineError": ".errors",
+    "LayerRead": ".io",
+    "ReadReport": ".io",
+    "list_layers": ".io",
+    "open_raster": ".io",
+    "read_layer": ".io",
+    "reproject": ".io",
+    "write_layer": ".io",
+    "load_workspace": ".workspace",
+    "run_indicators": ".workspace",
+}
 
 __all__ = [
     "__version__",
@@ -94,3 +117,21 @@ __all__ = [
     "CatalogError",
     "OutputError",
 ]
+
+
+def __getattr__(name: str):
+    from importlib import import_module
+    from importlib.util import find_spec
+
+    module = _EXPORTS.get(name)
+    if module is None:  # a submodule used as an attribute: ``import redline; redline.maps.build_map``
+        if not name.startswith("_") and find_spec(f"{__name__}.{name}") is not None:
+            return import_module(f".{name}", __name__)
+        raise AttributeError(f"module 'redline' has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value  # the next lookup doesn't come here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

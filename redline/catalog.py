@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._resources import resource_dir
 from .errors import CatalogError, FieldError
 from .io import read_toml
+from .spec import Key, check, spec_error, suggest, unknown_name
 
-__all__ = ["LayerKind", "Rule", "SEVERITIES", "SEVERITY_RANK", "load_catalog", "validate_kind", "find_field"]
+__all__ = ["LayerKind", "Rule", "SEVERITIES", "SEVERITY_RANK", "KIND_SCHEMA", "load_catalog", "validate_kind",
+           "kind_problems", "find_field"]
 
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -129,6 +131,29 @@ class LayerKind:
                     best, best_len = zone, len(name)
         return best
 
+    def find_zone(self, name) -> dict | None:
+        """The catalog zone called ``name`` (its ``name_zh``, ``name_en`` or an alias, case-insensitive), or ``None``.
+
+        Unlike :meth:`match_zone` (for attribute values) a name is never matched by containment:
+        a spec naming a zone must name it.
+
+        Examples
+        --------
+        >>> ws = load_catalog()["water_source"]
+        >>> ws.find_zone("Level 1")["name_zh"], ws.find_zone("一级区")
+        ('一级', None)
+        """
+        low = str(name).strip().lower()
+        for zone in self.zones:
+            names = [zone.get("name_zh", ""), zone.get("name_en", ""), *zone.get("aliases", [])]
+            if any(low == str(n).strip().lower() for n in names if n):
+                return zone
+        return None
+
+    def zone_names(self) -> list[str]:
+        """The zones' Chinese names, in catalog order."""
+        return [z["name_zh"] for z in self.zones]
+
     def zone_rule(self, zone: dict | None) -> Rule:
         """The rule of ``zone`` (its own keys over the kind's), or the kind's rule for ``None``."""
         return self.rule if zone is None else _rule_from(zone, self.rule)
@@ -166,73 +191,95 @@ def find_field(columns: Iterable, wanted: str | None, candidates: Iterable[str],
     return None
 
 
+_CATEGORIES = Key("list", items="string", what="a list of project category codes")
+_RULE_SCHEMA = {
+    "severity": Key("string"),
+    "legal_basis": Key("string", what="a one-line string"),
+    **{key: _CATEGORIES for key in _RULE_LISTS},
+}
+_ZONE_SCHEMA = {
+    "name_zh": Key("string", required=True, nonempty=True),
+    "name_en": Key("string"),
+    "aliases": Key("list", items="string"),
+    "description": Key("string"),
+    **_RULE_SCHEMA,
+}
+#: The keys of a catalog entry (``layers/*.toml``).
+KIND_SCHEMA = {
+    "kind": Key("string", required=True, nonempty=True),
+    "name_zh": Key("string", required=True, nonempty=True),
+    "name_en": Key("string", required=True, nonempty=True),
+    "description": Key("string"),
+    "zone_fields": Key("list", items="string", what="a list of field names"),
+    "zones": Key("tables", keys=_ZONE_SCHEMA, what="an array of tables ([[zones]])"),
+    "inverted": Key("boolean"),
+    "applies_to": Key("list", items="string", what="a list of lower_snake_case project categories"),
+    "style": Key("table", keys={"fill": Key("string"), "stroke": Key("string"), "fill_opacity": Key("number")}),
+    **_RULE_SCHEMA,
+}
+
+
 def validate_kind(data: dict, source: str) -> list[str]:
     """Every problem of one catalog entry, as ``source: problem`` lines (empty when valid)."""
-    problems = []
-    for key in ("kind", "name_zh", "name_en"):
-        if not isinstance(data.get(key), str) or not data.get(key):
-            problems.append(f"{source}: '{key}' is required and must be a non-empty string")
+    problems = check(data, KIND_SCHEMA)
     kind = data.get("kind")
-    if isinstance(kind, str) and not re.fullmatch(r"[a-z][a-z0-9_]*", kind):
-        problems.append(f"{source}: kind {kind!r} must be lower_snake_case")
-    zf = data.get("zone_fields", [])
-    if not isinstance(zf, list) or not all(isinstance(x, str) for x in zf):
-        problems.append(f"{source}: 'zone_fields' must be a list of field names")
+    if isinstance(kind, str) and kind and not re.fullmatch(r"[a-z][a-z0-9_]*", kind):
+        problems.append(f"kind {kind!r} must be lower_snake_case")
     zones = data.get("zones", [])
-    if not isinstance(zones, list):
-        problems.append(f"{source}: 'zones' must be an array of tables ([[zones]])")
-    else:
-        for i, zone in enumerate(zones):
-            if not isinstance(zone, dict) or not zone.get("name_zh"):
-                problems.append(f"{source}: zones[{i}] needs 'name_zh'")
-    problems += _validate_rule(data, source, "")
-    if isinstance(zones, list):
-        for i, zone in enumerate(zones):
-            if isinstance(zone, dict):
-                problems += _validate_rule(zone, source, f"zones[{i}].")
-                aliases = zone.get("aliases", [])
-                if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
-                    problems.append(f"{source}: zones[{i}].aliases must be a list of strings")
+    zones = [z for z in zones if isinstance(z, dict)] if isinstance(zones, list) else []
+    problems += _validate_rule(data, "")
+    for i, zone in enumerate(zones):
+        problems += _validate_rule(zone, f"zones[{i}].")
     inverted = data.get("inverted", False)
-    if not isinstance(inverted, bool):
-        problems.append(f"{source}: 'inverted' must be true or false, got {inverted!r}")
     applies = data.get("applies_to", [])
-    if not isinstance(applies, list) or not all(isinstance(x, str) and _CODE.match(x) for x in applies):
-        problems.append(f"{source}: 'applies_to' must be a list of lower_snake_case project categories")
-    elif inverted is True and not applies:
-        problems.append(f"{source}: an inverted kind needs 'applies_to' (the project categories flagged outside it)")
+    if isinstance(applies, list) and all(isinstance(x, str) for x in applies):
+        bad = [x for x in applies if not _CODE.match(x)]
+        if bad:
+            problems.append(f"applies_to: {', '.join(map(repr, bad))} must be lower_snake_case project categories")
+        elif inverted is True and not applies:
+            problems.append("an inverted kind needs 'applies_to' (the project categories flagged outside it)")
     style = data.get("style", {})
-    if not isinstance(style, dict):
-        problems.append(f"{source}: [style] must be a table")
-    else:
+    if isinstance(style, dict):
         for key in ("fill", "stroke"):
-            if key in style and not (isinstance(style[key], str) and _COLOUR.match(style[key])):
-                problems.append(f"{source}: style.{key} {style[key]!r} is not a #rrggbb colour")
+            if isinstance(style.get(key), str) and not _COLOUR.match(style[key]):
+                problems.append(f"style.{key} {style[key]!r} is not a #rrggbb colour")
         opacity = style.get("fill_opacity", 0.5)
-        if not isinstance(opacity, (int, float)) or not 0 <= opacity <= 1:
-            problems.append(f"{source}: style.fill_opacity must be a number in [0, 1]")
-    return problems
+        if isinstance(opacity, (int, float)) and not isinstance(opacity, bool) and not 0 <= opacity <= 1:
+            problems.append(f"style.fill_opacity must be a number in [0, 1], not {opacity!r}")
+    return [f"{source}: {p}" for p in problems]
 
 
-def _validate_rule(data: dict, source: str, where: str) -> list[str]:
+def _validate_rule(data: dict, where: str) -> list[str]:
     problems = []
     sev = data.get("severity")
-    if sev is not None and sev not in SEVERITIES:
-        problems.append(f"{source}: {where}severity {sev!r} is not one of {', '.join(SEVERITIES)}")
+    if isinstance(sev, str) and sev not in SEVERITIES:
+        close = suggest(sev, SEVERITIES)
+        problems.append(f"{where}severity {sev!r} is not one of {', '.join(SEVERITIES)}"
+                        + (f" — did you mean {close}?" if close else ""))
     basis = data.get("legal_basis")
-    if basis is not None and (not isinstance(basis, str) or "\n" in basis.strip()):
-        problems.append(f"{source}: {where}legal_basis must be a one-line string")
+    if isinstance(basis, str) and "\n" in basis.strip():
+        problems.append(f"{where}legal_basis must be a one-line string")
     for key in _RULE_LISTS:
         value = data.get(key)
-        if value is None:
-            continue
         if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
-            problems.append(f"{source}: {where}{key} must be a list of project category codes")
-            continue
+            continue  # absent, or a type problem the schema reports
         bad = [x for x in value if not _CODE.match(x)]
         if bad:
-            problems.append(f"{source}: {where}{key}: {', '.join(map(repr, bad))} must be lower_snake_case codes")
+            problems.append(f"{where}{key}: {', '.join(map(repr, bad))} must be lower_snake_case codes")
     return problems
+
+
+def kind_problems(kinds: Iterable[str], catalog: Mapping[str, "LayerKind"], at: str = "") -> list[str]:
+    """One problem for each of ``kinds`` the catalog doesn't know, with the closest kind it does.
+
+    ``at`` is put before each problem, ``{kind}`` in it replaced by the kind.
+
+    Examples
+    --------
+    >>> kind_problems(["eco_redlin", "eco_redline"], load_catalog(), "layers.{kind}: ")
+    ["layers.eco_redlin: unknown layer kind 'eco_redlin' — did you mean eco_redline?"]
+    """
+    return [at.format(kind=k) + unknown_name("layer kind", k, catalog, "catalog kinds") for k in kinds if k not in catalog]
 
 
 def load_catalog(directory: str | os.PathLike | None = None) -> dict[str, LayerKind]:
@@ -262,7 +309,7 @@ def load_catalog(directory: str | os.PathLike | None = None) -> dict[str, LayerK
             problems.append(str(exc))
             continue
         found = validate_kind(data, str(path))
-        if data.get("kind") in kinds:
+        if isinstance(data.get("kind"), str) and data["kind"] in kinds:
             found.append(f"{path}: kind {data['kind']!r} is defined twice")
         problems += found
         if found:
@@ -281,5 +328,5 @@ def load_catalog(directory: str | os.PathLike | None = None) -> dict[str, LayerK
             applies_to=tuple(data.get("applies_to", ())),
         )
     if problems:
-        raise CatalogError("invalid layer catalog:\n" + "\n".join(problems))
+        raise spec_error(directory, "layer catalog", problems)
     return kinds

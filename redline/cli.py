@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+import errno
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__
+from .__main__ import interrupted
 from .errors import RedlineError
 
 __all__ = ["main", "cli"]
@@ -75,6 +78,13 @@ def _console() -> Console:
     return con if con.is_terminal else Console(highlight=False, width=160)
 
 
+def _progress(disable: bool = False):
+    """A progress bar on stderr, shown only on a terminal (in a log or a pipe it would leave blank lines)."""
+    from rich.progress import Progress
+
+    return Progress(transient=True, console=_err, disable=disable or not _err.is_terminal)
+
+
 def _dumps(data) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True, default=str)
 
@@ -87,22 +97,90 @@ class RedlineGroup(click.Group):
     """
 
     def invoke(self, ctx):
-        from .errors import redact
         from .io import protect_inputs
 
         try:
             with protect_inputs():
                 return super().invoke(ctx)
         except RedlineError as exc:
-            _err.print(f"redline: error: {redact(str(exc))}", markup=False, soft_wrap=True)
-            ctx.exit(1)
+            _fail(str(exc))
         except MemoryError:
-            _err.print("redline: error: out of memory: the layers are too large for the in-memory engine; "
-                       "split the layer by county (or tile) and use partitioned inputs", markup=False, soft_wrap=True)
-            ctx.exit(1)
+            _fail("out of memory: the layers are too large for the in-memory engine; "
+                  "split the layer by county (or tile) and use partitioned inputs")
+        except KeyboardInterrupt:  # outputs under way have removed their temporary files by now
+            interrupted()
 
 
-@click.group(cls=RedlineGroup, context_settings={"help_option_names": ["-h", "--help"]})
+class RedlineCommandLine(RedlineGroup):
+    """The ``redline`` group: besides :class:`RedlineGroup`, every refusal of the argument parser (a bad option
+    value, an unknown option or command, a missing argument) is the same one line and exit code 1 as any other bad
+    input, instead of click's usage block and exit code 2. ``--help`` is unchanged."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            _fail(_usage_message(exc), exit=True)
+        except click.ClickException as exc:
+            _fail(exc.format_message(), exit=True)
+        except (click.Abort, KeyboardInterrupt, EOFError):
+            interrupted()
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:  # output piped into e.g. `head`, which has closed it: not an error
+                raise
+            sys.stdout = None  # nothing more to print there, and the flush at exit must not fail again
+            code = 0
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_message(exc: click.UsageError) -> str:
+    """``<command> <what was refused>; see 'redline <command> --help'`` on one line."""
+    message = " ".join(exc.format_message().split()).rstrip(".")
+    message = message.replace(". Did you mean", " (did you mean").replace("?", "?)") if ". Did you mean" in message \
+        else message
+    match = re.match(r"Invalid value for '([^']+)': (.*)$", message)
+    if match:  # click's "Invalid value for '--buffers': '-500,1000': …" → "--buffers '-500,1000': …"
+        option, reason = match.groups()
+        message = f"{option} {reason}" if reason.startswith("'") else f"{option}: {reason}"
+    message = message[0].lower() + message[1:] if message[:1].isupper() and message[1:2].islower() else message
+    path = exc.ctx.command_path if exc.ctx is not None else "redline"
+    command = path.partition(" ")[2]
+    return f"{command + ': ' if command else ''}{message}; see '{path} --help'"
+
+
+def _fail(message: str, exit: bool = False) -> None:
+    """Print ``redline: error: <message>`` as one line on stderr and exit with code 1."""
+    _err.print(f"redline: error: {one_line(message)}", markup=False, soft_wrap=True)
+    if exit:
+        sys.exit(1)
+    click.get_current_context().exit(1)
+
+
+def one_line(message: str) -> str:
+    """A message as one line a planner can read: secrets masked, line breaks joined, runaway numbers shortened.
+
+    Examples
+    --------
+    >>> one_line("x up to " + "9" * 40 + " metres\\nre-run with --crs")
+    'x up to 1e+40 metres; re-run with --crs'
+    >>> one_line("recipe.toml: 2 problems:\\n- unknown kind 'x'\\n- no target")
+    "recipe.toml: 2 problems: unknown kind 'x'; no target"
+    """
+    from .errors import redact
+
+    parts = [part.strip().removeprefix("- ") for part in redact(str(message)).splitlines() if part.strip()]
+    text = "".join(part + ("" if i == len(parts) - 1 else " " if part.endswith(":") else "; ")
+                   for i, part in enumerate(parts))
+    return _LONG_NUMBER.sub(lambda m: f"{float(m.group().replace(',', '')):.6g}", text)
+
+
+# 16 or more digits (with or without thousands separators): no planner reads those
+_LONG_NUMBER = re.compile(r"-?\d{1,3}(?:,\d{3}){5,}(?:\.\d+)?|-?\d{16,}(?:\.\d+)?")
+
+
+@click.group(cls=RedlineCommandLine, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="redline")
 def cli():
     """redline — territorial-spatial constraint analysis (三区三线) on CGCS2000."""
@@ -115,6 +193,19 @@ def cli():
 @cli.group(cls=RedlineGroup)
 def layers():
     """Inspect layer files."""
+
+
+def _check_crs(value):
+    """An option naming a CRS, refused before any file is read when it names none."""
+    if value is None:
+        return None
+    from .crs import to_crs
+
+    try:
+        to_crs(value)
+    except RedlineError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
 
 
 def _check_table(results: list[dict], lang: str) -> Table:
@@ -153,8 +244,10 @@ def _check_details(con: Console, results: list[dict], lang: str) -> None:
 
 @layers.command("check")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--crs", help="CRS to use when the file has none or a wrong one, e.g. EPSG:4524.")
-@click.option("--encoding", help="Attribute encoding (GBK, GB18030, UTF-8); default: .cpg, then detected.")
+@click.option("--crs", callback=lambda ctx, param, value: _check_crs(value),
+              help="CRS to use when the file has none or a wrong one, e.g. EPSG:4524.")
+@click.option("--encoding", help="Attribute encoding (GBK, GB18030, UTF-8); default: detected from the .dbf "
+              "bytes (the .cpg when they agree).")
 @click.option("--engine", type=click.Choice(["pyogrio", "fiona"]), default="pyogrio", show_default=True)
 @click.option("--swap-xy", is_flag=True, help="Swap x and y (files written as lat/lon).")
 @lang_option
@@ -180,7 +273,7 @@ def layers_check(paths, crs, encoding, engine, swap_xy, lang, as_json):
             failed = True
             results.append({"path": redact(str(path)), "error": redact(str(exc))})
             if not as_json:
-                _err.print(f"redline: error: {exc}", markup=False, soft_wrap=True)
+                _err.print(f"redline: error: {one_line(str(exc))}", markup=False, soft_wrap=True)
     if as_json:
         click.echo(_dumps(results))
     else:
@@ -205,13 +298,24 @@ _VERDICT_STYLE = {"prohibited": "bold red", "conditional": "dark_orange", "restr
 SCREEN_FAIL_EXIT = 3
 
 
+def _listed(items, limit: int = 10) -> str:
+    """``items`` joined by commas, the first ``limit`` of them (then ``… +N more``): what tripped a gate."""
+    items = [str(i) for i in items]
+    more = f", … +{len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
+
+
 def _layer_specs(ctx, param, values) -> dict[str, str]:
     specs = {}
     for value in values:
         kind, sep, path = value.partition("=")
         if not sep or not kind or not path:
             raise click.BadParameter(f"{value!r}: expected KIND=PATH, e.g. eco_redline=redline.gpkg")
-        specs[kind.strip()] = path
+        kind = kind.strip()
+        if kind in specs and specs[kind] != path:  # the second would silently replace the first
+            raise click.BadParameter(f"{kind!r} given twice ({specs[kind]} and {path}); give one layer per kind — "
+                                     f"merge the files first, or use another kind")
+        specs[kind] = path
     return specs
 
 
@@ -225,7 +329,7 @@ def _buffer_list(ctx, param, value) -> tuple[float, ...] | None:
     except ValueError:
         raise click.BadParameter(f"{value!r}: expected distances in metres, e.g. 500,1000,5000") from None
     if any(r <= 0 for r in rings) or list(rings) != sorted(set(rings)):
-        raise click.BadParameter(f"{value!r}: distances must be positive and increasing")
+        raise click.BadParameter(f"{value!r}: distances must be positive and increasing, e.g. 500,1000,5000")
     return rings
 
 
@@ -304,11 +408,16 @@ def screen(projects, layer_specs, boundary, id_field, category_field, buffers, l
         --layer basic_farmland=data/qianjiang/basic_farmland.gpkg \\
         --layer urban_boundary=data/qianjiang/urban_boundary.gpkg --out screening.gpkg
     """
-    from .analyses.screening import screen as run_screen
-    from .catalog import SEVERITY_RANK
+    from .analyses.screening import load_rules, screen as run_screen
+    from .catalog import SEVERITY_RANK, kind_problems, load_catalog
+    from .errors import CatalogError
     from .io import prepare_projects, read_layer
 
     _refuse_overwrite([out, table_path], [projects, boundary, rules, *layer_specs.values()])
+    rules = load_rules(rules)  # the specs checked before anything is read
+    unknown = kind_problems(layer_specs, load_catalog())
+    if unknown:
+        raise CatalogError("; ".join(unknown))
     proj, rep = read_layer(projects, geometry="any")
     proj = prepare_projects(proj, rep, id_field)
     options = dict(boundary=boundary, id_field=id_field, category_field=category_field, buffers=buffers,
@@ -328,8 +437,24 @@ def screen(projects, layer_specs, boundary, id_field, category_field, buffers, l
         written.append(result.to_file(out))
     if table_path is not None:
         written.append(result.to_table(table_path))
+    failure = None
+    if fail_on:  # which projects trip the gate, said on stderr (and in --json as failed/failure)
+        from .analyses.screening import SEVERITY_LABELS, VERDICTS
+
+        p = result.projects
+        hit = p[p["verdict"].map(SEVERITY_RANK) >= SEVERITY_RANK[fail_on]]
+        groups = [f"{(hit['verdict'] == v).sum()} {SEVERITY_LABELS[lang][v]} "
+                  f"({_listed(hit.loc[hit['verdict'] == v, 'project_id'].astype(str))})"
+                  for v in VERDICTS if (hit["verdict"] == v).any()]
+        if groups:  # "5 projects 禁止 (P-04, …)", or per verdict: "9 projects: 5 禁止 (…), 4 有条件准入 (…)"
+            n = f"{len(hit)} project{'s' if len(hit) > 1 else ''}"
+            failure = f"--fail-on {fail_on}: " + (f"{n} {groups[0].split(' ', 1)[1]}" if len(groups) == 1
+                                                  else f"{n}: {', '.join(groups)}")
     if as_json:
-        click.echo(_dumps(result.to_json()))
+        data = result.to_json()
+        if fail_on:
+            data.update(failed=failure is not None, failure=failure)
+        click.echo(_dumps(data))
     else:
         con = _console()
         con.print(_verdict_table(result, lang))
@@ -337,7 +462,8 @@ def screen(projects, layer_specs, boundary, id_field, category_field, buffers, l
             con.print(f"  {note}", markup=False)
         if written:
             con.print(f"{LABELS[lang]['written']}: " + ", ".join(str(p) for p in written), markup=False)
-    if fail_on and SEVERITY_RANK[result.worst()] >= SEVERITY_RANK[fail_on]:
+    if failure is not None:
+        _err.print(f"redline: {failure}", markup=False, soft_wrap=True)
         sys.exit(SCREEN_FAIL_EXIT)
 
 
@@ -419,10 +545,8 @@ def _run_indicators(workspace, boundary, layer_specs, units, by, landuse, landus
         measure = dask_measure(client, cell_km)
     if quiet:
         return run_indicators(ws, rec, lang, measure=measure)
-    from rich.progress import Progress
-
     steps = 2 + len(ws.layers) + (ws.units is not None) + (ws.landuse is not None) + (ws.landcover is not None)
-    with Progress(transient=True, console=_err) as bar:
+    with _progress() as bar:
         task = bar.add_task("measuring", total=steps)
         return run_indicators(ws, rec, lang, progress=lambda name: bar.update(task, advance=1, description=name),
                               measure=measure)
@@ -444,9 +568,11 @@ def _print_tables(tables: dict, notes, lang: str, outputs=()) -> None:
 
 
 def _cell(value) -> str:
+    from .io import format_number
+
     if value is None or (isinstance(value, float) and value != value):
         return ""
-    return f"{value:,.2f}" if isinstance(value, float) else str(value)
+    return format_number(value) if isinstance(value, float) else str(value)
 
 
 def _write_outputs(report, lang: str, outputs, only_scorecard: bool = False) -> None:
@@ -531,12 +657,17 @@ def _map_inputs(f):
 
 
 def _workspace_from(workspace, boundary, layer_specs, units, by, **more):
+    from .catalog import kind_problems, load_catalog
+    from .errors import CatalogError
     from .workspace import Workspace, load_workspace
 
     ws = load_workspace(workspace) if workspace else Workspace()
     ws = ws.merged(boundary=boundary, layers={k: Path(v) for k, v in layer_specs.items()}, units=units, by=by, **more)
     if ws.boundary is None:
         raise click.UsageError("no boundary given: use --boundary PATH or a workspace with 'boundary'")
+    unknown = kind_problems(ws.layers, load_catalog())
+    if unknown:
+        raise CatalogError("; ".join(unknown))
     return ws
 
 
@@ -553,13 +684,16 @@ def map_(workspace, boundary, layer_specs, units, by, projects, basemap, tiandit
       redline map --boundary data/qianjiang/boundary.gpkg --layer eco_redline=data/qianjiang/eco_redline.gpkg \\
           --basemap none --out redline-offline.html
     """
-    from .analyses.screening import screen
+    from .analyses.screening import load_rules, screen
     from .errors import register_secret
-    from .io import LayerCache, atomic_output, prepare_projects
-    from .maps import build_map, render_html
+    from .io import LayerCache, atomic_output, check_output, prepare_projects
+    from .maps import build_map, load_theme, render_html
 
     register_secret(tianditu_key)
+    check_output(out)
     ws = _workspace_from(workspace, boundary, layer_specs, units, by)
+    theme = load_theme()  # the specs checked before any layer is read
+    rules = load_rules() if projects is not None else None
     read = LayerCache()
     layers = {k: read(p, geometry="polygon").gdf for k, p in ws.layers.items()}
     district = read(ws.boundary, geometry="polygon").gdf
@@ -573,13 +707,13 @@ def map_(workspace, boundary, layer_specs, units, by, projects, basemap, tiandit
     if projects is not None:
         proj, rep = read(projects, geometry="any")
         proj = prepare_projects(proj, rep)
-        result = screen(proj, layers, boundary=district, buffers=[], lang=lang,
+        result = screen(proj, layers, boundary=district, buffers=[], lang=lang, rules=rules,
                         repaired={r["id"]: r.get("repair", "") for r in rep.repaired})
     if title is None and "name" in district.columns:
         name = district.iloc[0]["name"]
         title = f"{name} 三区三线“一张图”" if lang != "en" else f"{name}: one map"
     built = build_map(layers, boundary=district, units=towns, units_by=ws.by, screening=result, lang=lang,
-                      basemap=basemap, tianditu_key=tianditu_key, title=title)
+                      basemap=basemap, tianditu_key=tianditu_key, title=title, theme=theme)
     page = render_html(built.map)
     with atomic_output(out, inputs=[ws.boundary, *ws.layers.values()]) as tmp:
         tmp.write_text(page, encoding="utf-8")
@@ -606,8 +740,6 @@ def report(workspace, boundary, layer_specs, units, by, projects, basemap, tiand
       redline report --workspace data/qianjiang/workspace.toml --projects data/qianjiang/projects.geojson \\
           --recipe analyses/qianjiang-2025.toml --out report-qianjiang
     """
-    from rich.progress import Progress
-
     from .analyses.scorecard import load_recipe
     from .errors import register_secret
     from .report import build_outputs
@@ -616,7 +748,7 @@ def report(workspace, boundary, layer_specs, units, by, projects, basemap, tiand
     ws = _workspace_from(workspace, boundary, layer_specs, units, by, landuse=landuse, quotas=quotas)
     rec = load_recipe(recipe) if recipe else None
     steps = ["indicators", "screening", "map", "static maps", "report", "gpkg"]
-    with Progress(transient=True, console=_err, disable=as_json) as bar:
+    with _progress(disable=as_json) as bar:
         task = bar.add_task("building", total=len(steps))
         built = build_outputs(ws, out, projects=projects, recipe=rec, lang=lang, basemap=basemap,
                               tianditu_key=tianditu_key, title=title,
@@ -643,24 +775,25 @@ def _print_files(files, notes, lang: str) -> None:
 CHANGE_DECREASE_EXIT = 4
 
 
-def _refuse_overwrite(targets, inputs) -> None:
-    """Fail before any work when an output would overwrite an input (a shapefile's parts count)."""
+def _refuse_overwrite(targets, inputs, folder: bool = False) -> None:
+    """Fail before any work when an output would overwrite an input (a shapefile's parts count) or cannot be
+    written (:func:`redline.io.check_output`; ``folder``: the outputs are folders)."""
     from .errors import OutputError
-    from .io import _parts
+    from .io import _parts, check_output
 
     ins = {q.resolve() for p in inputs if p is not None for q in _parts(Path(p))}
     for target in targets:
         if target is not None and Path(target).resolve() in ins:
             raise OutputError(f"{target}: refusing to overwrite an input file; choose another output path")
+        if target is not None:
+            check_output(target, folder=folder)
 
 
 def _with_bar(quiet: bool, what: str, run):
     """``run(progress)`` with a progress bar of its tasks (``progress(done, total)``) unless quiet."""
     if quiet:
         return run(None)
-    from rich.progress import Progress
-
-    with Progress(transient=True, console=_err) as bar:
+    with _progress() as bar:
         task = bar.add_task(what, total=None)
         return run(lambda done, total: bar.update(task, completed=done, total=total))
 
@@ -680,9 +813,7 @@ def _read_polygons(items: dict, quiet: bool) -> tuple[dict, list[str]]:
         for name, path in items.items():
             one(name, path)
         return read, notes
-    from rich.progress import Progress
-
-    with Progress(transient=True, console=_err) as bar:
+    with _progress() as bar:
         task = bar.add_task("reading", total=len(items))
         for name, path in items.items():
             bar.update(task, description=f"read {Path(path).name}")
@@ -818,12 +949,27 @@ def change(old, new, key, units, by, tolerance, no_decrease, strict, out, table_
     read, notes = _read_polygons(items, as_json)
     result = run_change(read["old"], read["new"], key=key, units=read.get("units"), by=by, tolerance=tolerance)
     result.notes[:0] = notes
-    failed = no_decrease and result.decreased(strict)
-    _finish(result, out, table_path, lang, as_json, extra={"failed": failed} if no_decrease else None)
-    if failed:
-        if not as_json:
-            _err.print("redline: the area decreased (面积减少)" + (" in a unit" if strict and not result.decreased()
-                                                                  else ""), markup=False)
+    failure = None
+    if no_decrease and result.decreased(strict):  # what trips the gate, said as screen --fail-on says it
+        from .io import format_number
+
+        ha = "公顷" if lang == "zh" else "ha"
+        parts = []
+        if result.decreased():
+            t = result.totals
+            parts.append(f"by {format_number(-t['net_m2'] / 1e4)} {ha} ({format_number(t['old_m2'] / 1e4)} → "
+                         f"{format_number(t['new_m2'] / 1e4)} {ha})")
+        if strict:
+            u = result.by_unit[result.by_unit["net_m2"] < -result.tolerance]
+            if len(u):
+                parts.append(f"in {len(u)} unit{'s' if len(u) > 1 else ''} (" + _listed(
+                    f"{name} {format_number(net / 1e4)} {ha}" for name, net in zip(u["unit"], u["net_m2"])) + ")")
+        failure = (f"--no-decrease{' --strict' if strict else ''}: the area decreased (面积减少) "
+                   + " and ".join(parts))
+    _finish(result, out, table_path, lang, as_json,
+            extra={"failed": failure is not None, "failure": failure} if no_decrease else None)
+    if failure is not None:
+        _err.print(f"redline: {failure}", markup=False, soft_wrap=True)
         sys.exit(CHANGE_DECREASE_EXIT)
 
 
@@ -857,8 +1003,8 @@ def monitor(before, after, within_spec, class_map, transitions, min_patch, units
     _need_by(units, by)
     kind, path = next(iter(_layer_specs(None, None, [within_spec]).items()))
     _refuse_overwrite([out, table_path], [before, after, path, units])
-    rules = load_transitions(transitions)
     cmap = load_raster_classes(class_map) if class_map is not None else None
+    rules = load_transitions(transitions, classes=cmap or load_raster_classes())
     items = {kind: path, **({"(units)": units} if units is not None else {})}
     read, notes = _read_polygons(items, as_json)
     with open_raster(before) as b, open_raster(after) as a:
@@ -902,7 +1048,7 @@ def partition(layer, by_field, grid_km, out, batch_size, as_json):
 
     if (by_field is None) == (grid_km is None):
         raise CatalogError("give --by FIELD or --grid KM (one of the two)")
-    _refuse_overwrite([out], [layer])
+    _refuse_overwrite([out], [layer], folder=True)
     check_target(out)
     total = None
     if not as_json:
@@ -917,9 +1063,7 @@ def partition(layer, by_field, grid_km, out, batch_size, as_json):
         click.echo(_dumps({"out": str(out), "rows": sum(p.rows for p in parts),
                            "partitions": [vars(p) for p in parts]}))
         return
-    from rich.progress import Progress
-
-    with Progress(transient=True, console=_err) as bar:
+    with _progress() as bar:
         task = bar.add_task(f"partition {layer.name}", total=total)
         parts = partition_layer(layer, out, by=by_field, grid_km=grid_km, batch_size=batch_size,
                                 progress=lambda n: bar.update(task, completed=n))
@@ -952,7 +1096,9 @@ def demo(out, lang, as_json, basemap):
       redline demo --out demo-results
     """
     from .demo import run_demo, write_demo
+    from .io import check_output
 
+    check_output(out, folder=True)
     result = run_demo(progress=not as_json, lang=lang)
     files = write_demo(result, out, lang, basemap=basemap)
     if as_json:

@@ -173,12 +173,24 @@ def describe_crs(crs: CRS | str | int | None) -> str:
     --------
     >>> describe_crs("EPSG:4490")
     'EPSG:4490 (China Geodetic Coordinate System 2000)'
+    >>> describe_crs("+proj=tmerc +lon_0=1.5 +k=1 +x_0=500000 +ellps=GRS80 +units=m")
+    'Transverse Mercator centred on 1.5°E (GRS 1980)'
     """
     if crs is None:
         return "none"
     crs = CRS.from_user_input(crs)
     code = crs.to_epsg()
-    return f"EPSG:{code} ({crs.name})" if code else crs.name
+    if code:
+        return f"EPSG:{code} ({crs.name})"
+    if crs.name not in ("unknown", "", None):
+        return crs.name
+    operation = crs.coordinate_operation
+    if operation is None:  # a custom geographic CRS
+        return f"lon/lat on the {crs.ellipsoid.name if crs.ellipsoid else 'unknown'} ellipsoid"
+    params = {p.name: p.value for p in operation.params}
+    centre = params.get("Longitude of natural origin")
+    return f"{operation.method_name}" + (f" centred on {centre:g}°E" if centre is not None else "") + \
+        (f" ({crs.ellipsoid.name})" if crs.ellipsoid else "")
 
 
 def working_crs(gdf: gpd.GeoDataFrame) -> str:
@@ -234,7 +246,10 @@ def to_crs(crs: CRS | str | int) -> CRS:
             crs = int(crs)
         return CRS.from_user_input(crs)
     except Exception as exc:  # pyproj raises its own CRSError
-        raise CRSError(f"unknown CRS {crs!r}: {exc}") from None
+        reason = str(exc).rsplit(": ", 1)[-1].strip(" )") if str(exc) else ""
+        reason = "" if reason in str(crs) else f" ({reason})"
+        raise CRSError(f"unknown CRS {crs!r}{reason}; give an EPSG code such as EPSG:4490 "
+                       f"(CGCS2000 lon/lat) or EPSG:4545 (CGCS2000 3° Gauss-Krüger CM 108E)") from None
 
 
 def reproject_to(data, crs):

@@ -15,7 +15,7 @@ from .analyses.monitor import MonitorResult, monitor
 from .analyses.scorecard import load_recipe
 from .analyses.screening import ScreeningResult, screen
 from .check import summarize_layer
-from .io import LayerCache, atomic_output, open_raster
+from .io import LayerCache, atomic_folder, atomic_output, open_raster
 from .workspace import IndicatorReport, Workspace, load_workspace, run_indicators
 
 __all__ = ["DemoResult", "run_demo", "write_demo", "SAMPLE_LAYERS", "SCREEN_KINDS"]
@@ -139,9 +139,11 @@ class _progress:
     def __enter__(self):
         if not self.enabled:
             return lambda name: None
+        from rich.console import Console
         from rich.progress import Progress
 
-        self._bar = Progress(transient=True)
+        err = Console(stderr=True)  # on stderr, and only on a terminal: stdout stays the result
+        self._bar = Progress(transient=True, console=err, disable=not err.is_terminal)
         self._bar.start()
         task = self._bar.add_task("reading sample layers", total=self.total)
         return lambda name: self._bar.update(task, advance=1, description=f"read {name}")
@@ -158,11 +160,12 @@ def write_demo(result: DemoResult, out: str | Path, lang: str = "zh", basemap: s
     from .report import build_outputs
 
     out = Path(out)
-    built = build_outputs(result.workspace, out, lang=lang, basemap=basemap, cache=result.cache,
-                          indicators=result.indicators, screening=result.screening)
-    result.notes.extend(n for n in built.notes if n not in result.notes)
-    target = out / "demo.json"  # last, so it holds the notes of the drawing too
-    with atomic_output(target) as tmp:
-        tmp.write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=2, sort_keys=True, default=str),
-                       encoding="utf-8")
-    return [target, *built.files]
+    with atomic_folder(out) as stage:  # all files or none: a failed run leaves no half-filled folder
+        built = build_outputs(result.workspace, stage, lang=lang, basemap=basemap, cache=result.cache,
+                              indicators=result.indicators, screening=result.screening)
+        result.notes.extend(n for n in built.notes if n not in result.notes)
+        target = stage / "demo.json"  # last, so it holds the notes of the drawing too
+        with atomic_output(target) as tmp:
+            tmp.write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=2, sort_keys=True, default=str),
+                           encoding="utf-8")
+    return [out / f.relative_to(stage) for f in (target, *built.files)]

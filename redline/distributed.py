@@ -157,10 +157,12 @@ def layer_info(layer) -> tuple[CRS, tuple[float, float, float, float], list[str]
         crs = CRS.from_user_input(gdf.crs) if gdf.crs is not None else None
         box, cols = tuple(gdf.total_bounds), list(gdf.columns.drop(gdf.geometry.name))
     else:
-        import pyogrio
+        from .io import _layer_info
 
         try:
-            info = pyogrio.read_info(layer, force_total_bounds=True)
+            info = _layer_info(layer, force_total_bounds=True)  # field names decoded as read_layer does
+        except LayerReadError:
+            raise
         except Exception as exc:
             raise LayerReadError(f"{layer}: cannot read ({str(exc).splitlines()[0]})") from None
         crs = CRS.from_user_input(info["crs"]) if info.get("crs") else None

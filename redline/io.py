@@ -2,10 +2,10 @@
 
 :func:`read_layer` reads GeoPackage, Shapefile (also zipped), GeoJSON,
 FlatGeobuf and GeoParquet with pyogrio (Arrow) or fiona, decides the attribute
-encoding of shapefiles from the ``.dbf`` bytes when there is no ``.cpg``, takes
-the CRS from the file or from the caller (and recognises Chinese CRSs from the
-coordinates when asked), repairs invalid geometries and reports everything it
-did in a :class:`ReadReport`. :func:`write_layer` and :func:`atomic_output`
+encoding of shapefiles from the ``.dbf`` bytes (field names and records, with
+the ``.cpg`` when they agree), takes the CRS from the file or from the caller
+(and recognises Chinese CRSs from the coordinates when asked), repairs invalid
+geometries and reports everything it did in a :class:`ReadReport`. :func:`write_layer` and :func:`atomic_output`
 never leave a half-written file behind.
 """
 
@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import errno
 import json
 import os
 import re
 import tempfile
+import time
 import tomllib
 import warnings
 import zipfile
@@ -41,6 +43,7 @@ from .errors import (
     LayerReadError,
     LayerTooLargeError,
     OutputError,
+    RedlineError,
 )
 
 __all__ = [
@@ -52,10 +55,15 @@ __all__ = [
     "reproject",
     "write_layer",
     "atomic_output",
+    "atomic_folder",
+    "check_output",
+    "output_error",
+    "clean_stale_temporaries",
     "read_table",
     "read_toml",
     "open_raster",
     "write_tables",
+    "format_number",
     "write_styled_gpkg",
     "write_layers",
     "file_sha256",
@@ -63,6 +71,7 @@ __all__ = [
     "protect_inputs",
     "register_input",
     "check_project_ids",
+    "dropped_note",
     "prepare_projects",
     "MAX_FEATURES_ENV",
     "MAX_MEMORY_ENV",
@@ -138,6 +147,28 @@ def _check_source(path: Path) -> None:
                     f"(.shp, .shx, .dbf, .prj, .cpg) together"
                 )
         _check_shapefile_sizes(path, stem)
+        _check_prj(path, stem)
+
+
+def _check_prj(path: Path, stem: Path) -> None:
+    """A .prj GDAL can't parse makes the whole shapefile unreadable ("missing [") — which reads as corruption.
+    Say it is the .prj, and what to do."""
+    prj = _sibling(stem, ".prj")
+    if prj is None:
+        return
+    text = prj.read_bytes().decode("utf-8", errors="replace").strip()
+    if not text:  # read as a shapefile without a CRS: the no-CRS message (or detection) follows
+        return
+    try:
+        CRS.from_user_input(text)
+    except Exception:
+        import pyogrio
+
+        try:  # GDAL reads some .prj dialects pyproj does not: only refuse what GDAL refuses too
+            pyogrio.read_info(path)
+        except Exception as exc:
+            raise CRSError(f"{path}: the .prj file is not a CRS GDAL can read ({_gdal_message(exc, path)}); fix it, "
+                           f"or delete it and give the CRS with --crs EPSG:…") from None
 
 
 def _check_shapefile_sizes(path: Path, stem: Path) -> None:
@@ -202,20 +233,32 @@ def list_layers(path: str | os.PathLike) -> list[str]:
             return [str(name) for name in pyogrio.list_layers(path)[:, 0]]
     except Exception as exc:
         raise LayerReadError(
-            f"{path}: not a readable spatial file ({_gdal_message(exc)}); give a complete GeoPackage, Shapefile, "
+            f"{path}: not a readable spatial file ({_gdal_message(exc, path)}); give a complete GeoPackage, Shapefile, "
             f"GeoJSON, FlatGeobuf or GeoParquet layer — if it is one, it may be truncated: copy or export it again"
         ) from None
 
 
-def _gdal_message(exc: Exception) -> str:
+# GDAL's advice to programmers, which a planner can't act on
+_GDAL_HINTS = re.compile(r"\s*(It might help to specify the correct driver[^;]*|To avoid this[^;]*|"
+                         r"Use the [A-Z_]+ (?:open|config) option[^;]*)", re.IGNORECASE)
+
+
+def _gdal_message(exc: Exception, path: Path | str | None = None) -> str:
+    """GDAL's (or SQLite's, pyarrow's) reason for a failure, as a short clause: its first line, without the
+    statement it was running, the programmer's hints, repetitions and the file name (the message names it)."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     # SQLite's own words, without the statement GDAL was running ("sqlite3_prepare_v2(SELECT …) failed: …")
     if "failed: " in text and "sqlite" in text.lower():
         text = text.rsplit("failed: ", 1)[1]
-    parts = [part.strip() for part in text.split(";")]
+    text = _GDAL_HINTS.sub("", text)
+    if path is not None:
+        for name in {str(path), Path(path).name}:
+            text = text.replace(f"'{name}' ", "").replace(f"{name}: ", "")
+    text = text.replace("not recognized as being in a supported file format", "not a format GDAL recognises")
+    parts = [part.strip().rstrip(".") for part in text.split(";")]
     text = "; ".join(dict.fromkeys(part for part in parts if part))  # GDAL often repeats itself
-    if len(text) > 300:
-        text = text[:297] + "…"
+    if len(text) > 200:
+        text = text[:197] + "…"
     return text.rstrip(".")
 
 
@@ -223,35 +266,330 @@ def _gdal_message(exc: Exception) -> str:
 # encoding
 
 
+#: Chinese text in GBK/GB18030 has nearly all its characters in GB2312 (both bytes >= 0xA1): at least this share
+#: of its non-ASCII characters. UTF-8 or Latin text read as GBK gives 0.2-0.4, and often does not decode at all.
+_CHINESE_SHARE = 0.7
+#: At most this share of the non-ASCII characters may be stray bytes that don't decode (cut characters aside);
+#: an encoding given by the caller is only refused past the larger share.
+_STRAY, _STRAY_GIVEN = 0.005, 0.05
+#: one undecodable character at the end of a value, after decoded text: a character cut at the field's width
+_CUT = re.compile("(?<=[^\ufffd\n])\ufffd(?= *(?:\n|$))")
+_GB = ("gb18030", "gbk", "gb2312", "cp936")
+_ZIPPED = (".zip", ".shz")
+_TEXT_FORMATS = (".geojson", ".json", ".geojsonl", ".geojsons")
+#: A zipped .dbf up to this size is sampled through the file (each seek in a deflated member decompresses).
+_SPREAD_ZIPPED = 256 * 1024 * 1024
+
+
+@dataclass
+class _Encoding:
+    """How a shapefile's text decodes: ``values`` for the records and ``names`` for the field names (``None``:
+    plain ASCII, or not a shapefile), where that was decided, and what the report should say."""
+
+    values: str | None
+    source: str
+    names: str | None = None
+    broken: bool = False  # some bytes do not decode (characters cut at a field's width): dropped
+    notes: list[str] = field(default_factory=list)
+    unseen: str | None = None  # for GDAL when the sample is ASCII: how to read text beyond it
+
+    @property
+    def in_python(self) -> bool:
+        """Whether GDAL can't decode it: field names and values in two encodings, or UTF-8 with broken bytes (GDAL
+        passes UTF-8 on as it is, and pyogrio fails on it, fiona gives nulls). Then the text is read byte for byte
+        (as ISO-8859-1) and decoded here (:func:`_redecode`)."""
+        both = self.names is not None and self.values is not None and self.names != self.values
+        return both or (self.broken and "utf-8" in (self.names, self.values))
+
+    @property
+    def gdal(self) -> str | None:
+        """The encoding to give GDAL (``None``: its own choice, for other formats and plain ASCII)."""
+        return "ISO-8859-1" if self.in_python else (self.values or self.names or self.unseen)
+
+
+def _label(encoding: str) -> str:
+    return encoding.upper()
+
+
 def _normalise_codepage(text: str) -> str | None:
-    text = text.strip().upper().replace("ANSI", "").strip()
+    """The codec a ``.cpg`` names: ``UTF-8``, ``936``, ``GBK``, ``ANSI 1252``, ``88591``, ``ISO88591``…"""
+    text = text.replace("\ufeff", "").strip().upper().replace("ANSI", "").strip()
     if not text:
         return None
-    if text.isdigit():
-        text = {"65001": "UTF-8", "936": "CP936", "54936": "GB18030"}.get(text, f"CP{text}")
+    if re.fullmatch(r"(ISO[-_ ]?)?8859[-_]?\d{1,2}", text):  # ESRI writes 88591 for ISO-8859-1
+        text = "ISO-8859-" + re.sub(r"^(ISO[-_ ]?)?8859[-_]?", "", text)
+    elif re.fullmatch(r"2859\d{1,2}", text):  # the Windows numbers of the ISO-8859 pages
+        text = "ISO-8859-" + text[4:]
+    elif text.isdigit():
+        text = {"65001": "UTF-8", "936": "CP936", "54936": "GB18030", "20936": "GB2312"}.get(text, f"CP{text}")
     try:
         return codecs.lookup(text).name
     except LookupError:
         return None
 
 
-def _dbf_sample(data: bytes) -> tuple[int, bytes]:
-    """The language-driver byte and the record bytes of a .dbf (at most a few MB)."""
+def _dbf_bytes(fh, size: int) -> bytes:
+    """The header and a sample of the records of a ``.dbf`` (``size`` bytes; 0: unknown): all of a small file;
+    of a large one the first records and 16 runs of records spread through it (a layer sorted by a field can
+    start with megabytes of ASCII)."""
+    head = fh.read(32)
+    header_len, reclen = int.from_bytes(head[8:10], "little"), int.from_bytes(head[10:12], "little")
+    if len(head) < 32 or size <= _SAMPLE_BYTES or header_len < 32 or reclen < 1:
+        return head + fh.read(_SAMPLE_BYTES)
+    header = head + fh.read(header_len - 32)
+    count, runs = (size - header_len) // reclen, 16
+    parts = [fh.read(max(1, _SAMPLE_BYTES // 2 // reclen) * reclen)]
+    per = max(1, _SAMPLE_BYTES // 2 // runs // reclen)
+    for k in range(1, runs + 1):  # the last run ends with the last record
+        fh.seek(header_len + max(0, (count - per) * k // runs) * reclen)
+        parts.append(fh.read(per * reclen))
+    return header + b"".join(part[: len(part) // reclen * reclen] for part in parts)
+
+
+def _dbf_sample(data: bytes) -> tuple[int, bytes, bytes]:
+    """The language-driver byte, the field names and the text of the character fields of a ``.dbf`` sample
+    (names, and values, one a line)."""
     if len(data) < 32:
-        return 0, b""
-    header_len = int.from_bytes(data[8:10], "little")
-    return data[29], data[header_len:]
+        return 0, b"", b""
+    header_len, reclen = int.from_bytes(data[8:10], "little"), int.from_bytes(data[10:12], "little")
+    names, spans, pos = [], [], 1  # a record starts with its deletion flag
+    for off in range(32, min(header_len, len(data)) - 31, 32):
+        desc = data[off:off + 32]
+        if desc[0] == 0x0D:
+            break
+        names.append(desc[:11].split(b"\0", 1)[0].strip())
+        kind = desc[11:12]
+        width = desc[16] + (0 if kind in b"NF" else desc[17] << 8)  # as GDAL reads it: long text fields
+        if kind == b"C":
+            spans.append((pos, pos + width))
+        pos += width
+    records = data[header_len:]
+    if reclen and pos == reclen:
+        n = len(records) // reclen
+        rows = np.frombuffer(records, np.uint8, n * reclen).reshape(n, reclen)
+        rows = np.concatenate([rows, np.full((n, 1), 0x0A, np.uint8)], axis=1)  # a line end after each value
+        cols = np.concatenate([np.r_[start:end, reclen] for start, end in spans]) if spans else np.zeros(0, int)
+        values = rows[:, cols].tobytes()
+    else:  # a header that does not add up: all the record bytes (numbers and dates are ASCII anyway)
+        values = records
+    return data[29], b"\n".join(names), values
 
 
-def detect_encoding(path: str | os.PathLike) -> tuple[str | None, str]:
-    """Decide the attribute encoding of a shapefile (plain or zipped).
+def _shapefile_text(path: Path, layer: str | None) -> tuple[str | None, bytes] | None:
+    """The ``.cpg`` text (``None`` without one) and a sample of the ``.dbf`` of a shapefile — plain, zipped
+    (``.zip``, ``.shz``) or in a directory of shapefiles; ``None`` for other formats."""
+    suffix = path.suffix.lower()
+    if suffix == ".shp" or (layer and path.is_dir()):
+        stem = path.with_suffix("") if suffix == ".shp" else path / layer
+        cpg, dbf = _sibling(stem, ".cpg"), _sibling(stem, ".dbf")
+        if dbf is None:
+            return None
+        with dbf.open("rb") as fh:
+            data = _dbf_bytes(fh, dbf.stat().st_size)
+        return (cpg.read_bytes().decode(errors="replace") if cpg else None), data
+    if suffix in _ZIPPED and zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as zf:
+            infos = [info for info in zf.infolist() if not info.is_dir()]
+            dbfs = [info for info in infos if info.filename.lower().endswith(".dbf")]
+            if layer:
+                dbfs = [info for info in dbfs if Path(info.filename).stem == layer] or dbfs
+            if not dbfs:
+                return None
+            dbf = dbfs[0]
+            cpgs = [info for info in infos if info.filename.lower().endswith(".cpg")]
+            cpgs = [info for info in cpgs if info.filename[:-4].lower() == dbf.filename[:-4].lower()] or (
+                cpgs if len(dbfs) == 1 else [])
+            size = dbf.file_size if dbf.compress_type == zipfile.ZIP_STORED or dbf.file_size <= _SPREAD_ZIPPED else 0
+            with zf.open(dbf) as fh:
+                data = _dbf_bytes(fh, size)
+            return (zf.read(cpgs[0]).decode(errors="replace") if cpgs else None), data
+    return None
 
-    Order: the ``.cpg`` file; otherwise the ``.dbf`` bytes themselves — valid
-    UTF-8 means UTF-8, text that decodes as GB18030 means GB18030 (the superset
-    of GBK that Chinese GIS software writes), and the language-driver byte of
-    the header when it names a code page. Returns ``(encoding, source)``;
-    ``encoding`` is ``None`` for formats that carry their own (GeoPackage,
+
+def _decode(data: bytes, encoding: str, limit: float) -> tuple[str, int, int]:
+    """``data`` decoded with the bytes that don't decode dropped, the number of characters cut at the end of a
+    value (a field's width: before the line end of the sample, or the value's padding) and of other undecodable
+    bytes — or, when there are clearly more than ``limit`` of those, ``("", 0, a lower bound)``."""
+    text = data.decode(encoding, errors="replace")
+    undecoded = text.count("\ufffd")
+    if not undecoded:
+        return text, 0, 0
+    if undecoded - 2 * (text.count("\n") + 1) > limit:  # no more than one cut character a value
+        return "", 0, undecoded - 2 * (text.count("\n") + 1)
+    cut = len(_CUT.findall(text))
+    return text.replace("\ufffd", ""), cut, undecoded - cut
+
+
+def _fits(data: bytes, encoding: str, chinese: bool = True, stray: float = _STRAY) -> tuple[bool, int]:
+    """Whether ``data`` reads as ``encoding``, and how many byte sequences don't: characters cut at a field's
+    width are tolerated (at most one a value), other undecodable bytes up to the share ``stray``. With
+    ``chinese``, text read as GBK/GB18030 must also look like Chinese: a single-byte code page decodes anything,
+    and UTF-8 or Latin text often decodes as GBK."""
+    if data.isascii():
+        return True, 0
+    try:
+        text, cut, bad = _decode(data, encoding, stray * len(data))
+    except LookupError:
+        return False, 0
+    chars = len(text) - len(text.encode("ascii", errors="ignore"))  # the non-ASCII characters decoded
+    if bad > stray * (chars + cut + bad) or cut * 2 > chars:
+        return False, cut + bad
+    if chinese and codecs.lookup(encoding).name in _GB:
+        common = np.count_nonzero(np.frombuffer(text.encode("gb2312", errors="replace"), np.uint8) >= 0x80) // 2
+        if common < _CHINESE_SHARE * chars:
+            return False, cut + bad
+    return True, cut + bad
+
+
+def _writes_chinese(encoding: str) -> bool:
+    """Whether a code page has Chinese characters (``False`` for the single-byte ones: Latin-1, 1252…)."""
+    try:
+        return bool("中".encode(encoding, errors="ignore"))
+    except LookupError:
+        return False
+
+
+def _one_encoding(data: bytes, ldid: int) -> tuple[str, str | None] | None:
+    """The encoding the bytes themselves show — UTF-8, the code page of the language-driver byte, GB18030 —
+    and the source when it is the driver byte; ``None`` when none of them reads them."""
+    for encoding, source in (("utf-8", None), (_LDID.get(ldid), f".dbf language driver 0x{ldid:02X}"),
+                             ("gb18030", None)):
+        if encoding and _fits(data, encoding)[0]:
+            return encoding, source
+    return None
+
+
+def _dropped(count: int, encoding: str) -> str:
+    return (f"{count} undecodable {'character' if count == 1 else 'characters'} in the .dbf text read as "
+            f"{_label(encoding)} (cut at a field's width?): dropped")
+
+
+def _decided(encoding: str, source: str, text: bytes, names: str | None = None, note: bool = False) -> _Encoding:
+    """The decision, with ``note``: the bytes contradict the .cpg, or the names and the values differ."""
+    bad = _fits(text, encoding, chinese=False)[1] if names is None else 0
+    result = _Encoding(encoding, source, names=names or encoding, broken=bad > 0)
+    if note:
+        result.notes.append(f"attribute encoding {encoding}: {source}")
+    if bad:
+        result.notes.append(_dropped(bad, encoding))
+    return result
+
+
+def _decide(names: bytes, values: bytes, ldid: int, cpg: str | None, where: str) -> _Encoding:
+    """Decide the encoding from the field names and the records together, the ``.cpg`` when the bytes agree."""
+    declared = _normalise_codepage(cpg) if cpg is not None else None
+    says = f"the .cpg says {cpg.replace(chr(0xFEFF), '').strip()}" if cpg is not None else None
+    text = names + b"\n" + values
+    if text.isascii():  # beyond the sample, UTF-8 unless said otherwise: text that isn't fails loudly (pyogrio)
+        return _Encoding(declared, ".cpg") if declared else _Encoding(None, "ascii", unseen=_LDID.get(ldid, "utf-8"))
+    # the field names and the values in two encodings (a table converted to UTF-8 but not its header, …)
+    in_names = None if names.isascii() else _one_encoding(names, ldid)
+    in_values = None if values.isascii() else _one_encoding(values, ldid)
+    split = bool(in_names and in_values) and in_names[0] != in_values[0]
+    if declared and _fits(text, declared, chinese=False)[0]:
+        contradicted = (
+            (declared != "utf-8" and _fits(text, "utf-8")[0])  # UTF-8 bytes under GBK
+            or (not _writes_chinese(declared) and _fits(text, "gb18030")[0])  # GBK under ISO-8859-1, 1252…
+            or (declared in _GB and split and not _fits(text, declared)[0])  # UTF-8 values under GBK
+        )
+        if not contradicted:
+            return _decided(declared, ".cpg", text)
+    found = _one_encoding(text, ldid)
+    if found:
+        encoding, source = found
+        if says and declared is None:
+            why = f"{says}, not a code page"
+        elif says and declared == encoding:
+            why = None
+        elif says and encoding == "utf-8":
+            why = f"{says}, but the text is UTF-8"
+        elif says and declared and not _writes_chinese(declared) and encoding in _GB:
+            why = f"{says}, but the text is Chinese in GBK/{_label(encoding)}"
+        elif says:
+            why = f"{says}, but the text does not decode as {_label(declared)}"
+        else:
+            why = None
+        return _decided(encoding, (source or "detected from .dbf bytes") + (f" ({why})" if why else ""), text,
+                        note=why is not None)
+    if split:
+        why = f"{says + '; ' if says else ''}the field names are {_label(in_names[0])}, the values {_label(in_values[0])}"
+        return _decided(in_values[0], f"detected from .dbf bytes ({why})", text, names=in_names[0], note=True)
+    part = "field names" if not (in_names or names.isascii()) else "values"
+    raise LayerReadError(
+        f"{where}: cannot tell the encoding of the attribute text: the .dbf {part} are neither UTF-8 nor Chinese "
+        f"GBK/GB18030{f' ({says})' if says else ''}; give the encoding with --encoding (e.g. --encoding GBK) "
+        f"or fix the .cpg"
+    )
+
+
+def _given(names: bytes, values: bytes, ldid: int, encoding: str, where: str) -> _Encoding:
+    """An encoding given by the caller wins; the bytes are only checked to decode (fiona would give nulls)."""
+    ok, bad = _fits(values, encoding, chinese=False, stray=_STRAY_GIVEN)
+    if not ok:
+        found = _one_encoding(values, ldid)
+        advice = (f"they read as {_label(found[0])}: give --encoding {_label(found[0])}" if found
+                  else "give the right encoding with --encoding")
+        raise LayerReadError(f"{where}: the attribute values are not {_label(encoding)} (the encoding given); "
+                             f"{advice}, or leave it out to detect it")
+    result = _Encoding(encoding, "given", names=encoding, broken=bad > 0)
+    if not _fits(names, encoding, chinese=False, stray=_STRAY_GIVEN)[0]:
+        found = _one_encoding(names, ldid)
+        if found is None:
+            raise LayerReadError(f"{where}: the .dbf field names are not {_label(encoding)} (the encoding given), "
+                                 f"nor UTF-8 or GBK/GB18030; give their encoding with --encoding or fix the .cpg")
+        result.names = found[0]
+        result.notes.append(f"field names read as {_label(found[0])}: they are not {_label(encoding)} (the encoding "
+                            f"given for the values)")
+    if bad:
+        result.notes.append(_dropped(bad, encoding))
+    return result
+
+
+def _plan(path: Path, layer: str | None, encoding: str | None, where: str) -> _Encoding:
+    """How to decode a layer's text: ``encoding`` if given (checked against a shapefile's bytes), else decided
+    for a shapefile by :func:`_decide`; other formats carry their own."""
+    sample = _shapefile_text(path, layer)
+    if sample is None and encoding is None and path.suffix.lower() in _TEXT_FORMATS and path.is_file():
+        return _text_encoding(path, where)
+    if sample is None:
+        return _Encoding(encoding, "given" if encoding else "format")
+    cpg, data = sample
+    ldid, names, values = _dbf_sample(data)
+    if encoding is not None:
+        return _given(names, values, ldid, encoding, where)
+    return _decide(names, values, ldid, cpg, where)
+
+
+def _text_encoding(path: Path, where: str) -> _Encoding:
+    """A GeoJSON file must be UTF-8, but Chinese software also writes GBK: the bytes decide."""
+    with path.open("rb") as fh:
+        data = fh.read(_SAMPLE_BYTES)
+    if _fits(data, "utf-8")[0]:
+        return _Encoding(None, "format")
+    if _fits(data, "gb18030")[0]:
+        source = "detected from the file's bytes (not UTF-8, as GeoJSON should be)"
+        return _Encoding("gb18030", source, notes=[f"attribute encoding gb18030: {source}"])
+    raise LayerReadError(f"{where}: cannot tell the encoding of the text: it is neither UTF-8 (as GeoJSON should "
+                         f"be) nor Chinese GBK/GB18030; give the encoding with --encoding (e.g. --encoding GBK) or "
+                         f"save the file as UTF-8")
+
+
+def detect_encoding(path: str | os.PathLike, layer: str | None = None) -> tuple[str | None, str]:
+    """Decide the attribute encoding of a shapefile (plain, zipped or in a directory of shapefiles).
+
+    The ``.dbf`` header's field names and its records decide together: valid UTF-8 means UTF-8; text that
+    decodes as GB18030 (the superset of GBK that Chinese GIS software writes) and reads as Chinese means
+    GB18030; the language-driver byte counts when it names a code page. The ``.cpg`` is used when the bytes
+    agree with it; when they contradict it — UTF-8 bytes under ``GBK``, GBK bytes under a single-byte code page
+    such as ``ISO-8859-1`` or ``1252`` (which "decodes" any bytes) — the bytes win and the source says so. Field
+    names and values in two different encodings are each decoded in theirs (the source says so). Returns
+    ``(encoding, source)``: the encoding of the values; ``None`` for formats that carry their own (GeoPackage,
     GeoJSON, …) or when the text is plain ASCII.
+
+    Raises
+    ------
+    LayerReadError
+        When the text is neither UTF-8 nor GBK/GB18030 and the ``.cpg`` does not decode it either.
 
     Examples
     --------
@@ -259,65 +597,45 @@ def detect_encoding(path: str | os.PathLike) -> tuple[str | None, str]:
     ('gb18030', 'detected from .dbf bytes')
     """
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix == ".shp":
-        stem = path.with_suffix("")
-        cpg = _sibling(stem, ".cpg")
-        dbf = _sibling(stem, ".dbf")
-        cpg_text = cpg.read_text(errors="replace") if cpg else None
-        dbf_head = dbf.open("rb").read(_SAMPLE_BYTES) if dbf else b""
-    elif suffix == ".zip":
-        with zipfile.ZipFile(path) as zf:
-            names = zf.namelist()
-            dbfs = [n for n in names if n.lower().endswith(".dbf")]
-            cpgs = [n for n in names if n.lower().endswith(".cpg")]
-            if not dbfs:
-                return None, "format"
-            cpg_text = zf.read(cpgs[0]).decode(errors="replace") if cpgs else None
-            with zf.open(dbfs[0]) as fh:
-                dbf_head = fh.read(_SAMPLE_BYTES)
-    else:
-        return None, "format"
-    ldid, records = _dbf_sample(dbf_head)
-    non_ascii = any(b >= 0x80 for b in records)
-    is_utf8 = non_ascii and _is_utf8(records, cut=len(dbf_head) == _SAMPLE_BYTES)
-    if cpg_text is not None:
-        enc = _normalise_codepage(cpg_text)
-        if enc:
-            # a .cpg that contradicts the bytes is common (copied from another export): the bytes win
-            if is_utf8 and enc != "utf-8":
-                return "utf-8", f"detected from .dbf bytes (the .cpg says {cpg_text.strip()}, but the text is UTF-8)"
-            if non_ascii and not _decodes(records, enc, cut=len(dbf_head) == _SAMPLE_BYTES):
-                fallback = "gb18030" if _decodes(records, "gb18030", cut=True) else "latin-1"
-                return fallback, (f"detected from .dbf bytes (the .cpg says {cpg_text.strip()}, "
-                                  f"but the text does not decode as {enc})")
-            return enc, ".cpg"
-    if not non_ascii:
-        return None, "ascii"
-    if is_utf8:
-        return "utf-8", "detected from .dbf bytes"
-    if ldid in _LDID:
-        return _LDID[ldid], f".dbf language driver 0x{ldid:02X}"
+    plan = _plan(path, layer, None, _where(path, layer))
+    return plan.values or plan.names, plan.source
+
+
+def _redecode(gdf: gpd.GeoDataFrame, plan: _Encoding) -> gpd.GeoDataFrame:
+    """Text read byte for byte (as ISO-8859-1) decoded as it is written: field names in ``plan.names``, values
+    in ``plan.values``; bytes that don't decode (cut characters) are dropped."""
+    geometry = gdf.geometry.name
+    names, values = plan.names or plan.values or "utf-8", plan.values or plan.names or "utf-8"
+    gdf = gdf.copy()
+    for col in gdf.columns:
+        column = gdf[col]
+        if col != geometry and pd.api.types.infer_dtype(column, skipna=True) == "string":
+            text = column.str.encode("latin-1").str.decode(values, errors="ignore")
+            gdf[col] = text.astype(object).where(column.notna(), None)
+
+    return gdf.rename(columns={col: _decode_name(col, names) for col in gdf.columns if col != geometry})
+
+
+def _decode_name(name, encoding: str):
+    """A field name read byte for byte (as ISO-8859-1), decoded as it is written."""
     try:
-        records.decode("gb18030")
-        return "gb18030", "detected from .dbf bytes"
-    except UnicodeDecodeError:
-        return "latin-1", "undetectable (not UTF-8 or GB18030): read as Latin-1, give --encoding"
+        return name.encode("latin-1").decode(encoding, errors="ignore") if isinstance(name, str) else name
+    except UnicodeEncodeError:
+        return name
 
 
-def _decodes(data: bytes, encoding: str, cut: bool = False) -> bool:
-    """Whether ``data`` decodes as ``encoding`` (a sample ``cut`` mid-character may fail in its last bytes)."""
-    try:
-        data.decode(encoding)
-        return True
-    except UnicodeDecodeError as exc:
-        return cut and exc.start >= len(data) - 4
-    except LookupError:
-        return False
+def _layer_info(path: str | os.PathLike, layer: str | None = None, plan: _Encoding | None = None, **kwargs) -> dict:
+    """``pyogrio.read_info`` with the text decoded as :func:`read_layer` decodes it: field names in GBK under a
+    ``.cpg`` saying UTF-8 would fail, or come out as mojibake. ``plan``: the encoding, when already decided."""
+    import pyogrio
 
-
-def _is_utf8(data: bytes, cut: bool = False) -> bool:
-    return _decodes(data, "utf-8", cut)
+    path = Path(path)
+    plan = plan or _plan(path, layer, None, _where(path, layer))
+    info = pyogrio.read_info(path, layer=layer, encoding=plan.gdal, **kwargs)
+    if plan.in_python:
+        names = plan.names or plan.values or "utf-8"
+        info["fields"] = np.array([_decode_name(name, names) for name in info["fields"]], dtype=object)
+    return info
 
 
 # ---------------------------------------------------------------------------
@@ -359,7 +677,7 @@ def _read_raw_quiet(path: Path, layer: str | None, encoding: str | None, engine:
         try:
             gdf = gpd.read_parquet(path)
         except Exception as exc:
-            raise LayerReadError(f"{where}: not a readable GeoParquet file ({_gdal_message(exc)})") from None
+            raise LayerReadError(f"{where}: not a readable GeoParquet file ({_gdal_message(exc, path)})") from None
         gdf.index.name = "fid"
         return gdf
     if engine == "pyogrio":
@@ -377,24 +695,42 @@ def _read_raw_quiet(path: Path, layer: str | None, encoding: str | None, engine:
                     path, layer=layer, encoding=encoding, fid_as_index=True, use_arrow=False, on_invalid="fix",
                     bbox=bbox
                 )
-            except Exception:
-                raise LayerReadError(f"{where}: cannot read ({_gdal_message(exc)}); the file may be truncated "
+            except Exception as again:
+                if _encoding_trouble(again) or _encoding_trouble(exc):
+                    raise _encoding_error(path, where, encoding, again if _encoding_trouble(again) else exc) from None
+                raise LayerReadError(f"{where}: cannot read ({_gdal_message(exc, path)}); the file may be truncated "
                                      f"or corrupt: copy or export it again") from None
-            if report is not None and "1-dimensional" not in str(exc):
-                report.note(f"malformed geometries fixed while reading ({_gdal_message(exc)})")
+            if "not supported for Arrow" in str(exc):  # a given encoding for a format GDAL doesn't recode
+                pass
+            elif report is not None and _encoding_trouble(exc):
+                report.note(f"the attribute text is not valid UTF-8 ({_gdal_message(exc, path)}): read without Arrow; "
+                            f"check the names and values, or give the encoding (--encoding)")
+            elif report is not None and "1-dimensional" not in str(exc):
+                report.note(f"malformed geometries fixed while reading ({_gdal_message(exc, path)})")
         if not isinstance(data, gpd.GeoDataFrame):
-            raise LayerReadError(f"{where}: has no geometry column — not a spatial layer")
+            raise LayerReadError(f"{where}: has no geometry column — not a spatial layer; give a GeoPackage, Shapefile, "
+                                 f"GeoJSON, FlatGeobuf or GeoParquet layer (a table of coordinates must be made into "
+                                 f"one first)")
+        _check_utf8(data, path, where, encoding)
         return _keep_non_finite(data, path, layer)
     if engine == "fiona":
         import fiona
 
+        if encoding and codecs.lookup(encoding).name != "utf-8" and path.suffix.lower() in _TEXT_FORMATS:
+            raise LayerReadError(f"{where}: the text is {_label(encoding)}, not UTF-8, and fiona reads this format as "
+                                 f"UTF-8 only (its values would come out empty); use --engine pyogrio, or save the "
+                                 f"file as UTF-8")
+
         try:
-            with fiona.open(path, layer=layer, encoding=encoding) as src:
+            source = f"zip://{path.resolve()}" if path.suffix.lower() == ".zip" else path  # fiona's way to a zip
+            with fiona.open(source, layer=layer, encoding=encoding) as src:
                 feats = list(src)
                 crs = src.crs.to_wkt() if src.crs else None
                 fields = list(src.schema["properties"])
         except Exception as exc:
-            raise LayerReadError(f"{where}: cannot read ({_gdal_message(exc)})") from None
+            if _encoding_trouble(exc):
+                raise _encoding_error(path, where, encoding, exc) from None
+            raise LayerReadError(f"{where}: cannot read ({_gdal_message(exc, path)})") from None
         geoms = [_fiona_shape(f.geometry) if f.geometry else None for f in feats]
         rows = [dict(f.properties) for f in feats]
         gdf = gpd.GeoDataFrame(
@@ -500,6 +836,36 @@ def _wkb_coordinates(data: bytes | None) -> np.ndarray | None:
     return np.concatenate(out) if out else np.zeros((0, 2))
 
 
+def _check_utf8(gdf: gpd.GeoDataFrame, path: Path, where: str, encoding: str | None) -> None:
+    """Arrow text columns holding bytes that aren't UTF-8 (GDAL passes a file's bytes on as they are) fail
+    later, wherever they are used: fail here, saying it is the encoding."""
+    import pyarrow as pa
+
+    for col in gdf.columns:
+        array = gdf[col].array
+        if isinstance(array, pd.arrays.ArrowStringArray):
+            try:
+                array.__arrow_array__().validate(full=True)
+            except pa.ArrowInvalid as exc:
+                raise _encoding_error(path, where, encoding, exc) from None
+
+
+def _encoding_trouble(exc: Exception) -> bool:
+    """Whether a failed read failed on the text's encoding (not on the file's structure)."""
+    text = str(exc)
+    return isinstance(exc, UnicodeError) or "not encoded in UTF-8" in text or "invalid utf8" in text.lower() or (
+        text.startswith("Unknown error: Wrapping") and "\ufffd" in text)  # Arrow refusing bytes that aren't UTF-8
+
+
+def _encoding_error(path: Path, where: str, encoding: str | None, exc: Exception) -> LayerReadError:
+    shapefile = path.suffix.lower() in (".shp", *_ZIPPED) or path.is_dir()
+    return LayerReadError(
+        f"{where}: cannot read the attribute text{f' as {_label(encoding)}' if encoding else ''} "
+        f"({_gdal_message(exc)}): it is in another encoding; give the encoding with --encoding (e.g. --encoding GBK) "
+        f"or {'fix the .cpg' if shapefile else 'save the file as UTF-8'}"
+    )
+
+
 #: Environment variables that bound what :func:`read_layer` will load into memory.
 MAX_FEATURES_ENV = "REDLINE_MAX_FEATURES"
 MAX_MEMORY_ENV = "REDLINE_MAX_MEMORY"
@@ -555,7 +921,8 @@ def _feature_count(path: Path, layer: str | None) -> int | None:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            count = pyogrio.read_info(path, layer=layer)["features"]
+            # read byte for byte: field names that aren't UTF-8 can't fail a count
+            count = pyogrio.read_info(path, layer=layer, encoding="ISO-8859-1")["features"]
         return int(count) if count is not None and count >= 0 else None
     except Exception:
         return None
@@ -677,7 +1044,8 @@ def _check_axes(gdf, bounds, report: ReadReport, swap_xy: bool, where: str) -> g
             guess = guess_crs(bounds)
             hint = f"; coordinates suggest {guess.crs} ({guess.reason})" if guess and guess.crs else ""
             raise CRSError(
-                f"{where}: coordinates (x up to {xmax:,.0f}) are not degrees but the CRS is "
+                f"{where}: coordinates (x {_number(xmin)} to {_number(xmax)}, y {_number(ymin)} to {_number(ymax)}) "
+                f"are not degrees but the CRS is "
                 f"{describe_crs(crs)} — wrong .prj?{hint}; re-run with --crs to override"
             )
     return gdf
@@ -719,6 +1087,11 @@ def _drop_out_of_range(gdf: gpd.GeoDataFrame, report: ReadReport, where: str):
                                f"(x {x0:.6g} to {x1:.6g}, y {y0:.6g} to {y1:.6g})"})
     gdf = gdf.loc[~off]
     return gdf, tuple(gdf.total_bounds)
+
+
+def _number(value: float) -> str:
+    """A coordinate for a message: ``36,512,345.5``, or ``1.2e+308`` for a runaway value."""
+    return f"{value:,.1f}".removesuffix(".0") if abs(value) < 1e12 else f"{value:.3g}"
 
 
 def _repair(gdf: gpd.GeoDataFrame, report: ReadReport, geometry: GeometryKind, where: str) -> gpd.GeoDataFrame:
@@ -802,7 +1175,9 @@ def read_layer(
     crs : optional
         Override or supply the CRS (``"EPSG:4524"``); the file's CRS is used otherwise.
     encoding : str, optional
-        Attribute encoding override; by default ``.cpg``, then the ``.dbf`` bytes decide.
+        Attribute encoding override (it wins; the ``.dbf`` bytes are only checked to decode). By default the
+        ``.dbf`` bytes decide, field names and records together, with the ``.cpg`` when they agree
+        (:func:`detect_encoding`).
     engine : {"pyogrio", "fiona"}
         pyogrio (Arrow, fast) or fiona.
     geometry : {"any", "polygon"}
@@ -872,20 +1247,20 @@ def read_layer(
         try:
             encoding = codecs.lookup(encoding).name
         except LookupError:
-            raise LayerReadError(f"{where}: unknown encoding {encoding!r}") from None
-        report.encoding, report.encoding_source = encoding, "given"
-    else:
-        encoding, source = detect_encoding(path)
-        report.encoding, report.encoding_source = encoding or "utf-8", source
-        if "the .cpg says" in source or source.startswith("undetectable"):
-            report.note(f"attribute encoding {report.encoding}: {source}")
+            raise LayerReadError(f"{where}: unknown encoding {encoding!r}; use GBK, GB18030 or UTF-8") from None
+    plan = _plan(path, layer, encoding, where)
+    report.encoding, report.encoding_source = plan.values or plan.names or "utf-8", plan.source
+    for message in plan.notes:
+        report.note(message)
     file_box = None
     if bbox is not None:
         file_box = tuple(bbox) if bbox_crs is None else transform_bbox(bbox, bbox_crs, _file_crs(path, layer) or bbox_crs)
     else:
         _check_size(path, layer, where)  # a box reads a part: what the caller asked for
     register_input(path)
-    gdf = _read_raw(path, layer, encoding, engine, report, file_box)
+    gdf = _read_raw(path, layer, plan.gdal, engine, report, file_box)
+    if plan.in_python:
+        gdf = _redecode(gdf, plan)
     if file_box is not None:
         report.note(f"read the {len(gdf):,} features meeting the box {', '.join(f'{v:.6g}' for v in file_box)}")
         if not len(gdf):  # nothing near: an empty layer, not an error
@@ -906,9 +1281,9 @@ def _file_crs(path: Path, layer: str | None):
     import pyogrio
 
     try:
-        return pyogrio.read_info(path, layer=layer).get("crs")
+        return pyogrio.read_info(path, layer=layer, encoding="ISO-8859-1").get("crs")  # names don't matter
     except Exception as exc:
-        raise LayerReadError(f"{_where(path, layer)}: cannot read ({_gdal_message(exc)})") from None
+        raise LayerReadError(f"{_where(path, layer)}: cannot read ({_gdal_message(exc, path)})") from None
 
 
 def _finish_read(gdf: gpd.GeoDataFrame, report: ReadReport, crs, detect_crs: bool, swap_xy: bool,
@@ -932,6 +1307,7 @@ def _finish_read(gdf: gpd.GeoDataFrame, report: ReadReport, crs, detect_crs: boo
             gdf = gdf.set_geometry(gpd.GeoSeries(dense, index=gdf.index, crs=gdf.crs))
             report.note(f"{n} features with edges over {GEODESIC_STEP_M:g} m: points added along the geodesic "
                         f"(areas unchanged)")
+    _note_outside_china(gdf, report)
     if report.repaired:
         report.note(describe_repairs(r.get("repair", "") for r in report.repaired))
     if report.dropped:
@@ -939,22 +1315,41 @@ def _finish_read(gdf: gpd.GeoDataFrame, report: ReadReport, crs, detect_crs: boo
     return LayerRead(gdf, report)
 
 
-def dropped_note(dropped: list[dict]) -> str:
-    """One note for the features dropped on read (``ReadReport.dropped``): how many, why, which.
+def dropped_note(dropped: list[dict], shown: int = 10) -> str:
+    """One line saying which features were dropped and why, grouped by reason (at most ``shown`` ids each).
 
     Examples
     --------
-    >>> dropped_note([{"id": 3, "reason": "non-finite coordinates (NaN/inf)"},
-    ...               {"id": 5, "reason": "null or empty geometry"}])
-    '2 features dropped — non-finite coordinates (NaN/inf): feature 3; null or empty geometry: feature 5'
+    >>> dropped_note([{"id": 4, "reason": "null or empty geometry"}, {"id": 9, "reason": "null or empty geometry"}])
+    '2 features dropped — null or empty geometry: features 4, 9'
     """
     by_reason: dict[str, list] = {}
-    for d in dropped:
-        by_reason.setdefault(d["reason"], []).append(str(d["id"]))
-    parts = [f"{reason}: feature{'s' if len(ids) > 1 else ''} {', '.join(ids[:10])}{', …' if len(ids) > 10 else ''}"
-             for reason, ids in by_reason.items()]
-    n = len(dropped)
-    return f"{n} feature{'s' if n > 1 else ''} dropped — " + "; ".join(parts)
+    for entry in dropped:
+        by_reason.setdefault(entry["reason"], []).append(str(entry["id"]))
+    parts = [f"{reason}: feature{'s' if len(ids) > 1 else ''} {', '.join(ids[:shown])}"
+             + (f" and {len(ids) - shown} more" if len(ids) > shown else "") for reason, ids in by_reason.items()]
+    return f"{len(dropped)} feature{'s' if len(dropped) != 1 else ''} dropped — {'; '.join(parts)}"
+
+
+#: lon/lat box around China with its seas and islands: a layer wholly outside it is almost always a CRS mistake
+CHINA_LONLAT = (73.0, 3.0, 136.0, 54.0)
+
+
+def _note_outside_china(gdf: gpd.GeoDataFrame, report: ReadReport) -> None:
+    """A warning note when the layer lies wholly outside China — a wrong CRS or .prj gives exactly that, and
+    every figure measured against Chinese control lines would then be 0 or "no conflict" without saying why."""
+    if gdf.crs is None or not len(gdf):
+        return
+    try:
+        xmin, ymin, xmax, ymax = transform_bbox(gdf.total_bounds, gdf.crs, "EPSG:4490")
+    except Exception:  # coordinates that can't be transformed are reported elsewhere
+        return
+    if not np.all(np.isfinite([xmin, ymin, xmax, ymax])):
+        return
+    cx0, cy0, cx1, cy1 = CHINA_LONLAT
+    if xmax < cx0 or xmin > cx1 or ymax < cy0 or ymin > cy1:
+        report.note(f"warning: the layer lies outside China (lon {xmin:.2f}–{xmax:.2f}, lat {ymin:.2f}–{ymax:.2f}) — "
+                    f"check its CRS (.prj) or give the right one with --crs")
 
 
 def check_project_ids(gdf: gpd.GeoDataFrame, id_field: str | None = None, where: str = "projects") -> str | None:
@@ -1081,30 +1476,441 @@ def _is_input(path: Path, inputs) -> bool:
     return target in given or any(target in registered for registered in _PROTECTED)
 
 
-@contextlib.contextmanager
-def atomic_output(path: str | os.PathLike, inputs: tuple = ()) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success rename it over ``path``.
+# ---------------------------------------------------------------------------
+# one path for every write: temporary files where they do no harm, OS errors as one line
+#
+# A write goes to a hidden folder ``.redline-<pid>-<random>.tmp`` beside the output (marked with the
+# writing process), is renamed into place when complete, and the folder is removed. SQLite's -journal/-wal
+# files of a temporary GeoPackage stay inside it. A run killed outright leaves only that hidden folder; the
+# next write to the same folder removes every such folder whose process is gone.
 
-    On any error (or an interrupt) the temporary file is removed and an
-    existing ``path`` is left untouched. Refuses to overwrite one of
-    ``inputs`` or any file read within :func:`protect_inputs`.
+_TMP_PREFIX = ".redline-"
+_TMP_SUFFIX = ".tmp"
+_OWNER = ".redline-owner"
+_TMP_NAME = re.compile(r"^\.redline-(?P<pid>\d+)-[^/\\]*\.tmp$")
+# temporary files of earlier redline versions: ".NAME.<8 random>.part.EXT" (and SQLite's companions)
+_OLD_TMP_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}\.part(\.[^.]+)?(-journal|-wal|-shm)?$")
+_OLD_TMP_AGE_S = 3600.0
+_FOREIGN_TMP_AGE_S = 7 * 24 * 3600.0
+_PROBE_BYTES = 1 << 20
+_MINE: set[Path] = set()  # temporary folders of this process, in use
+_STAGES: dict[Path, Path] = {}  # staging folder -> the output folder it becomes (atomic_folder)
+
+
+def _process_start(pid: int) -> str | None:
+    """When process ``pid`` started (Linux: clock ticks since boot), to tell a reused pid from the writer."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    if os.name == "nt":  # os.kill(pid, 0) would send CTRL_C_EVENT there
+        import ctypes
+
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return ctypes.get_last_error() == 5  # access denied: it exists
+        code = ctypes.c_ulong()
+        try:
+            return bool(kernel32.GetExitCodeProcess(handle, ctypes.byref(code))) and code.value == 259
+        finally:
+            kernel32.CloseHandle(handle)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: someone else's live process
+        return True
+    return True
+
+
+def _host() -> str:
+    import socket
+
+    try:
+        return socket.gethostname()
+    except OSError:  # pragma: no cover
+        return ""
+
+
+def _is_stale(folder: Path) -> bool:
+    """Whether a temporary folder was left by a process that is gone (killed, crashed, power cut)."""
+    if folder in _MINE:
+        return False
+    match = _TMP_NAME.match(folder.name)
+    if not match:
+        return False
+    try:
+        owner = json.loads((folder / _OWNER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        owner = {}  # killed before it wrote its marker (or being made right now: its pid is alive then)
+    pid = int(owner.get("pid", match["pid"]))
+    if owner.get("host", _host()) != _host():  # another computer writing to a shared folder: by age only
+        try:
+            return time.time() - folder.stat().st_mtime > _FOREIGN_TMP_AGE_S
+        except OSError:
+            return False
+    if pid == os.getpid():  # a previous process with our pid (containers): ours are in _MINE
+        return True
+    if not _pid_alive(pid):
+        return True
+    start = owner.get("start")
+    return start is not None and _process_start(pid) not in (None, start)  # the pid was reused
+
+
+def clean_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files of redline runs that were killed while writing into ``folder``.
+
+    Each write of a live run is left alone (its folder names the process). Called by every write;
+    returns what was removed.
+    """
+    import shutil
+
+    folder, removed = Path(folder), []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        path = Path(entry.path)
+        try:
+            if entry.name.startswith(_TMP_PREFIX) and entry.is_dir(follow_symlinks=False):
+                if _is_stale(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                    removed.append(path)
+            elif _OLD_TMP_NAME.match(entry.name) and entry.is_file(follow_symlinks=False):
+                if now - entry.stat().st_mtime > _OLD_TMP_AGE_S:
+                    path.unlink()
+                    removed.append(path)
+        except OSError:
+            continue
+    return removed
+
+
+def _hide(path: Path) -> None:
+    if os.name == "nt":  # a leading dot hides nothing in Windows Explorer
+        import ctypes
+
+        ctypes.windll.kernel32.SetFileAttributesW(str(path), 0x2)  # FILE_ATTRIBUTE_HIDDEN
+
+
+def _temp_dir(folder: Path) -> Path:
+    """A new hidden temporary folder in ``folder``, marked with this process (stale ones removed first)."""
+    import shutil
+
+    clean_stale_temporaries(folder)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{os.getpid()}-", suffix=_TMP_SUFFIX, dir=folder))
+    _MINE.add(tmp)
+    try:
+        (tmp / _OWNER).write_text(json.dumps({"pid": os.getpid(), "host": _host(), "start": _process_start(os.getpid())}),
+                                  encoding="utf-8")
+        _hide(tmp)
+    except BaseException:
+        _drop_temp_dir(tmp)
+        raise
+    return tmp
+
+
+def _drop_temp_dir(tmp: Path) -> None:
+    import shutil
+
+    shutil.rmtree(tmp, ignore_errors=True)
+    _MINE.discard(tmp)
+
+
+def _make_dirs(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; return those created (deepest last)."""
+    missing = []
+    for p in (folder, *folder.parents):
+        if p.exists():
+            break
+        missing.append(p)
+    created = []
+    for p in reversed(missing):
+        try:
+            p.mkdir()
+        except FileExistsError:
+            if not p.is_dir():
+                raise NotADirectoryError(errno.ENOTDIR, "Not a directory", str(p)) from None
+            continue
+        created.append(p)
+    return created
+
+
+def _remove_dirs(created: list[Path]) -> None:
+    """Remove the folders a failed write created, deepest first (only if still empty)."""
+    for p in reversed(created):
+        try:
+            p.rmdir()
+        except OSError:
+            break
+
+
+def _file_ancestor(path: Path) -> Path | None:
+    """The nearest existing ancestor of ``path`` (or itself) when it is a file, not a folder."""
+    for p in (path, *path.parents):
+        try:
+            if p.exists():
+                return None if p.is_dir() else p
+        except OSError:
+            return None
+    return None
+
+
+def _final(path: Path) -> Path:
+    """Where ``path`` ends up: a file written into a staging folder (:func:`atomic_folder`) lands in its output folder."""
+    for stage, out in list(_STAGES.items()):
+        if path == stage or stage in path.parents:
+            return _final(out / path.relative_to(stage))
+    return path
+
+
+def _staged(path: Path) -> bool:
+    return _final(path) != path
+
+
+_ERRNO_PROBLEMS = {
+    errno.ENOSPC: "no space left on the device; free space or write elsewhere",
+    errno.EDQUOT: "disk quota exceeded; free space or write elsewhere",
+    errno.EROFS: "the device is read-only; choose a folder you can write to",
+    errno.EACCES: "permission denied; choose a folder you can write to",
+    errno.EPERM: "permission denied; choose a folder you can write to",
+    errno.EFBIG: "the file is too large for this device or size limit (FAT32 takes at most 4 GB); write elsewhere",
+    errno.ENAMETOOLONG: "the file name is too long; choose a shorter name or a shorter folder path",
+    errno.EISDIR: "is a directory; give a file name for this output",
+    errno.EIO: "input/output error on the device; check the disk (or network drive) and try again, or write elsewhere",
+    errno.EINVAL: "not a valid file name here; avoid the characters : * ? \" < > | and try again",
+    errno.ENOENT: "a folder on the way was removed while writing; run again",
+    errno.EXDEV: "cannot move the file into place across devices; write to a folder on one disk",
+}
+_TEXT_ERRNOS = [
+    (re.compile(r"no space left|disk is full|not enough space", re.I), errno.ENOSPC),
+    (re.compile(r"quota exceeded", re.I), errno.EDQUOT),
+    (re.compile(r"read-only file system", re.I), errno.EROFS),
+    (re.compile(r"permission denied|access is denied", re.I), errno.EACCES),
+    (re.compile(r"file too large", re.I), errno.EFBIG),
+]
+
+
+def _problem(exc: BaseException, path: Path) -> str | None:
+    """The problem (and what to do) behind an operating-system error while writing ``path``, or None."""
+    code = getattr(exc, "errno", None) if isinstance(exc, OSError) else None
+    if code is None:
+        for pattern, number in _TEXT_ERRNOS:
+            if pattern.search(str(exc)):
+                code = number
+                break
+    if code in (errno.ENOTDIR, errno.EEXIST):
+        ancestor = _file_ancestor(path.parent)
+        if ancestor is not None:
+            return f"{ancestor} is a file, not a folder; give an output path in a folder"
+        if code == errno.EEXIST:
+            return "exists and cannot be replaced; choose another output path"
+    if getattr(exc, "winerror", None) in (32, 33):  # ERROR_SHARING_VIOLATION / ERROR_LOCK_VIOLATION
+        return "the file is open in another program (Excel, Word, QGIS?); close it and run again"
+    if code in (errno.EACCES, errno.EPERM) and os.name == "nt" and path.exists():  # Windows can't replace an open file
+        return ("permission denied (is the file open in another program, or read-only?); close it, "
+                "or choose a folder you can write to")
+    if code in _ERRNO_PROBLEMS:
+        return _ERRNO_PROBLEMS[code]
+    return None
+
+
+def _probe(folder: Path) -> OSError | None:
+    """Whether ``folder`` still takes a write (after a writer failed without saying why): the OS error if not."""
+    probe = folder / ".redline-probe"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            block, left = memoryview(bytes(_PROBE_BYTES)), _PROBE_BYTES
+            while left:  # a full disk may take part of a write before it refuses the rest
+                left -= os.write(fd, block[_PROBE_BYTES - left:])
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        return exc
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink()
+    return None
+
+
+def output_error(path: str | os.PathLike, exc: BaseException, folder: str | os.PathLike | None = None) -> OutputError | None:
+    """The one-line :class:`~redline.errors.OutputError` for a failed write of ``path``, or None for a bug.
+
+    Operating-system errors (full disk, no permission, read-only device, a file where a folder should be…)
+    become ``PATH: problem; what to do``. A writer that failed with its own words (GDAL: "Failed to commit
+    transaction") is checked against ``folder``: when the folder no longer takes a write, the OS error is the cause.
+    Other errors give None (the caller re-raises them).
     """
     path = Path(path)
-    if _is_input(path, inputs):
-        raise OutputError(f"{path}: refusing to overwrite an input file; choose another output path")
-    if path.exists() and path.is_dir():
+    problem = _problem(exc, path)
+    if problem is None and folder is not None and (not isinstance(exc, RedlineError) or isinstance(exc, OutputError)):
+        probed = _probe(Path(folder))
+        problem = _problem(probed, path) if probed is not None else None
+    if problem is not None:
+        err = OutputError(f"{path}: {problem}")
+        err.diagnosed = True  # an enclosing write (a folder output) passes it on as it is
+        return err
+    if isinstance(exc, RedlineError):
+        return None
+    if isinstance(exc, OSError):
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        return OutputError(f"{path}: cannot write ({reason}); choose another output path")
+    return None
+
+
+def check_output(path: str | os.PathLike, folder: bool = False) -> None:
+    """Refuse, before any work, an output path that cannot be written: a folder where a file goes (or a file
+    where a folder goes), or a path inside a file. Database URIs are not checked."""
+    if _DB_URI.match(str(path)):
+        return
+    path = Path(path)
+    if folder and path.exists() and not path.is_dir():
+        raise OutputError(f"{path}: is a file, not a folder; give a new folder name")
+    if not folder and path.is_dir():
         raise OutputError(f"{path}: is a directory; give a file name for this output")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent)
-    os.close(fd)
-    os.unlink(tmp)  # writers want to create the file themselves
-    tmp_path = Path(tmp)
+    ancestor = _file_ancestor(path.parent)
+    if ancestor is not None:
+        raise OutputError(f"{path}: {ancestor} is a file, not a folder; give an output path in a folder")
+
+
+@contextlib.contextmanager
+def _translated(final: Path, folder: Path | None, stage: Path | None = None):
+    """Turn a failure inside the block into the one-line OutputError when the OS is the cause (a message
+    naming the staging folder ``stage`` names ``final`` instead)."""
     try:
-        yield tmp_path
-        os.replace(tmp_path, path)
+        yield
+    except Exception as original:
+        exc = original
+        if stage is not None and isinstance(exc, RedlineError) and str(stage) in str(exc):
+            exc = type(exc)(str(exc).replace(str(stage), str(final)))
+            exc.diagnosed = getattr(original, "diagnosed", False)
+        if not (getattr(exc, "diagnosed", False) or isinstance(exc, RedlineError) and not isinstance(exc, OutputError)):
+            exc = output_error(final, exc, folder if folder is not None and folder.exists() else None) or exc
+        if exc is original:
+            raise
+        raise exc from None
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike, inputs: tuple = ()) -> Iterator[Path]:
+    """Yield a temporary path for ``path``; on success rename it over ``path``.
+
+    The temporary file is in a hidden folder beside ``path`` (``.redline-<pid>-….tmp``, with whatever
+    the writer adds, e.g. SQLite's journal). On any error (or an interrupt) that folder — and any folder
+    created for ``path`` — is removed and an existing ``path`` is left untouched; an operating-system error
+    (full disk, no permission, read-only device, a file where a folder should be) becomes one
+    :class:`~redline.errors.OutputError` line ``PATH: problem; what to do``. Refuses to overwrite one of
+    ``inputs`` or any file read within :func:`protect_inputs`. Temporary folders of killed runs are
+    removed at the next write to the same folder.
+    """
+    path = Path(path)
+    final = _final(path)
+    if _is_input(final, inputs):
+        raise OutputError(f"{final}: refusing to overwrite an input file; choose another output path")
+    check_output(final)
+    created: list[Path] = []
+    tmpdir = None
+    ok = False
+    try:
+        with _translated(final, None):
+            created = _make_dirs(path.parent)
+            tmpdir = _temp_dir(path.parent)
+        tmp_path = tmpdir / path.name
+        with _translated(final, tmpdir):
+            yield tmp_path
+            os.replace(tmp_path, path)
+        ok = True
     finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+        if tmpdir is not None:
+            _drop_temp_dir(tmpdir)
+        if not ok:
+            _remove_dirs(created)
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | os.PathLike, inputs: tuple = ()) -> Iterator[Path]:
+    """Yield a staging folder for the folder output ``path`` (``report --out``, ``demo --out``, partitions);
+    on success its files become ``path``'s, all together.
+
+    A new ``path`` is the staging folder renamed into place. Into an existing folder the files are moved
+    in and the files they replace are put back if a move fails. On any error nothing of this run is left:
+    no partial file, no temporary file, no folder it created. Files written with :func:`atomic_output`
+    inside the staging folder are checked against ``path`` (no input is overwritten). Nested calls for the
+    same staging folder use it as it is.
+    """
+    path = Path(path)
+    if _staged(path):
+        yield path
+        return
+    check_output(path, folder=True)
+    existing = path.is_dir()
+    base = path if existing else path.parent
+    created: list[Path] = []
+    tmpdir = None
+    ok = False
+    try:
+        with _translated(path, None):
+            created = _make_dirs(base)
+            tmpdir = _temp_dir(base)
+            stage = tmpdir / path.name
+            stage.mkdir()
+        _STAGES[stage] = path
+        try:
+            with _translated(path, tmpdir, stage):
+                yield stage
+                if existing:
+                    _merge(stage, path, tmpdir / ".replaced")
+                else:
+                    os.replace(stage, path)
+        finally:
+            _STAGES.pop(stage, None)
+        ok = True
+    finally:
+        if tmpdir is not None:
+            _drop_temp_dir(tmpdir)
+        if not ok:
+            _remove_dirs(created)
+
+
+def _merge(stage: Path, dest: Path, backups: Path) -> None:
+    """Move the files of ``stage`` into the existing folder ``dest``; on failure put everything back."""
+    moved: list[tuple[Path, Path | None]] = []
+    made: list[Path] = []
+    try:
+        for src in sorted(stage.rglob("*")):
+            if src.is_dir():
+                continue
+            rel = src.relative_to(stage)
+            target = dest / rel
+            made += _make_dirs(target.parent)
+            backup = None
+            if target.exists() or target.is_symlink():
+                if target.is_dir():
+                    raise IsADirectoryError(errno.EISDIR, "Is a directory", str(target))
+                backup = backups / rel
+                backup.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(target, backup)
+            moved.append((target, backup))
+            os.replace(src, target)
+    except BaseException:
+        for target, backup in reversed(moved):
+            with contextlib.suppress(OSError):
+                if backup is not None and backup.exists():
+                    os.replace(backup, target)
+                elif backup is None:
+                    target.unlink(missing_ok=True)
+        _remove_dirs(made)
+        raise
 
 
 _DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".fgb": "FlatGeobuf", ".shp": "ESRI Shapefile"}
@@ -1131,7 +1937,7 @@ def write_layer(gdf: gpd.GeoDataFrame, path: str | os.PathLike, layer: str | Non
             else:
                 gdf.to_file(tmp, layer=layer, driver=_DRIVERS[suffix], engine="pyogrio")
         except Exception as exc:
-            raise OutputError(f"{path}: cannot write ({_gdal_message(exc)})") from None
+            raise OutputError(f"{path}: cannot write ({_gdal_message(exc, path)})") from None
     return path
 
 
@@ -1178,13 +1984,43 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     try:
         return pd.read_csv(_io.StringIO(text), dtype=str).apply(lambda c: c.str.strip())
     except Exception as exc:
-        raise LayerReadError(f"{path}: not a readable CSV table ({_gdal_message(exc)})") from None
+        raise LayerReadError(f"{path}: not a readable CSV table ({_gdal_message(exc, path)})") from None
+
+
+def format_number(value, digits: int = 2) -> str:
+    """A number as every table shows it: thousands separators, ``digits`` decimals, and never ``-0.00``.
+
+    A value that rounds to zero shows as zero, whatever its sign (``-0.0``, or a float's noise like ``-1e-9``).
+
+    Examples
+    --------
+    >>> format_number(-1091.904441), format_number(-0.0), format_number(-1.2e-7), format_number(0.004, 1)
+    ('-1,091.90', '0.00', '0.00', '0.0')
+    """
+    text = f"{float(value):,.{digits}f}"
+    if text.startswith("-") and not text.strip("-0.,"):
+        return text[1:]
+    return text
+
+
+def _unsigned_zeros(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its negative zeros (``-0.0``, as rounding a small negative value gives) made 0.0."""
+    cols = [c for c in df.columns if df[c].dtype.kind == "f"]
+    if not cols:
+        return df
+    out = df.copy()
+    for c in cols:
+        v = out[c].to_numpy()
+        out[c] = np.where((v == 0) & np.signbit(v), 0.0, v)
+    return out
 
 
 def _markdown(df: pd.DataFrame) -> str:
     def cell(v) -> str:
         if v is None or (isinstance(v, float) and np.isnan(v)):
             return ""
+        if isinstance(v, float):
+            return format_number(v)
         return str(v).replace("|", "\\|").replace("\n", " ")
 
     head = "| " + " | ".join(map(cell, df.columns)) + " |"
@@ -1201,8 +2037,8 @@ def write_tables(tables: dict[str, pd.DataFrame], path: str | os.PathLike) -> Pa
     if suffix == ".csv" and len(tables) != 1:
         raise OutputError(f"{path}: a CSV holds one table; {len(tables)} given — use .xlsx or .md")
     with atomic_output(path) as tmp:
-        if suffix == ".csv":
-            next(iter(tables.values())).to_csv(tmp, index=False, encoding="utf-8-sig")
+        if suffix == ".csv":  # full precision; only a negative zero loses its sign
+            _unsigned_zeros(next(iter(tables.values()))).to_csv(tmp, index=False, encoding="utf-8-sig")
         elif suffix == ".md":
             parts = [f"## {name}\n\n{_markdown(df)}\n" for name, df in tables.items()]
             tmp.write_text("\n".join(parts), encoding="utf-8")
@@ -1214,9 +2050,14 @@ def write_tables(tables: dict[str, pd.DataFrame], path: str | os.PathLike) -> Pa
 
 
 def _write_xlsx(tables: dict[str, pd.DataFrame], path: Path) -> None:
+    import io as _io
+
     from openpyxl.styles import Alignment, Font, PatternFill
 
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+    # built in memory, written in one go: a full disk fails in that one write (a workbook half-written by
+    # openpyxl leaves a ZipFile that complains when it is collected)
+    buf = _io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
         for name, df in tables.items():
             sheet = name[:31]
             df.to_excel(writer, sheet_name=sheet, index=False)
@@ -1231,7 +2072,10 @@ def _write_xlsx(tables: dict[str, pd.DataFrame], path: Path) -> None:
                 for c in col[1:]:
                     if isinstance(c.value, float):
                         c.number_format = "#,##0.00"
+                        if c.value < 0 and format_number(c.value) == "0.00" or c.value == 0:
+                            c.value = 0.0  # shown as 0.00, never -0.00
             ws.freeze_panes = "A2"
+    path.write_bytes(buf.getvalue())
 
 
 # ---------------------------------------------------------------------------
@@ -1249,7 +2093,8 @@ def open_raster(path: str | os.PathLike):
     try:
         raster = rasterio.open(path)
     except Exception as exc:
-        raise LayerReadError(f"{path}: not a readable raster ({_gdal_message(exc)})") from None
+        raise LayerReadError(f"{path}: not a readable raster ({_gdal_message(exc, path)}); give a classified "
+                             f"GeoTIFF (or another raster GDAL reads) — if it is one, copy or export it again") from None
     if raster.crs is None:
         raster.close()
         raise CRSError(f"{path}: the raster has no CRS; assign one (e.g. gdal_edit.py -a_srs EPSG:4490)")
@@ -1265,7 +2110,7 @@ def _write_gpkg_layers(tmp: Path, layers, path: Path) -> None:
         for name, gdf in layers:
             gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", append=tmp.exists())
     except Exception as exc:
-        raise OutputError(f"{path}: cannot write ({_gdal_message(exc)})") from None
+        raise OutputError(f"{path}: cannot write ({_gdal_message(exc, path)})") from None
 
 
 def write_layers(layers: dict[str, gpd.GeoDataFrame], path: str | os.PathLike, what: str = "output") -> Path:

@@ -16,10 +16,7 @@ the end, so a failure never leaves half a partitioned layer. Layout (hive-style,
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -34,6 +31,7 @@ from pyproj import CRS
 
 from .crs import transform_bbox
 from .errors import FieldError, LayerReadError, OutputError
+from .io import atomic_folder
 
 __all__ = ["INDEX", "Partition", "check_target", "is_partitioned", "partition_layer", "read_index", "read_partitioned"]
 
@@ -78,14 +76,22 @@ def _batches(src: Path, batch_size: int):
                                                                                         use_threads=False)))
     import pyogrio
 
+    from .io import _TEXT_FORMATS, _layer_info, _plan
+
+    plan = _plan(src, None, None, str(src))  # a shapefile's encoding, from its .dbf bytes and .cpg
+    if plan.in_python or (plan.values and src.suffix.lower() in _TEXT_FORMATS):  # GDAL can't recode these
+        raise LayerReadError(f"{src}: its attribute text can't be read in batches ({'; '.join(plan.notes)}); "
+                             f"export it again (as a GeoPackage, or a shapefile in one encoding) and partition that")
+    encoding = plan.gdal
     try:
-        info = pyogrio.read_info(src)
+        info = _layer_info(src, plan=plan)
     except Exception as exc:
         raise LayerReadError(f"{src}: cannot read ({str(exc).splitlines()[0]})") from None
     crs = CRS.from_user_input(info["crs"]) if info.get("crs") else None
 
     def stream():
-        with pyogrio.open_arrow(src, batch_size=batch_size, use_pyarrow=True, return_fids=True) as (meta, reader):
+        with pyogrio.open_arrow(src, batch_size=batch_size, use_pyarrow=True, return_fids=True,
+                                encoding=encoding) as (meta, reader):
             yield meta.get("geometry_name") or "wkb_geometry"
             for batch in reader:  # the feature ids come first, under the driver's name for them
                 yield batch.drop_columns([batch.schema.names[0]]), batch.column(0).to_numpy(zero_copy_only=False)
@@ -140,70 +146,67 @@ def partition_layer(src, out, by: str | None = None, grid_km: float | None = Non
     if by is not None and by not in fields:
         raise FieldError(f"{src}: no field {by!r}; fields: {', '.join(fields)}")
     cell = None if grid_km is None else (grid_km / 111.32 if crs.is_geographic else grid_km * 1000.0)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    writers: dict[str, pq.ParquetWriter] = {}
-    boxes: dict[str, np.ndarray] = {}
-    rows: dict[str, int] = {}
-    paths: dict[str, str] = {}
-    key_name = by if by is not None else "tile"
-    fid_name = next(n for n in (FID, "_fid", "__fid") if n not in fields)  # the source's feature ids, kept
-    done = 0
-    try:
-        for batch, fids in batches:
-            table = pa.Table.from_batches([batch])
-            if geom_col != _GEOMETRY:
-                table = table.rename_columns([_GEOMETRY if c == geom_col else c for c in table.column_names])
-            table = table.append_column(fid_name, pa.array(fids, pa.int64()))
-            geoms = shapely.from_wkb(table.column(_GEOMETRY).to_numpy(zero_copy_only=False))
-            bounds = shapely.bounds(geoms)
-            if by is not None:
-                keys = pc.cast(table.column(by), pa.string()).to_numpy(zero_copy_only=False)
-                keys = np.array(["" if k is None else str(k) for k in keys], dtype=object)
-            else:
-                cx = np.floor((bounds[:, 0] + bounds[:, 2]) / 2 / cell).astype("int64")
-                cy = np.floor((bounds[:, 1] + bounds[:, 3]) / 2 / cell).astype("int64")
-                keys = np.char.add(np.char.add(cx.astype(str), "_"), cy.astype(str)).astype(object)
-            codes, inverse = np.unique(keys, return_inverse=True)
-            for j, key in enumerate(codes):
-                idx = np.flatnonzero(inverse == j)
-                part = table.take(pa.array(idx))
-                if key not in writers:
-                    folder = tmp / f"{key_name}={_safe(key)}"
-                    n = 1
-                    while folder.exists():  # two keys that read the same as a folder name ("a/b", "a_b")
-                        n += 1
-                        folder = tmp / f"{key_name}={_safe(key)}~{n}"
-                    folder.mkdir()
-                    paths[key] = f"{folder.name}/part.parquet"
-                    writers[key] = pq.ParquetWriter(folder / "part.parquet", _geo_schema(table.schema, crs))
-                    boxes[key] = np.array([np.inf, np.inf, -np.inf, -np.inf])
-                    rows[key] = 0
-                writers[key].write_table(part.cast(writers[key].schema))
-                b = bounds[idx]
-                boxes[key] = np.r_[np.minimum(boxes[key][:2], np.nanmin(b[:, :2], axis=0)),
-                                   np.maximum(boxes[key][2:], np.nanmax(b[:, 2:], axis=0))]
-                rows[key] += len(idx)
-            done += table.num_rows
-            if progress is not None:
-                progress(done)
-        for w in writers.values():
-            w.close()
-        parts = [Partition(str(k), paths[k], rows[k], [float(v) for v in boxes[k]]) for k in sorted(writers)]
-        index = {"source": src.name, "crs": crs.to_wkt(), "key": key_name, "by": by, "grid_km": grid_km,
-                 "fid": fid_name, "rows": done, "partitions": [asdict(p) for p in parts]}
-        (tmp / INDEX).write_text(json.dumps(index, ensure_ascii=False, indent=1), encoding="utf-8")
-        if out.exists():
-            out.rmdir()
-        os.replace(tmp, out)
-    except BaseException:
-        for w in writers.values():
-            try:
+    # built in a hidden folder beside (or in) the target and moved into place at the end: a failure or a kill
+    # leaves no half-partitioned layer (redline.io.atomic_folder)
+    with atomic_folder(out) as tmp:
+        writers: dict[str, pq.ParquetWriter] = {}
+        boxes: dict[str, np.ndarray] = {}
+        rows: dict[str, int] = {}
+        paths: dict[str, str] = {}
+        key_name = by if by is not None else "tile"
+        fid_name = next(n for n in (FID, "_fid", "__fid") if n not in fields)  # the source's feature ids, kept
+        done = 0
+        try:
+            for batch, fids in batches:
+                table = pa.Table.from_batches([batch])
+                if geom_col != _GEOMETRY:
+                    table = table.rename_columns([_GEOMETRY if c == geom_col else c for c in table.column_names])
+                table = table.append_column(fid_name, pa.array(fids, pa.int64()))
+                geoms = shapely.from_wkb(table.column(_GEOMETRY).to_numpy(zero_copy_only=False))
+                bounds = shapely.bounds(geoms)
+                if by is not None:
+                    keys = pc.cast(table.column(by), pa.string()).to_numpy(zero_copy_only=False)
+                    keys = np.array(["" if k is None else str(k) for k in keys], dtype=object)
+                else:
+                    cx = np.floor((bounds[:, 0] + bounds[:, 2]) / 2 / cell).astype("int64")
+                    cy = np.floor((bounds[:, 1] + bounds[:, 3]) / 2 / cell).astype("int64")
+                    keys = np.char.add(np.char.add(cx.astype(str), "_"), cy.astype(str)).astype(object)
+                codes, inverse = np.unique(keys, return_inverse=True)
+                for j, key in enumerate(codes):
+                    idx = np.flatnonzero(inverse == j)
+                    part = table.take(pa.array(idx))
+                    if key not in writers:
+                        folder = tmp / f"{key_name}={_safe(key)}"
+                        n = 1
+                        while folder.exists():  # two keys that read the same as a folder name ("a/b", "a_b")
+                            n += 1
+                            folder = tmp / f"{key_name}={_safe(key)}~{n}"
+                        folder.mkdir()
+                        paths[key] = f"{folder.name}/part.parquet"
+                        writers[key] = pq.ParquetWriter(folder / "part.parquet", _geo_schema(table.schema, crs))
+                        boxes[key] = np.array([np.inf, np.inf, -np.inf, -np.inf])
+                        rows[key] = 0
+                    writers[key].write_table(part.cast(writers[key].schema))
+                    b = bounds[idx]
+                    boxes[key] = np.r_[np.minimum(boxes[key][:2], np.nanmin(b[:, :2], axis=0)),
+                                       np.maximum(boxes[key][2:], np.nanmax(b[:, 2:], axis=0))]
+                    rows[key] += len(idx)
+                done += table.num_rows
+                if progress is not None:
+                    progress(done)
+            for w in writers.values():
                 w.close()
-            except Exception:
-                pass
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+            parts = [Partition(str(k), paths[k], rows[k], [float(v) for v in boxes[k]]) for k in sorted(writers)]
+            index = {"source": src.name, "crs": crs.to_wkt(), "key": key_name, "by": by, "grid_km": grid_km,
+                     "fid": fid_name, "rows": done, "partitions": [asdict(p) for p in parts]}
+            (tmp / INDEX).write_text(json.dumps(index, ensure_ascii=False, indent=1), encoding="utf-8")
+        except BaseException:
+            for w in writers.values():
+                try:
+                    w.close()
+                except Exception:
+                    pass
+            raise
     return parts
 
 

@@ -86,7 +86,10 @@ def _connect(src: PostgisSource):
     try:
         return psycopg.connect(src.conninfo, connect_timeout=10)
     except psycopg.Error as exc:
-        raise LayerReadError(f"{src.where}: cannot connect: {_message(exc)}") from None
+        raise LayerReadError(f"{src.where}: cannot connect: {_message(exc)}; {_CONNECT_HINT}") from None
+
+
+_CONNECT_HINT = "check the host, port, database, user and password, and that the server is running"
 
 
 def _message(exc: Exception) -> str:
@@ -229,7 +232,9 @@ def write_postgis(data: gpd.GeoDataFrame | dict[str, gpd.GeoDataFrame], uri: str
             for suffix, gdf in layers.items():
                 _write_table(cur, gdf, names[suffix], src.where)
     except psycopg.Error as exc:
-        raise OutputError(f"{src.where}: cannot write: {_message(exc)}") from None
+        hint = _CONNECT_HINT if isinstance(exc, psycopg.OperationalError) else \
+            "nothing was written (one transaction); check the table name and your rights on the schema"
+        raise OutputError(f"{src.where}: cannot write: {_message(exc)}; {hint}") from None
     return list(names.values())
 
 

@@ -21,6 +21,7 @@ from .analyses.indicators import (
     Ledger,
     LanduseResult,
     check_quotas,
+    validate_quotas,
     class_area_by_unit,
     landuse_indicators,
     layer_shares,
@@ -30,9 +31,10 @@ from .analyses.indicators import (
     zone_column,
 )
 from .analyses.scorecard import LANDCOVER_METRICS, Recipe, evaluate, metrics_from
-from .catalog import load_catalog
+from .catalog import kind_problems, load_catalog
 from .errors import CatalogError
 from .io import read_layer, read_table, read_toml
+from .spec import Key, check, spec_error
 
 __all__ = ["Workspace", "load_workspace", "IndicatorReport", "run_indicators"]
 
@@ -57,21 +59,36 @@ class Workspace:
         return replace(self, layers=layers, **{k: v for k, v in overrides.items() if v})
 
 
+#: The keys of a workspace TOML (paths are relative to the file).
+WORKSPACE_SCHEMA = {
+    "boundary": Key("string", nonempty=True, what="a path (a string)"),
+    "layers": Key("table", values=Key("string", nonempty=True, what="a path (a string)"),
+                  what="a table of kind = path"),
+    "units": Key("string", nonempty=True, what="a path (a string)"),
+    "by": Key("string", nonempty=True, what="a field name (a string)"),
+    "landuse": Key("string", nonempty=True, what="a path (a string)"),
+    "landuse_field": Key("string", nonempty=True, what="a field name (a string)"),
+    "quotas": Key("string", nonempty=True, what="a path (a string)"),
+    "landcover": Key("string", nonempty=True, what="a path (a string)"),
+    "landcover_classes": Key("string", nonempty=True, what="a path (a string)"),
+}
+
+
 def load_workspace(path: str | os.PathLike) -> Workspace:
-    """Read a workspace TOML; paths are resolved relative to it. Lists every problem at once."""
+    """Read a workspace TOML; paths are resolved relative to it.
+
+    Every problem (a value of the wrong type, an unknown key, a layer kind the catalog doesn't
+    know) is listed at once in one :class:`CatalogError`, before anything is read.
+    """
     path = Path(path)
     data = read_toml(path, "workspace TOML")
     base = path.parent
-    known = {"boundary", "layers", "units", "by", "landuse", "landuse_field", "quotas", "landcover", "landcover_classes"}
-    problems = [f"{path}: unknown key {k!r} (known: {', '.join(sorted(known))})" for k in data if k not in known]
+    problems = check(data, WORKSPACE_SCHEMA)
     layers = data.get("layers", {})
-    if not isinstance(layers, dict):
-        problems.append(f"{path}: [layers] must map kinds to paths")
-        layers = {}
-    catalog = load_catalog()
-    problems += [f"{path}: layers.{k}: unknown kind (catalog kinds: {', '.join(catalog)})" for k in layers if k not in catalog]
+    if isinstance(layers, dict):
+        problems += kind_problems(layers, load_catalog(), "layers.{kind}: ")
     if problems:
-        raise CatalogError("invalid workspace:\n" + "\n".join(problems))
+        raise spec_error(path, "workspace", problems)
 
     def resolve(value):
         return base / value if value else None
@@ -234,14 +251,28 @@ def run_indicators(
         raise CatalogError("no boundary given: use --boundary PATH or a workspace with 'boundary'")
     step = progress or (lambda name: None)
     catalog = load_catalog()
+    unknown = kind_problems(ws.layers, catalog)
+    if unknown:
+        raise CatalogError("; ".join(unknown))
+    # every spec is read and checked before the first layer is
+    class_map = load_class_map() if ws.landuse is not None else None
+    raster_classes = None
+    if ws.landcover is not None or ws.landcover_classes is not None:
+        from .analyses.landcover import load_raster_classes
+
+        raster_classes = load_raster_classes(ws.landcover_classes)
     notes: list[str] = []
+    quotas = None
+    if ws.quotas is not None:  # a bad quota table fails before any measuring
+        if ws.units is None:
+            raise CatalogError("quotas are per unit: give --units and --by as well")
+        quotas = read_table(ws.quotas)
+        validate_quotas(quotas, str(ws.quotas))
     boundary, brep = reader(ws.boundary, geometry="polygon")
     notes += [f"boundary: {n}" for n in brep.notes if _about_features(n)]
     step("read boundary")
     layers, zone_fields = {}, {}
     for kind, path in ws.layers.items():
-        if kind not in catalog:
-            raise CatalogError(f"unknown layer kind {kind!r}; catalog kinds: {', '.join(catalog)}")
         if measure is not None:  # measured elsewhere: the fields are enough here
             from .distributed import layer_info
 
@@ -291,12 +322,14 @@ def run_indicators(
         lu, lrep = reader(ws.landuse, geometry="polygon")
         notes += [f"landuse: {n}" for n in lrep.notes if _about_features(n)]
         report.landuse = landuse_indicators(
-            lu, boundary, load_class_map(), code_field=ws.landuse_field,
+            lu, boundary, class_map, code_field=ws.landuse_field,
             protected=frame("nature_reserve"), builtup=frame("urban_boundary"),
         )
         step("read landuse")
     if ws.landcover is not None:
-        report.landcover, report.landcover_groups = _landcover(ws, boundary, units, frame("urban_boundary"))
+        report.landcover, report.landcover_groups = _landcover(ws, boundary, units, frame("urban_boundary"),
+                                                               raster_classes)
+        notes += report.landcover.attrs.get("notes", [])
         step("read landcover")
     if ws.quotas is not None:
         if report.ledger is None:
@@ -305,10 +338,9 @@ def run_indicators(
         if "basic_farmland" in layers:
             measured["basic_farmland"] = report.ledger.rows.query("kind == 'basic_farmland' and zone.isna()").set_index("unit")["area_m2"]
         if report.landuse is not None:
-            cmap = load_class_map()
             pieces = report.landuse.pieces
-            measured["farmland"] = class_area_by_unit(pieces, cmap.codes("farmland", pieces["code"]), units, ws.by)
-        report.quotas = check_quotas(read_table(ws.quotas), measured)
+            measured["farmland"] = class_area_by_unit(pieces, class_map.codes("farmland", pieces["code"]), units, ws.by)
+        report.quotas = check_quotas(quotas, measured, str(ws.quotas))
     if recipe is not None:
         report.recipe = recipe
         landuse = report.landuse.indicators if report.landuse else None
@@ -320,15 +352,14 @@ def run_indicators(
 DISTRICT, BUILTUP = (unit for unit, _ in LANDCOVER_METRICS.values())
 
 
-def _landcover(ws: Workspace, boundary, units, builtup):
+def _landcover(ws: Workspace, boundary, units, builtup, classes):
     """Class areas from the land-cover raster for the district, each unit, and the built-up area (green coverage)."""
     import geopandas as gpd
 
     from .analyses.indicators import dissolve
-    from .analyses.landcover import group_shares, landcover_areas, load_raster_classes
+    from .analyses.landcover import group_shares, landcover_areas
     from .io import open_raster
 
-    classes = load_raster_classes(ws.landcover_classes)
     district = dissolve(boundary.geometry.values)
     zones = [gpd.GeoDataFrame({"unit": [DISTRICT]}, geometry=[district], crs=boundary.crs)]
     if units is not None:

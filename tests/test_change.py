@@ -120,4 +120,5 @@ def test_cli_exit_codes_and_json(tmp_path):
     lines = [x for x in bad.stderr.splitlines() if x.strip()]
     assert bad.returncode == 1 and len(lines) == 1 and "编号" in lines[0] and "Traceback" not in bad.stderr
     strict = run("change", folder / "红线_v1.gpkg", folder / "红线_v2.gpkg", "--strict")
-    assert strict.returncode == 2  # usage: --strict goes with --no-decrease
+    # a usage refusal is bad input like any other: one line, exit 1 (issue 15, class 8)
+    assert strict.returncode == 1 and "--strict goes with --no-decrease" in strict.stderr

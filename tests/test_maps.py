@@ -15,7 +15,7 @@ from redline.errors import RedlineError
 from redline.io import read_layer, write_styled_gpkg
 from redline.maps import build_map, render_html, simplify_for_map
 from redline.maps.qgis import categorized_qml, fill_qml
-from redline.maps.static import cjk_font, overview_png, project_png
+from redline.maps.static import FontCheck, cjk_font, overview_png, project_png
 from redline.maps.theme import load_theme
 
 from conftest import SAMPLE, in_ci
@@ -112,9 +112,11 @@ def _require_cjk_font():
 def test_static_maps_render_chinese(sample, tmp_path):
     _require_cjk_font()
     layers, boundary, _, screening = sample
+    fonts = FontCheck()  # the maps now catch matplotlib's missing-glyph warnings themselves: ask them
     with _no_missing_glyphs():
-        png = overview_png(layers, boundary, screening=screening, title="黔江区 总图")
-        one = project_png("P-04", layers, screening)
+        png = overview_png(layers, boundary, screening=screening, title="黔江区 总图", fonts=fonts)
+        one = project_png("P-04", layers, screening, fonts=fonts)
+    assert fonts.missing == set() and fonts.font.source == "system"
     for data, name in ((png, "overview.png"), (one, "P-04.png")):
         assert data[:8] == b"\x89PNG\r\n\x1a\n"
         (tmp_path / name).write_bytes(data)

@@ -24,8 +24,9 @@ from .._resources import resource_dir
 from ..area import UNITS, dissolve, ellipsoidal_area, polygonal, repair
 from ..catalog import find_field
 from ..crs import working_crs
-from ..errors import CatalogError, CRSError, FieldError, GeometryError
+from ..errors import CRSError, FieldError, GeometryError
 from ..io import read_toml
+from ..spec import Key, check, spec_error
 from ..overlay import Dissolved, dissolve_parts, overlap_pairs
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "landuse_indicators",
     "LanduseResult",
     "check_quotas",
+    "validate_quotas",
     "zone_column",
     "UNASSIGNED",
 ]
@@ -266,7 +268,8 @@ def ledger(
     Returns
     -------
     Ledger
-        ``rows``: ``unit, kind, zone, area_*, share_pct`` (share of the unit's area);
+        ``rows``: ``unit, kind, zone, area_*, share_pct`` (share of the unit's area; for the row
+        ``(未归属单位)``, which is no unit, of the units' total area, as in ``totals``);
         ``totals``: the same summed over units, per kind and zone, with ``share_pct`` of
         the units' total area; ``units``: ``unit, unit_area_m2``.
 
@@ -300,16 +303,20 @@ def ledger(
         "outside_m2": float(outside_m2),
     }
     ids = units[by].astype(str).to_numpy()
+    per = unit_m2  # the area each row's share is of
     if gap_m2 > 0:  # the part of the district no unit covers gets a row of its own, so totals equal the district's
         clipped = np.append(clipped, polygonal([gap])[0])
         unit_m2 = np.append(unit_m2, gap_m2)
         ids = np.append(ids, UNASSIGNED)
+        # that row is no unit: its share is of the district, as the totals' is (a share of the gap itself put
+        # e.g. 11.76 % beside the 0.00 公顷 of a 42 m² sliver)
+        per = np.append(per, unit_m2.sum())
     unit_table = pd.DataFrame({"unit": ids, "unit_area_m2": unit_m2})
     zone_fields = zone_fields or {}
     rows = []
     for kind, gdf in layers.items():
         for zone, inside, _ in (measure or _measure_here)(gdf, zone_fields.get(kind), clipped, crs, whole=False):
-            for uid, m2, total in zip(ids, np.minimum(inside, unit_m2), unit_m2):
+            for uid, m2, total in zip(ids, np.minimum(inside, unit_m2), per):
                 rows.append(
                     {"unit": uid, "kind": kind, "zone": zone, **_area_columns(float(m2)),
                      "share_pct": 100.0 * m2 / total if total else float("nan")}
@@ -356,6 +363,23 @@ class ClassMap:
 _REQUIRED_GROUPS = ("farmland", "forest", "wetland", "vegetation", "residential", "park")
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+#: The keys of a class map TOML (``analyses/classes/*.toml``, ``--landcover-classes``, ``--class-map``).
+CLASS_MAP_SCHEMA = {
+    "name": Key("string"),
+    "name_en": Key("string"),
+    "code_fields": Key("list", items="string", what="a list of field names"),
+    "groups": Key("table", values=Key("list", what='a list of code strings (quote them: "0101")'),
+                  what="a table of group = [codes]"),
+    "park_service": Key("tables", keys={"min_area_m2": Key("any"), "radius_m": Key("any")},
+                        what="an array of tables ([[park_service]])"),
+    "names": Key("table", values=Key("string", what="a class name (a string)"), what="a table of code = name"),
+}
+
+
 def load_class_map(path: str | os.PathLike | None = None, required: Sequence[str] = _REQUIRED_GROUPS) -> ClassMap:
     """Load a land-use class map TOML (default: the bundled 三调 map ``analyses/classes/sandiao.toml``).
 
@@ -369,23 +393,21 @@ def load_class_map(path: str | os.PathLike | None = None, required: Sequence[str
     """
     path = Path(path) if path is not None else resource_dir("analyses") / "classes" / "sandiao.toml"
     data = read_toml(path, "class map TOML")
-    problems = []
+    problems = check(data, CLASS_MAP_SCHEMA)
     groups = data.get("groups", {})
-    if not isinstance(groups, dict):
-        problems.append(f"{path}: [groups] must be a table of group = [codes]")
-        groups = {}
+    groups = groups if isinstance(groups, dict) else {}
     for g in required:
         if g not in groups:
-            problems.append(f"{path}: group {g!r} is missing from [groups]")
+            problems.append(f"group {g!r} is missing from [groups]")
     for g, codes in groups.items():
-        if not isinstance(codes, list) or not all(isinstance(c, str) and c for c in codes):
-            problems.append(f"{path}: groups.{g} must be a list of code strings (quote them: \"0101\")")
+        if isinstance(codes, list) and not all(isinstance(c, str) and c for c in codes):
+            problems.append(f"groups.{g} must be a list of code strings (quote them: \"0101\"), not {codes!r}")
     tiers = data.get("park_service", [])
-    for i, t in enumerate(tiers):
-        if not (isinstance(t, dict) and isinstance(t.get("min_area_m2"), (int, float)) and isinstance(t.get("radius_m"), (int, float))):
-            problems.append(f"{path}: park_service[{i}] needs numbers min_area_m2 and radius_m")
+    for i, t in enumerate(tiers if isinstance(tiers, list) else []):
+        if isinstance(t, dict) and not all(_is_number(t.get(k)) for k in ("min_area_m2", "radius_m")):
+            problems.append(f"park_service[{i}] needs numbers min_area_m2 and radius_m")
     if problems:
-        raise CatalogError("invalid class map:\n" + "\n".join(problems))
+        raise spec_error(path, "class map", problems)
     tier_list = sorted(((float(t["min_area_m2"]), float(t["radius_m"])) for t in tiers), reverse=True)
     return ClassMap(
         name=str(data.get("name", path.stem)),
@@ -540,7 +562,51 @@ _QUOTA_UNITS = {"亩": "mu", "万亩": "wanmu", "公顷": "ha", "平方公里": 
                 "ha": "ha", "km2": "km2", "m2": "m2"}
 
 
-def check_quotas(quotas: pd.DataFrame, measured: Mapping[str, pd.Series]) -> pd.DataFrame:
+def validate_quotas(quotas: pd.DataFrame, where: str = "quota table") -> pd.DataFrame:
+    """Check a quota table before any measuring and normalise it; every problem is listed at once.
+
+    Returns the rows with ``indicator`` as a code (``farmland``, ``basic_farmland``) and the quota in 亩
+    (``quota_mu``). Raises :class:`~redline.errors.FieldError` naming ``where`` and each bad row by its line in
+    the CSV (the header is line 1).
+
+    Examples
+    --------
+    >>> q = pd.DataFrame({"unit": ["a"], "indicator": ["耕地保有量"], "quota": ["1.5"], "quota_unit": ["万亩"]})
+    >>> validate_quotas(q)[["indicator", "quota_mu"]].values.tolist()
+    [['farmland', 15000.0]]
+    """
+    missing = {"unit", "indicator", "quota", "quota_unit"} - set(quotas.columns)
+    if missing:
+        raise FieldError(f"{where}: lacks the column{'s' if len(missing) > 1 else ''} {', '.join(sorted(missing))} "
+                         f"(columns: unit, indicator, quota, quota_unit); add {'them' if len(missing) > 1 else 'it'}")
+    reverse = {v: k for k, v in QUOTA_INDICATORS.items()}
+    problems, rows = [], []
+    for line, rec in zip(range(2, len(quotas) + 2), quotas.itertuples(index=False)):
+        text = {k: "" if pd.isna(v) else str(v).strip() for k, v in rec._asdict().items()}
+        ind = reverse.get(text["indicator"], text["indicator"])
+        unit = _QUOTA_UNITS.get(text["quota_unit"])
+        try:
+            value = float(text["quota"].replace(",", ""))
+        except ValueError:
+            value = float("nan")
+        if not text["unit"]:
+            problems.append(f"line {line}: no unit")
+        if ind not in QUOTA_INDICATORS:
+            problems.append(f"line {line}: unknown indicator {text['indicator']!r} "
+                            f"(use {', '.join(f'{k}/{v}' for k, v in QUOTA_INDICATORS.items())})")
+        if unit is None:
+            problems.append(f"line {line}: unknown quota unit {text['quota_unit']!r} (use 亩, 万亩, 公顷 or 平方公里)")
+        if not np.isfinite(value) or value < 0:
+            problems.append(f"line {line}: quota {text['quota']!r} is not a number ≥ 0")
+        if not problems or not problems[-1].startswith(f"line {line}:"):
+            rows.append({"unit": text["unit"], "indicator": ind, "quota_mu": value * UNITS[unit] / UNITS["mu"]})
+    if problems:
+        shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
+        raise FieldError(f"{where}: {len(problems)} problem{'s' if len(problems) > 1 else ''}: {shown}; fix the table")
+    return pd.DataFrame(rows, columns=["unit", "indicator", "quota_mu"])
+
+
+def check_quotas(quotas: pd.DataFrame, measured: Mapping[str, pd.Series], where: str = "quota table") -> pd.DataFrame:
     """Per-unit quotas (耕地保有量, 永久基本农田保护面积) against measured areas.
 
     Parameters
@@ -548,8 +614,10 @@ def check_quotas(quotas: pd.DataFrame, measured: Mapping[str, pd.Series]) -> pd.
     quotas : DataFrame
         Columns ``unit`` (unit id), ``indicator`` (``farmland``/``耕地保有量`` or
         ``basic_farmland``/``永久基本农田保护面积``), ``quota``, ``quota_unit``
-        (亩, 万亩, 公顷, 平方公里).
+        (亩, 万亩, 公顷, 平方公里); checked by :func:`validate_quotas`.
     measured : mapping indicator -> Series of m² indexed by unit id
+    where : str
+        The table's name in messages (its file).
 
     Returns
     -------
@@ -561,26 +629,22 @@ def check_quotas(quotas: pd.DataFrame, measured: Mapping[str, pd.Series]) -> pd.
     >>> check_quotas(q, {"farmland": pd.Series({"a": 1e8 / 15 * 1.1})})["surplus_mu"].round().tolist()
     [1000.0]
     """
-    missing = {"unit", "indicator", "quota", "quota_unit"} - set(quotas.columns)
-    if missing:
-        raise FieldError(f"quota table lacks column(s) {', '.join(sorted(missing))}")
-    reverse = {v: k for k, v in QUOTA_INDICATORS.items()}
+    table = validate_quotas(quotas, where)
+    needs = {"farmland": "a land-use layer (--landuse)", "basic_farmland": "the basic_farmland layer"}
+    problems = [f"no measured area for {ind!r}: give {needs[ind]}" for ind in dict.fromkeys(table["indicator"])
+                if measured.get(ind) is None]
+    known = set().union(*(s.index for s in measured.values() if s is not None)) - {UNASSIGNED} if measured else set()
+    unknown = [u for u in dict.fromkeys(table["unit"]) if u not in known]
+    if unknown and known:
+        problems.append(f"unit{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown[:10]))}"
+                        f"{', …' if len(unknown) > 10 else ''} not in the units layer (units: "
+                        f"{', '.join(sorted(map(str, known))[:5])}{', …' if len(known) > 5 else ''})")
+    if problems:
+        raise FieldError(f"{where}: {'; '.join(problems)}")
     rows = []
-    for rec in quotas.itertuples(index=False):
-        ind = reverse.get(str(rec.indicator).strip(), str(rec.indicator).strip())
-        if ind not in QUOTA_INDICATORS:
-            raise FieldError(f"unknown quota indicator {rec.indicator!r}; use {', '.join(QUOTA_INDICATORS)} or their Chinese names")
-        unit = _QUOTA_UNITS.get(str(rec.quota_unit).strip())
-        if unit is None:
-            raise FieldError(f"unknown quota unit {rec.quota_unit!r}; use 亩, 万亩, 公顷 or 平方公里")
-        quota_mu = float(rec.quota) * UNITS[unit] / UNITS["mu"]
-        series = measured.get(ind)
-        if series is None:
-            raise FieldError(f"no measured area for {ind!r}: give the layer it needs")
-        uid = str(rec.unit)
-        if uid not in series.index:
-            raise FieldError(f"quota unit {uid!r} is not a unit of the units layer")
-        measured_mu = float(series[uid]) / UNITS["mu"]
-        rows.append({"unit": uid, "indicator": ind, "quota_mu": quota_mu, "measured_mu": measured_mu,
-                     "surplus_mu": measured_mu - quota_mu, "met": measured_mu >= quota_mu})
+    for rec in table.itertuples(index=False):
+        measured_mu = float(measured[rec.indicator][rec.unit]) / UNITS["mu"]
+        rows.append({"unit": rec.unit, "indicator": rec.indicator, "quota_mu": rec.quota_mu,
+                     "measured_mu": measured_mu, "surplus_mu": measured_mu - rec.quota_mu,
+                     "met": measured_mu >= rec.quota_mu})
     return pd.DataFrame(rows, columns=["unit", "indicator", "quota_mu", "measured_mu", "surplus_mu", "met"])

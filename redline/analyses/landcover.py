@@ -19,10 +19,14 @@ from pyproj import CRS
 
 from .._resources import resource_dir
 from ..area import areal_scale, ellipsoidal_area
-from ..errors import CRSError, FieldError
+from ..errors import CRSError, FieldError, LayerReadError
 from .indicators import ClassMap, load_class_map
 
-__all__ = ["landcover_areas", "group_shares", "geographic_cell_area", "load_raster_classes", "LANDCOVER_GROUPS"]
+__all__ = ["landcover_areas", "group_shares", "geographic_cell_area", "load_raster_classes", "check_classified",
+           "class_notes", "LANDCOVER_GROUPS"]
+
+#: A unit whose cells with data cover less than this share of it gets a note (its shares are then too low).
+MIN_COVERAGE = 0.99
 
 #: The groups a land-cover class map must define.
 LANDCOVER_GROUPS = ("forest", "farmland", "wetland", "vegetation")
@@ -32,6 +36,42 @@ def load_raster_classes(path=None) -> ClassMap:
     """Load a raster class map (default: ESA WorldCover, ``analyses/classes/worldcover.toml``)."""
     path = path if path is not None else resource_dir("analyses") / "classes" / "worldcover.toml"
     return load_class_map(path, required=LANDCOVER_GROUPS)
+
+
+def check_classified(raster) -> None:
+    """Refuse a raster whose values are not class codes: fractions (a continuous raster — NDVI, elevation — or a
+    resampled class raster) would be truncated into nonsense classes.
+
+    Looks at band 1 at up to 1024 × 1024 cells (an overview where the file has one). Raises
+    :class:`~redline.errors.LayerReadError` naming the file.
+    """
+    if np.issubdtype(np.dtype(raster.dtypes[0]), np.integer):
+        return
+    h, w = min(raster.height, 1024), min(raster.width, 1024)
+    sample = raster.read(1, out_shape=(h, w), masked=True)
+    values = np.asarray(sample.compressed(), dtype=float)
+    values = values[np.isfinite(values)]
+    fractional = values[values != np.round(values)]
+    if fractional.size:
+        raise LayerReadError(
+            f"{getattr(raster, 'name', 'raster')}: holds {raster.dtypes[0]} values such as {fractional[0]:g}, not "
+            f"class codes — a continuous raster (or one resampled with interpolation); give a classified raster "
+            f"with whole-number class codes (e.g. ESA WorldCover)")
+
+
+def class_notes(codes, areas_m2, class_map: ClassMap, where: str) -> list[str]:
+    """A note for raster values the class map does not name (their area counts in no group)."""
+    codes = np.asarray(codes, dtype=object)
+    areas = np.asarray(areas_m2, dtype=float)
+    unknown = np.array([str(c) not in class_map.names for c in codes], dtype=bool)
+    if not unknown.any():
+        return []
+    total = areas.sum()
+    share = 100.0 * areas[unknown].sum() / total if total else 0.0
+    shown = sorted(dict.fromkeys(str(c) for c in codes[unknown]))
+    return [f"{where}: warning: {share:.2f} % of the area has values the class map does not name "
+            f"({', '.join(shown[:8])}{', …' if len(shown) > 8 else ''}); they count in no indicator — "
+            f"check the raster and its class map (--landcover-classes / --class-map)"]
 
 
 def geographic_cell_area(lat_center, dlat: float, dlon: float, a: float = 6378137.0,
@@ -104,24 +144,39 @@ def landcover_areas(
     if by not in units.columns:
         raise FieldError(f"no field {by!r} in the units layer")
     class_map = class_map or load_raster_classes()
+    check_classified(raster)
     zones = units[[by, units.geometry.name]].to_crs(raster.crs)
     zones[by] = zones[by].astype(str)
     stats = exact_extract(raster, zones, ["values", "coverage", "center_x", "center_y"], output="pandas")
     unit_m2 = dict(zip(units[by].astype(str), ellipsoidal_area(units)))
-    rows = []
+    rows, uncovered = [], []
     # one row of statistics per zone, in the zones' order (one Python step per unit, not per cell)
     for uid, rec in zip(zones[by], stats.itertuples(index=False)):
         values = np.asarray(rec.values)
         if not values.size:
+            uncovered.append((uid, 0.0))
             continue
         weights = np.asarray(rec.coverage) * _cell_areas(raster, np.asarray(rec.center_x), np.asarray(rec.center_y))
         codes, inverse = np.unique(values, return_inverse=True)
         sums = np.bincount(inverse.ravel(), weights=weights)
+        if unit_m2[uid] and sums.sum() < MIN_COVERAGE * unit_m2[uid]:
+            uncovered.append((uid, 100.0 * sums.sum() / unit_m2[uid]))
         for code, m2 in zip(codes, sums):
             key = str(int(code)) if float(code).is_integer() else str(code)
             rows.append({"unit": uid, "code": key, "name": class_map.names.get(key, ""), "area_m2": float(m2),
                          "share_pct": 100.0 * m2 / unit_m2[uid] if unit_m2[uid] else float("nan")})
-    return pd.DataFrame(rows, columns=["unit", "code", "name", "area_m2", "share_pct"])
+    table = pd.DataFrame(rows, columns=["unit", "code", "name", "area_m2", "share_pct"])
+    name = getattr(raster, "name", "raster")
+    notes = class_notes(table["code"], table["area_m2"], class_map, name)
+    if len(uncovered) == len(zones) and all(pct == 0.0 for _, pct in uncovered):
+        raise LayerReadError(f"{name}: does not cover the units (no cell with data inside them); give the "
+                             f"land-cover raster of this area (check its CRS and extent)")
+    if uncovered:
+        shown = ", ".join(f"{u} {p:.1f} %" for u, p in uncovered[:8]) + (", …" if len(uncovered) > 8 else "")
+        notes.append(f"{name}: warning: the raster's cells with data cover only part of {len(uncovered)} "
+                     f"unit{'s' if len(uncovered) > 1 else ''} ({shown}); their shares count only what is covered")
+    table.attrs["notes"] = notes
+    return table
 
 
 def group_shares(table: pd.DataFrame, class_map: ClassMap, groups: Sequence[str] = LANDCOVER_GROUPS) -> pd.DataFrame:

@@ -27,10 +27,11 @@ from pyproj import CRS
 from .._resources import resource_dir
 from ..area import dissolve, ellipsoidal_area, polygonal, repair
 from ..crs import describe_crs
-from ..errors import CatalogError, CRSError, FieldError, GeometryError, OutputError
+from ..errors import CRSError, FieldError, GeometryError, OutputError
+from ..spec import Key, check, spec_error, unknown_name
 from .conflicts import split_by_units
 from .indicators import ClassMap
-from .landcover import _cell_areas, load_raster_classes
+from .landcover import _cell_areas, check_classified, class_notes, load_raster_classes
 
 __all__ = ["Transition", "load_transitions", "MonitorResult", "monitor"]
 
@@ -62,10 +63,32 @@ def _codes(value) -> tuple[str, ...] | None:
     return None
 
 
-def load_transitions(path: str | os.PathLike | None = None) -> tuple[Transition, ...]:
+def _transition_label(i: int, item) -> str:
+    tid = item.get("id") if isinstance(item, dict) else None
+    return f"[[transition]] {i + 1}" + (f" ({tid})" if isinstance(tid, str) and tid else "")
+
+
+#: The keys of a transitions TOML (``analyses/classes/human_activity.toml``, ``--transitions``).
+TRANSITIONS_SCHEMA = {
+    "name": Key("string"),
+    "name_en": Key("string"),
+    "transition": Key("tables", label=_transition_label, what="[[transition]] tables"),
+}
+_TRANSITION_SCHEMA = {
+    "id": Key("string", required=True, nonempty=True),
+    "name_zh": Key("string"),
+    "name_en": Key("string"),
+    "from": Key("any", required=True, what='"*" or a list of class codes ("10")'),
+    "to": Key("any", required=True, what='a list of class codes ("50")'),
+}
+
+
+def load_transitions(path: str | os.PathLike | None = None, classes: ClassMap | None = None) -> tuple[Transition, ...]:
     """Load the transitions that count as human activity (default ``analyses/classes/human_activity.toml``).
 
-    Raises :class:`CatalogError` listing every problem of the file.
+    With ``classes`` (the rasters' class map) every code a transition names must be one of its
+    classes (when the map names its classes). Raises :class:`CatalogError` listing every problem
+    of the file on one line.
 
     Examples
     --------
@@ -77,31 +100,35 @@ def load_transitions(path: str | os.PathLike | None = None) -> tuple[Transition,
     path = Path(path) if path is not None else resource_dir("analyses") / "classes" / "human_activity.toml"
     data = read_toml(path, "transitions TOML")
     items = data.get("transition")
-    problems = []
-    if not isinstance(items, list) or not items:
-        raise CatalogError(f"invalid transitions file:\n{path}: no [[transition]] tables")
+    if items is None or items == []:
+        raise spec_error(path, "transitions file", ["no [[transition]] tables"])
+    problems = check(data, TRANSITIONS_SCHEMA)
     out, seen = [], set()
-    for i, item in enumerate(items):
-        where = f"{path}: transition[{i}]"
+    known = list(classes.names) if classes is not None and classes.names else None
+    for i, item in enumerate(items if isinstance(items, list) else []):
         if not isinstance(item, dict):
-            problems.append(f"{where} must be a table")
-            continue
+            continue  # the schema said so
+        where = _transition_label(i, item) + ": "
+        found = check(item, _TRANSITION_SCHEMA, where)
         tid = item.get("id")
-        if not isinstance(tid, str) or not tid:
-            problems.append(f"{where}: 'id' must be a non-empty string")
-        elif tid in seen:
-            problems.append(f"{where}: duplicate id {tid!r}")
-        seen.add(tid)
+        if isinstance(tid, str) and tid in seen:
+            found.append(f"{where}duplicate id {tid!r}")
+        if isinstance(tid, str):
+            seen.add(tid)
         src, dst = _codes(item.get("from")), _codes(item.get("to"))
-        if src is None:
-            problems.append(f"{where}: 'from' must be \"*\" or a list of class codes (\"10\")")
-        if dst is None or dst == ("*",):
-            problems.append(f"{where}: 'to' must be a list of class codes (\"50\")")
-        if not problems:
+        if "from" in item and src is None:
+            found.append(f"{where}'from' must be \"*\" or a list of class codes (\"10\"), not {item['from']!r}")
+        if "to" in item and (dst is None or dst == ("*",)):
+            found.append(f"{where}'to' must be a list of class codes (\"50\"), not {item['to']!r}")
+        for key, codes in (("from", src), ("to", dst)):
+            for code in [c for c in codes or () if c != "*" and known is not None and c not in known]:
+                found.append(f"{where}{key}: " + unknown_name("class code", code, known, f"classes of {classes.name}"))
+        problems += found
+        if not found:
             out.append(Transition(tid, str(item.get("name_zh", tid)), str(item.get("name_en", item.get("name_zh", tid))),
                                   src, dst))
     if problems:
-        raise CatalogError("invalid transitions file:\n" + "\n".join(problems))
+        raise spec_error(path, "transitions file", problems)
     return tuple(out)
 
 
@@ -189,6 +216,24 @@ def _window(raster, geom_bounds):
         return None
 
 
+def _coverage_notes(before, after, tr, covered: np.ndarray, area_geom, crs) -> list[str]:
+    """A warning when the two rasters' common cells with data cover only part of the protected layer: the
+    change outside them is not seen, and "no human activity" there would be a silent wrong answer."""
+    rr, cc = np.nonzero(covered)
+    layer_m2 = float(ellipsoidal_area([area_geom], crs=crs)[0])
+    if not layer_m2:
+        return []
+    xs = tr.c + (cc + 0.5) * tr.a + (rr + 0.5) * tr.b
+    ys = tr.f + (cc + 0.5) * tr.d + (rr + 0.5) * tr.e
+    seen = float(_cell_areas(before, np.asarray(xs), np.asarray(ys)).sum()) if len(rr) else 0.0
+    share = min(100.0, 100.0 * seen / layer_m2)
+    if share >= 98.0:  # cell centres inside the layer: a few % either way along its edge is the grid, not a gap
+        return []
+    names = f"{getattr(before, 'name', 'before')} and {getattr(after, 'name', 'after')}"
+    return [f"warning: {names} have cells with data on only {share:.1f} % of the protected layer; change in the "
+            f"rest is not measured — give rasters that cover the whole layer"]
+
+
 def monitor(
     before,
     after,
@@ -243,6 +288,8 @@ def monitor(
         raise FieldError("units given without the unit id field (by=)")
     rules = tuple(transitions) if transitions is not None else load_transitions()
     class_map = class_map or load_raster_classes()
+    check_classified(before)
+    check_classified(after)
     notes: list[str] = []
     crs = CRS.from_user_input(before.crs)
     area_geom = dissolve(repair(within.to_crs(crs).geometry.values, crs=crs, where="the protected layer",
@@ -278,6 +325,11 @@ def monitor(
                                  default_value=1, dtype="uint8").astype(bool)
     centred = features.rasterize([area_geom], out_shape=shape, transform=tr, all_touched=False, fill=0,
                                  default_value=1, dtype="uint8").astype(bool)
+    notes += _coverage_notes(before, after, tr, valid & centred, area_geom, crs)
+    both = valid & centred
+    for r, grid in ((before, b), (after, a)):
+        codes, counts = np.unique(grid[both], return_counts=True)
+        notes += class_notes([_code(c) for c in codes], counts, class_map, getattr(r, "name", "raster"))
     changed = valid & (a != b)
     # every before → after pair among changed cells; the rule each pair matches (first wins)
     shift = np.int64(1) << 32

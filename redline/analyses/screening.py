@@ -31,7 +31,7 @@ from pyproj import CRS, Geod, Transformer
 
 from .._resources import resource_dir
 from ..area import UNITS, describe_repairs, dissolve, ellipsoidal_area, polygonal, repair, require_usable
-from ..catalog import SEVERITIES, SEVERITY_RANK, LayerKind, load_catalog
+from ..catalog import SEVERITIES, SEVERITY_RANK, LayerKind, kind_problems, load_catalog
 from ..crs import CGCS2000, describe_crs
 from ..errors import CatalogError, CRSError, OutputError
 from ..footprints import CATEGORY_FIELDS, ID_FIELDS, find_field, footprints, working_crs
@@ -39,6 +39,7 @@ from ..io import atomic_output, read_layer, read_toml, write_layers
 from ..overlay import overlap_areas, union_groups as _union_groups
 from ..partition import is_partitioned
 from ..postgis import is_postgis, parse_uri, write_postgis
+from ..spec import Key, check, spec_error, suggest, unknown_name
 
 __all__ = [
     "SafetyRule",
@@ -121,45 +122,73 @@ class RuleSet:
         return text or None
 
 
+def _safety_label(i: int, rule) -> str:
+    return f"[[safety_distance]] {i + 1}"
+
+
+_SAFETY_SCHEMA = {
+    "categories": Key("list", required=True, nonempty=True, items="string", what="a non-empty list of category codes"),
+    "kind": Key("string", required=True, nonempty=True, what="a catalog kind (a string)"),
+    "min_distance_m": Key("number", required=True, what="a positive number of metres"),
+    "severity": Key("string", what="prohibited, conditional or restricted"),
+    "legal_basis": Key("string"),
+    "zones": Key("list", items="string", what="a list of zone names"),
+}
+#: The keys of a screening rule set (``analyses/screening-default.toml``, ``--rules``).
+RULES_SCHEMA = {
+    "name": Key("string"),
+    "buffers_m": Key("list", items="number", what="a list of positive distances in metres"),
+    "categories": Key("table", values=Key("list", what='["中文", "English"]'),
+                      what='a table of code = ["中文", "English"]'),
+    "safety_distance": Key("tables", label=_safety_label, what="an array of tables ([[safety_distance]])"),
+}
+
+
 def _validate_rules(data: dict, source: str, catalog: Mapping[str, LayerKind]) -> list[str]:
-    problems = []
-    cats = data.get("categories", {})
-    if not isinstance(cats, dict) or not cats:
-        problems.append(f"{source}: [categories] must be a table of code = [\"中文\", \"English\"]")
-        cats = {}
+    """Every problem of a rule set (``source: problem`` for the catalog's, the rule set's own unprefixed)."""
+    problems = check(data, RULES_SCHEMA)
+    cats = data.get("categories")
+    if cats is None or cats == {}:
+        problems.append("[categories] must be a table of code = [\"中文\", \"English\"]")
+    cats = cats if isinstance(cats, dict) else {}
     for code, labels in cats.items():
-        if not (isinstance(labels, list) and len(labels) == 2 and all(isinstance(x, str) and x for x in labels)):
-            problems.append(f"{source}: categories.{code} must be [\"中文\", \"English\"]")
+        if isinstance(labels, list) and not (len(labels) == 2 and all(isinstance(x, str) and x for x in labels)):
+            problems.append(f"categories.{code} must be [\"中文\", \"English\"], not {labels!r}")
     buffers = data.get("buffers_m", [500, 1000, 5000])
-    if not (isinstance(buffers, list) and all(isinstance(b, (int, float)) and b > 0 for b in buffers)):
-        problems.append(f"{source}: buffers_m must be a list of positive distances in metres")
-    elif list(buffers) != sorted(set(buffers)):
-        problems.append(f"{source}: buffers_m must be increasing without repeats, got {buffers}")
+    if isinstance(buffers, list) and all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in buffers):
+        if not all(b > 0 for b in buffers):
+            problems.append(f"buffers_m must be a list of positive distances in metres, not {buffers}")
+        elif list(buffers) != sorted(set(buffers)):
+            problems.append(f"buffers_m must be increasing without repeats, got {buffers}")
     rules = data.get("safety_distance", [])
-    if not isinstance(rules, list):
-        problems.append(f"{source}: safety_distance must be an array of tables ([[safety_distance]])")
-        rules = []
-    for i, rule in enumerate(rules):
-        where = f"{source}: safety_distance[{i}]"
+    for i, rule in enumerate(rules if isinstance(rules, list) else []):
         if not isinstance(rule, dict):
-            problems.append(f"{where} must be a table")
-            continue
-        if rule.get("kind") not in catalog:
-            problems.append(f"{where}: kind {rule.get('kind')!r} is not in the layer catalog ({', '.join(catalog)})")
+            continue  # the schema said so
+        where = _safety_label(i, rule) + ": "
+        problems += check(rule, _SAFETY_SCHEMA, where)
+        kind = rule.get("kind")
+        if isinstance(kind, str) and kind and kind not in catalog:
+            problems.append(f"{where}kind {kind!r} is not in the layer catalog: "
+                            + unknown_name("kind", kind, catalog, "catalog kinds"))
         dist = rule.get("min_distance_m")
-        if not isinstance(dist, (int, float)) or dist <= 0:
-            problems.append(f"{where}: min_distance_m must be a positive number of metres, got {dist!r}")
-        if rule.get("severity", "prohibited") not in SEVERITIES[:3]:
-            problems.append(f"{where}: severity {rule.get('severity')!r} must be prohibited, conditional or restricted")
+        if isinstance(dist, (int, float)) and not isinstance(dist, bool) and dist <= 0:
+            problems.append(f"{where}min_distance_m must be a positive number of metres, got {dist!r}")
+        sev = rule.get("severity", "prohibited")
+        if isinstance(sev, str) and sev not in SEVERITIES[:3]:
+            close = suggest(sev, SEVERITIES[:3])
+            problems.append(f"{where}severity {sev!r} must be prohibited, conditional or restricted"
+                            + (f" — did you mean {close}?" if close else ""))
         rc = rule.get("categories")
-        if not isinstance(rc, list) or not rc:
-            problems.append(f"{where}: categories must be a non-empty list")
-        else:
-            unknown = [c for c in rc if c not in cats]
-            if unknown:
-                problems.append(f"{where}: unknown categories {', '.join(map(repr, unknown))}")
-        if not isinstance(rule.get("legal_basis", ""), str):
-            problems.append(f"{where}: legal_basis must be a string")
+        unknown = [c for c in rc if isinstance(c, str) and c not in cats] if isinstance(rc, list) and cats else []
+        if unknown:
+            close = suggest(unknown[0], cats) if len(unknown) == 1 else None
+            hint = f" — did you mean {close}?" if close else f" (the rule set's [categories]: {', '.join(cats)})"
+            problems.append(f"{where}unknown categories {', '.join(map(repr, unknown))}{hint}")
+        zones = rule.get("zones", [])
+        entry = catalog.get(kind) if isinstance(kind, str) else None
+        if entry is not None and entry.zones and isinstance(zones, list):
+            problems += [f"{where}zones: " + unknown_name("zone", z, entry.zone_names(), "zones", of=f" of {kind}")
+                         for z in zones if isinstance(z, str) and entry.find_zone(z) is None]
     # every category the catalog names must be known to the rule set
     for kind in catalog.values():
         rules_ = [("", kind.rule)] + [(f"zone {z.get('name_zh')}: ", kind.zone_rule(z)) for z in kind.zones]
@@ -196,7 +225,11 @@ def load_rules(path: str | os.PathLike | None = None, catalog: Mapping[str, Laye
     data = read_toml(path, "screening rule set (TOML)")
     problems = _validate_rules(data, str(path), catalog)
     if problems:
-        raise CatalogError("invalid screening rule set:\n" + "\n".join(problems))
+        raise spec_error(path, "screening rule set", problems)
+
+    def zone_names(kind: LayerKind, zones) -> tuple[str, ...]:  # as the screening labels features: by name_zh
+        return tuple(kind.find_zone(z)["name_zh"] if kind.zones else z for z in zones)
+
     safety = tuple(
         SafetyRule(
             categories=tuple(r["categories"]),
@@ -204,7 +237,7 @@ def load_rules(path: str | os.PathLike | None = None, catalog: Mapping[str, Laye
             min_distance_m=float(r["min_distance_m"]),
             severity=r.get("severity", "prohibited"),
             legal_basis=r.get("legal_basis", ""),
-            zones=tuple(r.get("zones", ())),
+            zones=zone_names(catalog[r["kind"]], r.get("zones", ())),
         )
         for r in data.get("safety_distance", [])
     )
@@ -458,10 +491,14 @@ class ScreeningResult:
                     import openpyxl  # noqa: F401
                 except ImportError:
                     raise OutputError(f"{path}: writing .xlsx needs openpyxl (pip install openpyxl)") from None
+                import io
+
                 projects = pd.DataFrame(self.projects.drop(columns="geometry"))
-                with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+                buf = io.BytesIO()  # in memory, written in one go (see redline.io._write_xlsx)
+                with pd.ExcelWriter(buf, engine="openpyxl") as xl:
                     projects.to_excel(xl, sheet_name="projects", index=False)
                     table.to_excel(xl, sheet_name="hits", index=False)
+                tmp.write_bytes(buf.getvalue())
         return path
 
     def explore(self, **kwargs):
@@ -680,11 +717,9 @@ def screen(
     catalog = load_catalog() if catalog is None else catalog
     if not isinstance(rules, RuleSet):
         rules = load_rules(rules, catalog)
-    unknown = [k for k in layers if k not in catalog]
+    unknown = kind_problems(layers, catalog)
     if unknown:
-        raise CatalogError(
-            f"unknown layer kind {', '.join(map(repr, unknown))}; the catalog has {', '.join(catalog)}"
-        )
+        raise CatalogError("; ".join(unknown))
     if not layers:
         raise CatalogError("no layers to screen against; give at least one (e.g. eco_redline=PATH)")
     rings_m = tuple(float(b) for b in (rules.buffers_m if buffers is None else buffers))

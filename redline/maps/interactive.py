@@ -28,6 +28,7 @@ from jinja2 import Template
 from ..catalog import LayerKind, load_catalog
 from ..crs import working_crs
 from ..errors import RedlineError
+from ..io import format_number
 from .theme import GCJ02_HOSTS, Theme, load_theme
 
 __all__ = ["MapResult", "build_map", "render_html", "simplify_for_map", "BASEMAPS"]
@@ -86,7 +87,7 @@ def _fmt(value) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
     if isinstance(value, float):
-        return f"{value:,.2f}"
+        return format_number(value)
     return str(value)
 
 

@@ -2,14 +2,26 @@
 
 Drawn in the local CGCS2000 Gauss-Krüger zone (metres), so the scale bar is
 exact; with legend, scale bar and north arrow, and Chinese labels in a CJK font
-found on the system (Debian: ``fonts-noto-cjk``).
+found on the system (Debian: ``fonts-noto-cjk``). On a machine without one,
+the labels are drawn with the bundled ``Redline Sans SC`` (a subset of Noto
+Sans CJK SC: GB 2312 and redline's own labels, ``static/font/``). Characters
+that no font has are never drawn silently as empty boxes: they are collected
+(:class:`FontCheck`) and said once — in a note and one line on stderr —
+instead of matplotlib's warning per glyph.
 """
 
 from __future__ import annotations
 
 import io
+import logging
+import os
+import re
+import warnings
 from collections.abc import Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 import geopandas as gpd
 import matplotlib
@@ -21,14 +33,29 @@ from matplotlib.patches import Patch  # noqa: E402
 
 from ..catalog import LayerKind, load_catalog  # noqa: E402
 from ..crs import working_crs  # noqa: E402
+from ..errors import CatalogError  # noqa: E402
 from .theme import Theme, load_theme  # noqa: E402
 
-__all__ = ["cjk_font", "overview_png", "project_png"]
+__all__ = ["cjk_font", "bundled_font", "map_font", "MapFont", "FontCheck", "overview_png", "project_png",
+           "FONT_ENV", "BUNDLED_FONT", "FONT_HINT"]
 
 _VERDICT_ZH = {"prohibited": "禁止", "conditional": "有条件准入", "restricted": "限制", "clear": "无冲突"}
 
+#: Environment variable choosing the maps' CJK font: ``auto`` (default: the first font of the theme's
+#: ``[fonts] cjk`` installed, else the bundled one), ``bundled`` (the bundled font on every machine: the same
+#: maps everywhere) or ``none`` (no CJK font at all, as on a bare machine without the bundled font).
+FONT_ENV = "REDLINE_MAP_FONT"
+#: The bundled fallback: a subset of Noto Sans CJK SC Regular (SIL OFL 1.1), made by ``static/font/make_font.py``.
+BUNDLED_FONT = Path(__file__).resolve().parent / "static" / "font" / "RedlineSansSC-Regular.otf"
+#: What to do when Chinese is drawn as boxes.
+FONT_HINT = ("install a CJK font (Debian/Ubuntu: apt install fonts-noto-cjk; Windows: Microsoft YaHei or SimHei; "
+             "macOS: PingFang SC)")
 
-_CJK_FILES = ("notosanscjk", "notoserifcjk", "wqy", "simhei", "msyh", "pingfang", "sourcehansans", "droidsansfallback")
+_CJK_FILES = ("notosanscjk", "notoserifcjk", "notosanssc", "notoserifsc", "wqy", "simhei", "simsun", "msyh",
+              "pingfang", "stheiti", "hiragino", "songti", "sourcehansans", "droidsansfallback", "arialuni")
+_GLYPH = re.compile(r"Glyph (\d+) .*missing from font")
+_log = logging.getLogger("redline")
+_warned: set[str] = set()
 
 
 @lru_cache(maxsize=4)
@@ -45,7 +72,7 @@ def cjk_font(candidates: tuple[str, ...]) -> str | None:
     found = pick()
     if found is None:
         for path in font_manager.findSystemFonts():
-            if any(key in path.lower().replace("-", "").replace("_", "") for key in _CJK_FILES):
+            if any(key in path.lower().replace("-", "").replace("_", "").replace(" ", "") for key in _CJK_FILES):
                 try:
                     font_manager.fontManager.addfont(path)
                 except (OSError, RuntimeError, ValueError):  # a font file FreeType can't read
@@ -54,12 +81,118 @@ def cjk_font(candidates: tuple[str, ...]) -> str | None:
     return found
 
 
-def _setup(theme: Theme) -> str | None:
-    font = cjk_font(theme.cjk_fonts)
-    if font:
-        plt.rcParams["font.family"] = [font, "DejaVu Sans"]
-    plt.rcParams["axes.unicode_minus"] = False
-    return font
+@lru_cache(maxsize=1)
+def bundled_font() -> str | None:
+    """Register the bundled subset font with matplotlib; its family name (None: the file is missing or unreadable)."""
+    try:
+        font_manager.fontManager.addfont(str(BUNDLED_FONT))
+        return font_manager.FontProperties(fname=str(BUNDLED_FONT)).get_name()
+    except (OSError, RuntimeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class MapFont:
+    """The CJK font static maps draw with: ``family`` (None: none), ``source`` ``system``/``bundled``/``none``,
+    ``chosen`` when :data:`FONT_ENV` asked for it."""
+
+    family: str | None
+    source: str
+    chosen: bool = False
+
+    @property
+    def families(self) -> list[str]:
+        """matplotlib's font list: the CJK font, the bundled one behind a system font, then DejaVu Sans."""
+        first = [self.family] if self.family else []
+        if self.source == "system" and bundled_font():
+            first.append(bundled_font())
+        return [*first, "DejaVu Sans"]
+
+
+def map_font(theme: Theme | None = None) -> MapFont:
+    """The font static maps draw with: the theme's first installed CJK font, else the bundled subset.
+
+    :data:`FONT_ENV` (``REDLINE_MAP_FONT``) = ``bundled`` or ``none`` overrides the choice.
+    """
+    choice = os.environ.get(FONT_ENV, "").strip().lower() or "auto"
+    if choice not in ("auto", "bundled", "none"):
+        raise CatalogError(f"{FONT_ENV}={choice!r}: expected auto, bundled or none; unset it to use a system font")
+    if choice == "none":
+        return MapFont(None, "none", chosen=True)
+    if choice == "auto":
+        found = cjk_font(tuple((theme or load_theme()).cjk_fonts))
+        if found:
+            return MapFont(found, "system")
+    bundled = bundled_font()
+    return MapFont(bundled, "bundled", chosen=choice == "bundled") if bundled else MapFont(None, "none")
+
+
+@dataclass
+class FontCheck:
+    """The font static maps drew their text with and the characters no font had (drawn as empty boxes).
+
+    Pass one to several maps (``fonts=``) to say it once for all of them: :meth:`note` for the
+    results, :meth:`warn` for one line on stderr.
+    """
+
+    font: MapFont | None = None
+    missing: set[str] = field(default_factory=set)
+
+    def note(self) -> str | None:
+        """One sentence on the maps' font, or None when there is nothing to say."""
+        f, missing = self.font, sorted(self.missing)
+        if f is None or (not missing and (f.source != "bundled" or f.chosen)):
+            return None  # nothing drawn as a box, and no fallback the user did not ask for
+        shown = "".join(missing[:30]) + ("…" if len(missing) > 30 else "")
+        boxes = (f"{len(missing)} character{'s' if len(missing) > 1 else ''} of the labels "
+                 f"{'have' if len(missing) > 1 else 'has'} no glyph and {'are' if len(missing) > 1 else 'is'} "
+                 f"drawn as {'empty boxes' if len(missing) > 1 else 'an empty box'}: {shown}")
+        if f.source == "system":
+            return f"static maps: {boxes} (font {f.family}); put a font that has them first in the theme's [fonts] cjk"
+        if f.source == "bundled":
+            base = ("static maps: Chinese drawn with redline's bundled font" if f.chosen else
+                    "static maps: no CJK font found on this machine; Chinese drawn with redline's bundled font")
+            base += " (Redline Sans SC, a subset of Noto Sans CJK SC: GB 2312 and redline's labels)"
+            return (f"{base}; {boxes}; {FONT_HINT} and draw the maps again" if missing
+                    else f"{base}; for characters beyond it, {FONT_HINT}")
+        return f"static maps: no CJK font found; {boxes}; {FONT_HINT} and draw the maps again"
+
+    def warn(self) -> None:
+        """Say :meth:`note` on stderr (logger ``redline``), once per process; not when the bundled font was asked
+        for and lacked nothing."""
+        note = self.note()
+        if note and note not in _warned:
+            _warned.add(note)
+            _log.warning("redline: warning: %s", note)
+
+
+def _regular_for_bold(record: logging.LogRecord) -> bool:
+    """Drop matplotlib's log line when a CJK font has no bold (the north arrow is then drawn regular)."""
+    return not str(record.msg).startswith("findfont: Failed to find font weight")
+
+
+@contextmanager
+def _drawing(theme: Theme, fonts: FontCheck | None):
+    """Draw with the map font; matplotlib's warnings of missing glyphs become ``fonts.missing`` (said once)."""
+    check = fonts if fonts is not None else FontCheck()
+    check.font = map_font(theme)
+    quiet = logging.getLogger("matplotlib.font_manager")
+    quiet.addFilter(_regular_for_bold)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with plt.rc_context({"font.family": check.font.families, "axes.unicode_minus": False}):
+                yield check
+    finally:
+        quiet.removeFilter(_regular_for_bold)
+    for w in caught:
+        found = _GLYPH.search(str(w.message))
+        if found:
+            check.missing.add(chr(int(found.group(1))))
+        else:  # not ours to swallow
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    if fonts is None:
+        check.warn()
 
 
 def _scale_bar(ax, lang: str) -> None:
@@ -117,10 +250,19 @@ def overview_png(
     catalog: Mapping[str, LayerKind] | None = None,
     theme: Theme | None = None,
     lang: str = "zh",
+    fonts: FontCheck | None = None,
 ) -> bytes:
-    """The district with every layer and the projects by verdict, as PNG bytes."""
+    """The district with every layer and the projects by verdict, as PNG bytes.
+
+    Characters no font has are collected in ``fonts`` (a :class:`FontCheck` shared by several maps, said once by
+    its owner); without it they are said on stderr once.
+    """
     catalog, theme = catalog or load_catalog(), theme or load_theme()
-    _setup(theme)
+    with _drawing(theme, fonts):
+        return _overview(layers, boundary, screening, title, catalog, theme, lang)
+
+
+def _overview(layers, boundary, screening, title, catalog, theme, lang) -> bytes:
     crs = working_crs(boundary)
     fig, ax = plt.subplots(figsize=(9, 10))
     handles: list = []
@@ -167,10 +309,18 @@ def project_png(
     catalog: Mapping[str, LayerKind] | None = None,
     theme: Theme | None = None,
     lang: str = "zh",
+    fonts: FontCheck | None = None,
 ) -> bytes:
-    """One project's footprint, the control lines around it and its encroachment pieces, as PNG bytes."""
+    """One project's footprint, the control lines around it and its encroachment pieces, as PNG bytes.
+
+    ``fonts``: as for :func:`overview_png`.
+    """
     catalog, theme = catalog or load_catalog(), theme or load_theme()
-    _setup(theme)
+    with _drawing(theme, fonts):
+        return _project(project_id, layers, screening, margin_m, catalog, theme, lang)
+
+
+def _project(project_id, layers, screening, margin_m, catalog, theme, lang) -> bytes:
     projects = screening.projects
     row = projects[projects["project_id"] == project_id]
     crs = working_crs(row)

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._resources import resource_dir
-from ..errors import CatalogError
 from ..io import read_toml
+from ..spec import Key, check, spec_error
 
-__all__ = ["Theme", "load_theme", "GCJ02_HOSTS"]
+__all__ = ["Theme", "load_theme", "GCJ02_HOSTS", "THEME_SCHEMA"]
 
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 #: Tile hosts that serve GCJ-02 ("Mars") coordinates, shifted 300–600 m from CGCS2000.
@@ -33,6 +33,34 @@ class Theme:
     cjk_fonts: tuple[str, ...]
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+_COLOURS = Key("table", values=Key("string", what="a #rrggbb colour (a string)"), what="a table of name = colour")
+_BASEMAP = Key("table", keys={
+    "name_zh": Key("string"),
+    "name_en": Key("string"),
+    "tiles": Key("string", required=True, nonempty=True, what="a tile URL template (a string)"),
+    "labels": Key("string", what="a tile URL template (a string)"),
+    "attribution": Key("string"),
+    "crs": Key("string", what="WGS84, CGCS2000 or GCJ02"),
+    "subdomains": Key("string"),
+})
+#: The keys of a map theme TOML (``maps/*.toml``).
+THEME_SCHEMA = {
+    "name": Key("string"),
+    "basemaps": Key("table", values=_BASEMAP, what="a table of basemaps ([basemaps.NAME])"),
+    "verdicts": _COLOURS,
+    "encroachment": _COLOURS,
+    "boundary": _COLOURS,
+    "units": _COLOURS,
+    "simplify": Key("table", keys={"tolerance_m": Key("number", what="a number ≥ 0"),
+                                   "precision_deg": Key("number", what="a number in [0, 0.001]")}),
+    "fonts": Key("table", keys={"cjk": Key("list", items="string", what="a list of font names")}),
+}
+
+
 def load_theme(path: str | os.PathLike | None = None) -> Theme:
     """Load and validate a theme (default ``maps/default.toml``), listing every problem.
 
@@ -43,31 +71,33 @@ def load_theme(path: str | os.PathLike | None = None) -> Theme:
     """
     path = Path(path) if path is not None else resource_dir("maps") / "default.toml"
     data = read_toml(path, "map theme (TOML)")
-    problems = []
+    problems = check(data, THEME_SCHEMA)
     basemaps = data.get("basemaps", {})
+    basemaps = basemaps if isinstance(basemaps, dict) else {}
     for key, bm in basemaps.items():
-        if not isinstance(bm, dict) or not isinstance(bm.get("tiles"), str):
-            problems.append(f"{path}: basemaps.{key} needs a 'tiles' URL template")
-        elif bm.get("crs", "WGS84").upper() not in ("WGS84", "CGCS2000", "GCJ02"):
-            problems.append(f"{path}: basemaps.{key}.crs must be WGS84, CGCS2000 or GCJ02")
+        if isinstance(bm, dict) and isinstance(bm.get("crs", "WGS84"), str) \
+                and bm.get("crs", "WGS84").upper() not in ("WGS84", "CGCS2000", "GCJ02"):
+            problems.append(f"basemaps.{key}.crs must be WGS84, CGCS2000 or GCJ02, not {bm['crs']!r}")
     colours = {}
     for table in ("verdicts", "encroachment", "boundary", "units"):
         values = data.get(table, {})
+        values = values if isinstance(values, dict) else {}
         for k, v in values.items():
-            if not (isinstance(v, str) and _COLOUR.match(v)):
-                problems.append(f"{path}: {table}.{k} {v!r} is not a #rrggbb colour")
+            if isinstance(v, str) and not _COLOUR.match(v):
+                problems.append(f"{table}.{k} {v!r} is not a #rrggbb colour")
         colours[table] = dict(values)
     for verdict in ("prohibited", "conditional", "restricted", "clear"):
-        if verdict not in colours["verdicts"]:
-            problems.append(f"{path}: verdicts.{verdict} colour is missing")
+        if isinstance(data.get("verdicts", {}), dict) and verdict not in colours["verdicts"]:
+            problems.append(f"verdicts.{verdict} colour is missing")
     simplify = data.get("simplify", {})
+    simplify = simplify if isinstance(simplify, dict) else {}
     tol, prec = simplify.get("tolerance_m", 5.0), simplify.get("precision_deg", 1e-5)
-    if not isinstance(tol, (int, float)) or tol < 0:
-        problems.append(f"{path}: simplify.tolerance_m must be a number ≥ 0")
-    if not isinstance(prec, (int, float)) or not 0 <= prec <= 1e-3:
-        problems.append(f"{path}: simplify.precision_deg must be a number in [0, 0.001]")
+    if _is_number(tol) and tol < 0:
+        problems.append(f"simplify.tolerance_m must be a number ≥ 0, not {tol!r}")
+    if _is_number(prec) and not 0 <= prec <= 1e-3:
+        problems.append(f"simplify.precision_deg must be a number in [0, 0.001], not {prec!r}")
     if problems:
-        raise CatalogError("invalid map theme:\n" + "\n".join(problems))
+        raise spec_error(path, "map theme", problems)
     return Theme(
         name=str(data.get("name", path.stem)),
         basemaps=basemaps,
@@ -77,5 +107,5 @@ def load_theme(path: str | os.PathLike | None = None) -> Theme:
         units=colours["units"],
         tolerance_m=float(tol),
         precision_deg=float(prec),
-        cjk_fonts=tuple(data.get("fonts", {}).get("cjk", ())),
+        cjk_fonts=tuple((data.get("fonts") or {}).get("cjk", ())),
     )

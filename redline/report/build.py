@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-from ..analyses.screening import ScreeningResult, screen
+from ..analyses.screening import ScreeningResult, load_rules, screen
 from ..catalog import load_catalog
-from ..io import LayerCache, atomic_output, prepare_projects, write_styled_gpkg, write_tables
+from ..io import LayerCache, atomic_folder, atomic_output, prepare_projects, write_styled_gpkg, write_tables
 from ..maps import build_map, render_html as render_map
 from ..maps.qgis import categorized_qml, fill_qml, outline_qml
-from ..maps.static import overview_png, project_png
+from ..maps.static import FontCheck, overview_png, project_png
 from ..maps.theme import load_theme
 from ..workspace import IndicatorReport, Workspace, run_indicators
 from .document import ReportData, render_docx, render_html
@@ -63,12 +63,39 @@ def build_outputs(
     """Measure, screen, draw and write: ``indicators.xlsx``, ``map.html``, ``maps/*.png``, ``report.html``,
     ``report.docx`` and ``results.gpkg`` (styled for QGIS) into ``out``.
 
-    Results already computed (``indicators``, ``screening``) are used as they are.
+    Results already computed (``indicators``, ``screening``) are used as they are. The files are built in
+    a hidden folder and moved into ``out`` together at the end (:func:`redline.io.atomic_folder`): a run
+    that fails leaves ``out`` as it was, and ``out`` naming a file fails before any work.
     """
     out = Path(out)
+    with atomic_folder(out) as stage:
+        built = _build_into(ws, stage, projects=projects, recipe=recipe, lang=lang, basemap=basemap,
+                            tianditu_key=tianditu_key, title=title, cache=cache, progress=progress,
+                            indicators=indicators, screening=screening)
+    built.files = [out / f.relative_to(stage) for f in built.files]
+    return built
+
+
+def _build_into(
+    ws: Workspace,
+    out: Path,
+    *,
+    projects: str | Path | None = None,
+    recipe=None,
+    lang: str = "zh",
+    basemap: str = "osm",
+    tianditu_key: str | None = None,
+    title: str | None = None,
+    cache: LayerCache | None = None,
+    progress=None,
+    indicators: IndicatorReport | None = None,
+    screening: ScreeningResult | None = None,
+) -> Outputs:
+    """:func:`build_outputs` into the folder ``out`` (its staging folder)."""
     step = progress or (lambda name: None)
     cache = cache or LayerCache()
     catalog, theme = load_catalog(), load_theme()
+    rules = load_rules(catalog=catalog) if screening is None and projects is not None else None  # before any read
     zh = lang != "en"
     if indicators is None:
         indicators = run_indicators(ws, recipe, lang, reader=cache)
@@ -80,7 +107,7 @@ def build_outputs(
         screen_layers = {k: layers[k] for k in SCREEN_KINDS if k in layers}
         proj, report = cache(projects, geometry="any")
         proj = prepare_projects(proj, report)
-        screening = screen(proj, screen_layers, boundary=boundary, lang=lang,
+        screening = screen(proj, screen_layers, boundary=boundary, lang=lang, rules=rules,
                            repaired={r["id"]: r.get("repair", "") for r in report.repaired})
     step("screening")
     district = str(boundary.iloc[0].get("name", "")) if "name" in boundary.columns else ""
@@ -96,13 +123,18 @@ def build_outputs(
     files.append(_write(out / "map.html", render_map(result.map)))
     step("map")
 
-    overview = overview_png(layers, boundary, screening=screening, title=title, catalog=catalog, theme=theme, lang=lang)
+    fonts = FontCheck()  # characters drawn as boxes in any of the maps: said once, in the notes and on stderr
+    overview = overview_png(layers, boundary, screening=screening, title=title, catalog=catalog, theme=theme, lang=lang,
+                            fonts=fonts)
     files.append(_write(out / "maps" / "overview.png", overview))
     pngs = {}
     if screening is not None:
         for pid in screening.projects.loc[screening.projects["verdict"] != "clear", "project_id"]:
-            pngs[pid] = project_png(pid, layers, screening, catalog=catalog, theme=theme, lang=lang)
+            pngs[pid] = project_png(pid, layers, screening, catalog=catalog, theme=theme, lang=lang, fonts=fonts)
             files.append(_write(out / "maps" / f"{_safe(pid)}.png", pngs[pid]))
+    if fonts.note():
+        notes.append(fonts.note())
+        fonts.warn()
     step("static maps")
 
     data = ReportData(title=title, lang=lang, district=district, indicators=indicators, screening=screening,

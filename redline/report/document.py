@@ -19,6 +19,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from .. import __version__
+from ..io import format_number
 
 __all__ = ["Section", "ReportData", "report_sections", "render_html", "render_docx"]
 
@@ -96,7 +97,7 @@ def _cell(value, bad: tuple[str, ...] = ()) -> dict:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return {"text": ""}
     if isinstance(value, (float, np.floating)):
-        return {"text": f"{value:,.2f}", "cls": "num"}
+        return {"text": format_number(value), "cls": "num"}
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return {"text": f"{value:,}", "cls": "num"}
     text = str(value)
