@@ -53,6 +53,8 @@ _EXPORTS = {
     "LayerNotFoundError": ".errors",
     "LayerReadError": ".errors",
     "OutputError": ".errors",
+    "InputError": ".errors",
+    "EngineError": ".errors",
     "RedlineError": ".errors",
     "LayerRead": ".io",
     "ReadReport": ".io",
@@ -116,6 +118,8 @@ __all__ = [
     "GeometryError",
     "CatalogError",
     "OutputError",
+    "InputError",
+    "EngineError",
 ]
 
 

@@ -38,7 +38,7 @@ from pyproj import CRS, Geod, Proj, Transformer
 
 from ._parallel import threaded
 from .crs import CGCS2000, crs_code
-from .errors import CRSError, GeometryError
+from .errors import CRSError, GeometryError, InputError
 
 __all__ = [
     "UNITS",
@@ -94,7 +94,7 @@ def convert(area_m2, unit: str):
     try:
         factor = UNITS[unit]
     except KeyError:
-        raise ValueError(f"unknown area unit {unit!r}; use one of {', '.join(UNITS)}") from None
+        raise InputError(f"unknown area unit {unit!r}; use one of {', '.join(UNITS)}") from None
     return area_m2 / factor
 
 

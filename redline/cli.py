@@ -21,7 +21,7 @@ from rich.table import Table
 
 from . import __version__
 from .__main__ import interrupted
-from .errors import RedlineError
+from .errors import InputError, RedlineError
 
 __all__ = ["main", "cli"]
 
@@ -471,11 +471,9 @@ def screen(projects, layer_specs, boundary, id_field, category_field, buffers, l
 def _engine_client(engine: str, workers: int | None, scheduler: str | None):
     """For ``--engine dask``: a Dask client (a local cluster of ``--workers``, or ``--scheduler``), closed after;
     None for the local engine, which takes neither option."""
-    from .errors import CatalogError
-
     if engine != "dask":
         if workers or scheduler:
-            raise CatalogError("--workers and --scheduler go with --engine dask")
+            raise InputError("--workers and --scheduler go with --engine dask")
         yield None
         return
     from .distributed import close_client, dask_client
@@ -1043,11 +1041,10 @@ def partition(layer, by_field, grid_km, out, batch_size, as_json):
       redline partition farmland.gpkg --by XZQDM --out farmland.parts
       redline partition farmland.gpkg --grid 10 --out farmland.parts
     """
-    from .errors import CatalogError
     from .partition import check_target, partition_layer
 
     if (by_field is None) == (grid_km is None):
-        raise CatalogError("give --by FIELD or --grid KM (one of the two)")
+        raise InputError("give --by FIELD or --grid KM (one of the two)")
     _refuse_overwrite([out], [layer], folder=True)
     check_target(out)
     total = None

@@ -25,7 +25,7 @@ from pyproj import CRS
 from .analyses.screening import ScreeningResult, screen
 from .area import describe_repairs
 from .crs import working_crs
-from .errors import CatalogError
+from .errors import EngineError
 
 __all__ = ["close_client", "conflicts_dask", "dask_client", "dask_measure", "layer_info", "screen_dask"]
 
@@ -36,12 +36,13 @@ def dask_client(workers: int | None = None, scheduler: str | None = None):
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError:  # pragma: no cover - a dependency; say what to install if it is missing
-        raise CatalogError("the dask engine needs dask.distributed: pip install 'dask[distributed]'") from None
+        raise EngineError("the dask engine needs dask.distributed: pip install 'dask[distributed]'") from None
     if scheduler:
         try:
             return Client(scheduler, timeout="20s")
         except OSError as exc:
-            raise CatalogError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
+            raise EngineError(f"cannot reach the Dask scheduler {scheduler}: {exc}; check the address and that the "
+                              f"scheduler is running") from None
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                            silence_logs=50)
     return Client(cluster)
@@ -449,7 +450,8 @@ def conflicts_dask(layers: Mapping[str, object], pairs=None, *, boundary: gpd.Ge
             futures = []
             rounds += 1
             if opened and rounds > 60:  # each round grows a box by half its piece at least: never in practice
-                raise RuntimeError("conflicts on Dask: pieces still cut by their boxes after 60 rounds")
+                raise EngineError("conflicts on Dask: pieces still cut by their boxes after 60 rounds; give a larger "
+                                  "--cell-km, or run on one machine (--engine local)")
             for pair, parts in opened.items():  # pieces reaching their box's edge: again in a box grown around them
                 bounds = np.concatenate([b for b, _ in parts])
                 seeds = np.concatenate([s for _, s in parts])

@@ -21,6 +21,8 @@ __all__ = [
     "CatalogError",
     "FieldError",
     "OutputError",
+    "InputError",
+    "EngineError",
     "LayerTooLargeError",
     "redact",
     "register_secret",
@@ -69,6 +71,16 @@ class CatalogError(RedlineError, ValueError):
 
 class OutputError(RedlineError, OSError):
     """An output could not be written (or would overwrite an input)."""
+
+
+class InputError(RedlineError, ValueError):
+    """Options or arguments that don't go together or are out of range (``--units`` without ``--by``, no
+    boundary, an unknown area unit): what was given and what is expected."""
+
+
+class EngineError(RedlineError, RuntimeError):
+    """The compute engine failed: Dask missing, a scheduler out of reach, a distributed step that could not
+    finish. Not the data's fault; the message says what to check."""
 
 
 class LayerTooLargeError(LayerReadError, MemoryError):

@@ -1603,8 +1603,6 @@ def _hide(path: Path) -> None:
 
 def _temp_dir(folder: Path) -> Path:
     """A new hidden temporary folder in ``folder``, marked with this process (stale ones removed first)."""
-    import shutil
-
     clean_stale_temporaries(folder)
     tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{os.getpid()}-", suffix=_TMP_SUFFIX, dir=folder))
     _MINE.add(tmp)

@@ -30,7 +30,7 @@ import shapely
 from pyproj import CRS
 
 from .crs import transform_bbox
-from .errors import FieldError, LayerReadError, OutputError
+from .errors import FieldError, InputError, LayerReadError, OutputError
 from .io import atomic_folder
 
 __all__ = ["INDEX", "Partition", "check_target", "is_partitioned", "partition_layer", "read_index", "read_partitioned"]
@@ -133,9 +133,9 @@ def partition_layer(src, out, by: str | None = None, grid_km: float | None = Non
     >>> parts = partition_layer("farmland.gpkg", "farmland.parts", by="county")  # doctest: +SKIP
     """
     if (by is None) == (grid_km is None):
-        raise ValueError("partition by a field (by=) or by a grid (grid_km=), one of the two")
+        raise InputError("partition by a field (by=) or by a grid (grid_km=), one of the two")
     if grid_km is not None and grid_km <= 0:
-        raise ValueError(f"grid_km must be positive, got {grid_km}")
+        raise InputError(f"grid_km must be positive, got {grid_km}")
     src, out = Path(src), Path(out)
     if not src.exists():
         raise LayerReadError(f"{src}: file not found")

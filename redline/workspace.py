@@ -32,7 +32,7 @@ from .analyses.indicators import (
 )
 from .analyses.scorecard import LANDCOVER_METRICS, Recipe, evaluate, metrics_from
 from .catalog import kind_problems, load_catalog
-from .errors import CatalogError
+from .errors import CatalogError, InputError
 from .io import read_layer, read_table, read_toml
 from .spec import Key, check, spec_error
 
@@ -248,7 +248,7 @@ def run_indicators(
     control-line areas elsewhere: the layers are then not read here, only their fields (for the zones).
     """
     if ws.boundary is None:
-        raise CatalogError("no boundary given: use --boundary PATH or a workspace with 'boundary'")
+        raise InputError("no boundary given: use --boundary PATH or a workspace with 'boundary'")
     step = progress or (lambda name: None)
     catalog = load_catalog()
     unknown = kind_problems(ws.layers, catalog)
@@ -265,7 +265,7 @@ def run_indicators(
     quotas = None
     if ws.quotas is not None:  # a bad quota table fails before any measuring
         if ws.units is None:
-            raise CatalogError("quotas are per unit: give --units and --by as well")
+            raise InputError("quotas are per unit: give --units and --by as well")
         quotas = read_table(ws.quotas)
         validate_quotas(quotas, str(ws.quotas))
     boundary, brep = reader(ws.boundary, geometry="polygon")
@@ -307,7 +307,7 @@ def run_indicators(
     units = None
     if ws.units is not None:
         if not ws.by:
-            raise CatalogError("--units needs --by FIELD (the unit's id or name field)")
+            raise InputError("--units needs --by FIELD (the unit's id or name field)")
         units, urep = reader(ws.units, geometry="polygon")
         notes += [f"units: {n}" for n in urep.notes if _about_features(n)]
         report.ledger = ledger(units, ws.by, prepared, boundary=boundary, zone_fields=zone_fields, measure=measure)
@@ -333,7 +333,7 @@ def run_indicators(
         step("read landcover")
     if ws.quotas is not None:
         if report.ledger is None:
-            raise CatalogError("quotas are per unit: give --units and --by as well")
+            raise InputError("quotas are per unit: give --units and --by as well")
         measured = {}
         if "basic_farmland" in layers:
             measured["basic_farmland"] = report.ledger.rows.query("kind == 'basic_farmland' and zone.isna()").set_index("unit")["area_m2"]

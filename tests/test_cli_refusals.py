@@ -233,3 +233,22 @@ def test_unknown_encoding_says_what_to_use(tmp_path):
     gpd.GeoDataFrame({"name": ["a"]}, geometry=[SQUARE], crs=4490).to_file(shp, engine="pyogrio")
     one_line_error(run("layers", "check", shp, "--encoding", "klingon"), "a.shp", "unknown encoding 'klingon'",
                    "GBK, GB18030 or UTF-8")
+
+
+# --- the error hierarchy: usage and engine failures have their own classes ---------------------------------------
+
+
+def test_usage_and_engine_errors_have_their_own_classes():
+    """Usage mistakes and engine failures were CatalogErrors ("a catalog file is invalid") or bare built-ins."""
+    import redline
+    from redline.distributed import dask_client
+    from redline.workspace import Workspace
+
+    assert issubclass(redline.InputError, ValueError) and issubclass(redline.InputError, redline.RedlineError)
+    assert issubclass(redline.EngineError, RuntimeError) and issubclass(redline.EngineError, redline.RedlineError)
+    with pytest.raises(redline.InputError, match="unknown area unit"):
+        redline.convert(1.0, "acre")
+    with pytest.raises(redline.InputError, match="no boundary given"):
+        redline.run_indicators(Workspace())
+    with pytest.raises(redline.EngineError, match="cannot reach the Dask scheduler"):
+        dask_client(scheduler="tcp://127.0.0.1:1")
