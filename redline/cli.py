@@ -165,6 +165,8 @@ def one_line(message: str) -> str:
     --------
     >>> one_line("x up to " + "9" * 40 + " metres\\nre-run with --crs")
     'x up to 1e+40 metres; re-run with --crs'
+    >>> one_line("project ids repeated (500114001001000001 ×2)")
+    'project ids repeated (500114001001000001 ×2)'
     >>> one_line("recipe.toml: 2 problems:\\n- unknown kind 'x'\\n- no target")
     "recipe.toml: 2 problems: unknown kind 'x'; no target"
     """
@@ -176,8 +178,9 @@ def one_line(message: str) -> str:
     return _LONG_NUMBER.sub(lambda m: f"{float(m.group().replace(',', '')):.6g}", text)
 
 
-# 16 or more digits (with or without thousands separators): no planner reads those
-_LONG_NUMBER = re.compile(r"-?\d{1,3}(?:,\d{3}){5,}(?:\.\d+)?|-?\d{16,}(?:\.\d+)?")
+# a runaway measurement: 16 or more digits grouped in thousands, or 30 or more in a row. Codes are left alone —
+# 行政区划代码, 地块编号 and 统一社会信用代码 run to 12–20 digits and must be shown as they are
+_LONG_NUMBER = re.compile(r"-?\d{1,3}(?:,\d{3}){5,}(?:\.\d+)?|-?\d{30,}(?:\.\d+)?")
 
 
 @click.group(cls=RedlineCommandLine, context_settings={"help_option_names": ["-h", "--help"]})

@@ -252,3 +252,12 @@ def test_usage_and_engine_errors_have_their_own_classes():
         redline.run_indicators(Workspace())
     with pytest.raises(redline.EngineError, match="cannot reach the Dask scheduler"):
         dask_client(scheduler="tcp://127.0.0.1:1")
+
+
+def test_long_codes_in_messages_are_kept_as_they_are(tmp_path, red):
+    """Runaway numbers are shortened, but an 18-digit 地块编号 is a code and must be shown whole."""
+    path = tmp_path / "projects.geojson"
+    code = "500114001001000001"
+    gpd.GeoDataFrame({"project_id": [code, code], "category": ["industrial"] * 2},
+                     geometry=[SQUARE, box(108.73, 29.5, 108.74, 29.51)], crs=4490).to_file(path, engine="pyogrio")
+    one_line_error(run("screen", path, "--layer", f"eco_redline={red}"), f"{code} ×2", "--id-field")
