@@ -1816,17 +1816,25 @@ def atomic_output(path: str | os.PathLike, inputs: tuple = ()) -> Iterator[Path]
     if _is_input(final, inputs):
         raise OutputError(f"{final}: refusing to overwrite an input file; choose another output path")
     check_output(final)
+    with _temp_beside(path.parent, final) as tmpdir:
+        tmp_path = tmpdir / path.name
+        with _translated(final, tmpdir):
+            yield tmp_path
+            os.replace(tmp_path, path)
+
+
+@contextlib.contextmanager
+def _temp_beside(base: Path, final: Path) -> Iterator[Path]:
+    """A new hidden temporary folder in ``base`` (made first, with its parents, if missing), removed afterwards;
+    when the block fails, the folders made for it are removed too. OS errors name ``final``."""
     created: list[Path] = []
     tmpdir = None
     ok = False
     try:
         with _translated(final, None):
-            created = _make_dirs(path.parent)
-            tmpdir = _temp_dir(path.parent)
-        tmp_path = tmpdir / path.name
-        with _translated(final, tmpdir):
-            yield tmp_path
-            os.replace(tmp_path, path)
+            created = _make_dirs(base)
+            tmpdir = _temp_dir(base)
+        yield tmpdir
         ok = True
     finally:
         if tmpdir is not None:
@@ -1853,14 +1861,9 @@ def atomic_folder(path: str | os.PathLike, inputs: tuple = ()) -> Iterator[Path]
     check_output(path, folder=True)
     existing = path.is_dir()
     base = path if existing else path.parent
-    created: list[Path] = []
-    tmpdir = None
-    ok = False
-    try:
+    with _temp_beside(base, path) as tmpdir:
+        stage = tmpdir / path.name
         with _translated(path, None):
-            created = _make_dirs(base)
-            tmpdir = _temp_dir(base)
-            stage = tmpdir / path.name
             stage.mkdir()
         _STAGES[stage] = path
         try:
@@ -1872,12 +1875,6 @@ def atomic_folder(path: str | os.PathLike, inputs: tuple = ()) -> Iterator[Path]
                     os.replace(stage, path)
         finally:
             _STAGES.pop(stage, None)
-        ok = True
-    finally:
-        if tmpdir is not None:
-            _drop_temp_dir(tmpdir)
-        if not ok:
-            _remove_dirs(created)
 
 
 def _merge(stage: Path, dest: Path, backups: Path) -> None:
