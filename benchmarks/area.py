@@ -17,7 +17,7 @@ import numpy as np
 import shapely
 from pyproj import Geod, Transformer
 
-from redline.area import ellipsoidal_area
+from redline.geometry.area import ellipsoidal_area
 
 
 def make_parcels(n: int, seed: int = 7) -> np.ndarray:

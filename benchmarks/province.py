@@ -38,7 +38,7 @@ def generate(folder: Path, n_parcels: int, n_footprints: int, seed: int = 202611
     from pyproj import CRS
 
     import generate as gen
-    from redline.partition import _geo_schema
+    from redline.io.partition import _geo_schema
 
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / "parcels.parquet"
@@ -100,7 +100,7 @@ def _peak_mb() -> float:
 
 def _on_dask(workers: int, work):
     """``work(client)`` on a fresh local cluster: (seconds, the largest worker's peak MB, its result)."""
-    from redline.distributed import close_client, dask_client
+    from redline.engines.dask import close_client, dask_client
 
     client = dask_client(workers=workers)
     try:
@@ -116,7 +116,7 @@ def _on_dask(workers: int, work):
 def partition_step(folder: str, grid_km: float, name: str = "parcels") -> dict:
     import shutil
 
-    from redline.partition import partition_layer
+    from redline.io.partition import partition_layer
 
     out = Path(folder) / f"{name}.parts"
     shutil.rmtree(out, ignore_errors=True)
@@ -127,7 +127,7 @@ def partition_step(folder: str, grid_km: float, name: str = "parcels") -> dict:
 
 def conflicts_step(folder: str, workers: int) -> dict:
     """Red line × farmland conflicts of the whole province on Dask, both layers partitioned."""
-    from redline.distributed import conflicts_dask
+    from redline.engines.dask import conflicts_dask
 
     layers = {"eco_redline": str(Path(folder) / "redline.parts"), "basic_farmland": str(Path(folder) / "parcels.parts")}
     seconds, worker_peak, result = _on_dask(workers, lambda client: conflicts_dask(
@@ -140,7 +140,7 @@ def conflicts_step(folder: str, workers: int) -> dict:
 def screen_step(folder: str, workers: int) -> dict:
     import geopandas as gpd
 
-    from redline.distributed import screen_dask
+    from redline.engines.dask import screen_dask
 
     fps = gpd.read_parquet(Path(folder) / "footprints.parquet")
     seconds, worker_peak, result = _on_dask(workers, lambda client: screen_dask(
@@ -156,7 +156,7 @@ def indicators_step(folder: str, workers: int, parcels: int) -> dict:
 
     import generate as gen
     import redline
-    from redline.distributed import dask_measure
+    from redline.engines.dask import dask_measure
 
     side = math.sqrt(parcels * 5_000.0)
     x0, y0 = gen.CENTRE[0] - side / 2, gen.CENTRE[1] - side / 2

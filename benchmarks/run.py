@@ -96,9 +96,9 @@ def screen_overlay(folder: str) -> dict:
     """geopandas.overlay of the same footprints (buffered as redline does) with the parcels, then area per project."""
     import geopandas as gpd
 
-    from redline.area import ellipsoidal_area
-    from redline.crs import working_crs
-    from redline.footprints import footprints
+    from redline.geometry.area import ellipsoidal_area
+    from redline.geometry.crs import working_crs
+    from redline.geometry.footprints import footprints
 
     parcels = gpd.read_parquet(f"{folder}/parcels.parquet")
     fps = gpd.read_parquet(f"{folder}/footprints.parquet")
@@ -119,9 +119,9 @@ def screen_postgis(folder: str, dsn: str) -> dict:
     import geopandas as gpd
     import psycopg
 
-    from redline.crs import working_crs
-    from redline.footprints import footprints
-    from redline.postgis import parse_uri, write_postgis
+    from redline.geometry.crs import working_crs
+    from redline.geometry.footprints import footprints
+    from redline.io.postgis import parse_uri, write_postgis
 
     parcels = gpd.read_parquet(f"{folder}/parcels.parquet")
     fps = gpd.read_parquet(f"{folder}/footprints.parquet")
@@ -165,7 +165,7 @@ def indicators_union(folder: str) -> dict:
     import geopandas as gpd
     import shapely
 
-    from redline.area import ellipsoidal_area
+    from redline.geometry.area import ellipsoidal_area
 
     layers = {"basic_farmland": gpd.read_parquet(f"{folder}/parcels.parquet"),
               "eco_redline": gpd.read_file(f"{folder}/redline.gpkg")}
@@ -202,7 +202,7 @@ def conflicts_overlay(folder: str) -> dict:
     import geopandas as gpd
     import shapely
 
-    from redline.area import ellipsoidal_area
+    from redline.geometry.area import ellipsoidal_area
 
     red = gpd.read_file(f"{folder}/redline.gpkg")
     parcels = gpd.read_parquet(f"{folder}/parcels.parquet")

@@ -202,7 +202,7 @@ def _check_crs(value):
     """An option naming a CRS, refused before any file is read when it names none."""
     if value is None:
         return None
-    from .crs import to_crs
+    from .geometry.crs import to_crs
 
     try:
         to_crs(value)
@@ -263,7 +263,7 @@ def layers_check(paths, crs, encoding, engine, swap_xy, lang, as_json):
       redline layers check data/qianjiang/eco_redline.gpkg
       redline layers check data/qianjiang/townships_gk_gbk/townships_gk.shp --json
     """
-    from .check import summarize_layer
+    from .jobs.check import summarize_layer
     from .errors import redact
     from .io import read_layer
 
@@ -339,7 +339,7 @@ def _buffer_list(ctx, param, value) -> tuple[float, ...] | None:
 def _verdict_table(result, lang: str, brief: bool = False) -> Table:
     """The verdict per project (shared by ``screen`` and ``demo``; ``brief``: flagged kinds, not messages)."""
     from .analyses.screening import SEVERITY_LABELS
-    from .catalog import SEVERITY_RANK, load_catalog
+    from .specs.catalog import SEVERITY_RANK, load_catalog
 
     catalog = load_catalog()
     flagged = result.hits[result.hits["severity"].map(SEVERITY_RANK) > 0]
@@ -412,7 +412,7 @@ def screen(projects, layer_specs, boundary, id_field, category_field, buffers, l
         --layer urban_boundary=data/qianjiang/urban_boundary.gpkg --out screening.gpkg
     """
     from .analyses.screening import load_rules, screen as run_screen
-    from .catalog import SEVERITY_RANK, kind_problems, load_catalog
+    from .specs.catalog import SEVERITY_RANK, kind_problems, load_catalog
     from .errors import CatalogError
     from .io import prepare_projects, read_layer
 
@@ -428,7 +428,7 @@ def screen(projects, layer_specs, boundary, id_field, category_field, buffers, l
                    repaired={r["id"]: r.get("repair", "") for r in rep.repaired})
     with _engine_client(engine, workers, scheduler) as client:
         if client is not None:
-            from .distributed import screen_dask
+            from .engines.dask import screen_dask
 
             result = _with_bar(as_json, "screening", lambda progress: screen_dask(
                 proj, layer_specs, client=client, progress=progress, **options))
@@ -479,7 +479,7 @@ def _engine_client(engine: str, workers: int | None, scheduler: str | None):
             raise InputError("--workers and --scheduler go with --engine dask")
         yield None
         return
-    from .distributed import close_client, dask_client
+    from .engines.dask import close_client, dask_client
 
     client = dask_client(workers, scheduler)
     try:
@@ -530,7 +530,7 @@ def _run_indicators(workspace, boundary, layer_specs, units, by, landuse, landus
     from dataclasses import replace
 
     from .analyses.scorecard import load_recipe
-    from .workspace import Workspace, load_workspace, run_indicators
+    from .specs.workspace import Workspace, load_workspace, run_indicators
 
     ws = load_workspace(workspace) if workspace else Workspace()
     ws = ws.merged(boundary=boundary, layers={k: Path(v) for k, v in layer_specs.items()}, units=units, by=by,
@@ -541,7 +541,7 @@ def _run_indicators(workspace, boundary, layer_specs, units, by, landuse, landus
     rec = load_recipe(recipe) if recipe else None
     measure = None
     if client is not None:
-        from .distributed import dask_measure
+        from .engines.dask import dask_measure
 
         measure = dask_measure(client, cell_km)
     if quiet:
@@ -658,9 +658,9 @@ def _map_inputs(f):
 
 
 def _workspace_from(workspace, boundary, layer_specs, units, by, **more):
-    from .catalog import kind_problems, load_catalog
+    from .specs.catalog import kind_problems, load_catalog
     from .errors import CatalogError
-    from .workspace import Workspace, load_workspace
+    from .specs.workspace import Workspace, load_workspace
 
     ws = load_workspace(workspace) if workspace else Workspace()
     ws = ws.merged(boundary=boundary, layers={k: Path(v) for k, v in layer_specs.items()}, units=units, by=by, **more)
@@ -906,7 +906,7 @@ def conflicts(layer_specs, pairs, boundary, units, by, min_area, min_width, out,
                    min_width=min_width)
     with _engine_client(engine, workers, scheduler) as client:
         if client is not None:
-            from .distributed import conflicts_dask
+            from .engines.dask import conflicts_dask
 
             result = _with_bar(as_json, "conflicts", lambda progress: conflicts_dask(
                 layer_specs, pairs, client=client, cell_km=cell_km, progress=progress, **options))
@@ -1044,7 +1044,7 @@ def partition(layer, by_field, grid_km, out, batch_size, as_json):
       redline partition farmland.gpkg --by XZQDM --out farmland.parts
       redline partition farmland.gpkg --grid 10 --out farmland.parts
     """
-    from .partition import check_target, partition_layer
+    from .io.partition import check_target, partition_layer
 
     if (by_field is None) == (grid_km is None):
         raise InputError("give --by FIELD or --grid KM (one of the two)")
@@ -1095,7 +1095,7 @@ def demo(out, lang, as_json, basemap):
     Example:
       redline demo --out demo-results
     """
-    from .demo import run_demo, write_demo
+    from .jobs.demo import run_demo, write_demo
     from .io import check_output
 
     check_output(out, folder=True)

@@ -11,7 +11,7 @@ import shapely
 from pyproj import Geod
 from shapely import box
 
-from redline.area import UNITS, area, convert, covered_area, dissolve, ellipsoidal_area, plane_area, polygonal
+from redline.geometry.area import UNITS, area, convert, covered_area, dissolve, ellipsoidal_area, plane_area, polygonal
 from redline.errors import CRSError
 
 from conftest import BOWTIE, MULTI, SQUARE, WITH_HOLE

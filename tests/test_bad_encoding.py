@@ -196,7 +196,7 @@ def test_given_encoding_wins_but_must_decode(tmp_path):
 
 
 def test_partition_and_dask_decode_gbk_field_names(tmp_path):
-    from redline.distributed import layer_info
+    from redline.engines.dask import layer_info
 
     shp = write_shapefile(sample_gdf(), tmp_path / "gbk.shp", encoding="GBK", cpg=False)
     (tmp_path / "gbk.cpg").write_text("ISO-8859-1")

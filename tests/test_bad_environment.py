@@ -143,7 +143,7 @@ def test_the_font_can_be_forced_and_a_wrong_value_is_refused(monkeypatch):
 def test_the_bundled_font_covers_redline_labels_the_sample_and_gb2312():
     from fontTools.ttLib import TTFont
 
-    from redline.catalog import load_catalog
+    from redline.specs.catalog import load_catalog
 
     path = static.BUNDLED_FONT
     assert path.stat().st_size < 2_000_000                   # keeps the wheel reasonable

@@ -24,7 +24,7 @@ from shapely import GeometryCollection, MultiPolygon, Polygon, box
 
 import redline
 from redline.errors import GeometryError
-from redline.footprints import footprints
+from redline.geometry.footprints import footprints
 from test_bad_input import check_json, one_line_error, run
 
 GEOD = Geod(ellps="GRS80")
@@ -62,7 +62,7 @@ def frame(geoms, crs=4490, **cols):
 
 
 def test_repair_gives_the_union_and_says_so():
-    from redline.area import repair
+    from redline.geometry.area import repair
 
     # the hand-made union is the union: the two squares less the part they share
     assert UNION_M2 == pytest.approx(geod(A) + geod(B) - geod(SHARED), rel=1e-7)
@@ -92,7 +92,7 @@ def test_repair_gives_the_union_and_says_so():
     (Polygon(A.exterior.coords, [B.exterior.coords]), geod(A) - geod(SHARED), "hole crossing the boundary"),
 ])
 def test_repair_keeps_what_was_drawn(geom, expected, fix):
-    from redline.area import repair
+    from redline.geometry.area import repair
 
     fixed = repair([geom])
     assert fixed.repaired[0] and fixed.fixes[0].startswith(fix)

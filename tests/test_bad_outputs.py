@@ -390,7 +390,7 @@ def test_killed_while_writing_a_folder_output(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["rows"] == n
     assert [name for name in listing(out) if name.startswith(".") or "/." in name] == []
-    from redline.partition import read_index
+    from redline.io.partition import read_index
 
     index = read_index(out / "a.parts")
     assert index["rows"] == n and sum(p.rows for p in index["partitions"]) == n

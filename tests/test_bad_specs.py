@@ -246,7 +246,7 @@ def test_rule_set_every_problem_before_the_projects_are_read(tmp_path):
 
 
 def test_catalog_wrong_types_and_unknown_keys_on_one_line(tmp_path):
-    from redline.catalog import load_catalog
+    from redline.specs.catalog import load_catalog
 
     for path in (REPO / "layers").glob("*.toml"):
         shutil.copy(path, tmp_path / path.name)
@@ -292,19 +292,19 @@ def test_theme_wrong_types_one_line_no_traceback(tmp_path, change, expected):
 
 
 def test_spec_helper_examples():
-    import redline.spec
+    import redline.specs.schema
 
-    assert doctest.testmod(redline.spec).failed == 0
+    assert doctest.testmod(redline.specs.schema).failed == 0
 
 
 def test_cli_prints_a_multi_line_library_error_on_one_line(monkeypatch, capsys):
-    import redline.workspace
+    import redline.specs.workspace
     from redline.cli import main
 
     def bad(path):
         raise CatalogError("first problem\nsecond problem")
 
-    monkeypatch.setattr(redline.workspace, "load_workspace", bad)
+    monkeypatch.setattr(redline.specs.workspace, "load_workspace", bad)
     with pytest.raises(SystemExit) as exit_:
         main(["indicators", "--workspace", "w.toml"])
     assert exit_.value.code == 1
@@ -366,9 +366,9 @@ def _loaders(tmp_path):
     from redline.analyses.monitor import load_transitions
     from redline.analyses.scorecard import load_recipe
     from redline.analyses.screening import load_rules
-    from redline.catalog import load_catalog
+    from redline.specs.catalog import load_catalog
     from redline.maps.theme import load_theme
-    from redline.workspace import load_workspace
+    from redline.specs.workspace import load_workspace
 
     catalog_dir = tmp_path / "layers"
     catalog_dir.mkdir()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from redline._resources import resource_dir
-from redline.catalog import load_catalog
+from redline.specs.catalog import load_catalog
 from redline.errors import CatalogError
 
 KINDS = {"eco_redline", "basic_farmland", "urban_boundary", "nature_reserve", "water_source", "control_unit", "build_zone"}

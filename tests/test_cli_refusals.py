@@ -241,8 +241,8 @@ def test_unknown_encoding_says_what_to_use(tmp_path):
 def test_usage_and_engine_errors_have_their_own_classes():
     """Usage mistakes and engine failures were CatalogErrors ("a catalog file is invalid") or bare built-ins."""
     import redline
-    from redline.distributed import dask_client
-    from redline.workspace import Workspace
+    from redline.engines.dask import dask_client
+    from redline.specs.workspace import Workspace
 
     assert issubclass(redline.InputError, ValueError) and issubclass(redline.InputError, redline.RedlineError)
     assert issubclass(redline.EngineError, RuntimeError) and issubclass(redline.EngineError, redline.RedlineError)

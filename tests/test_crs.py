@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pyproj import CRS
 
-from redline.crs import crs_code, describe_crs, gk_crs, guess_crs, looks_swapped, to_crs
+from redline.geometry.crs import crs_code, describe_crs, gk_crs, guess_crs, looks_swapped, to_crs
 from redline.errors import CRSError
 
 

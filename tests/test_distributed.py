@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 import redline
-from redline.distributed import close_client, dask_client, screen_dask
-from redline.partition import partition_layer
+from redline.engines.dask import close_client, dask_client, screen_dask
+from redline.io.partition import partition_layer
 
 from conftest import SAMPLE
 
@@ -84,8 +84,8 @@ def test_dask_indicators_equal_one_machine(client, tmp_path):
     # lon/lat edges carry points along their geodesics from the read, so wherever a cell or a union cuts them, the
     # area sees the same line; without them units differed by up to 1e-4)
     from redline.analyses.indicators import zone_column
-    from redline.catalog import load_catalog
-    from redline.distributed import dask_measure
+    from redline.specs.catalog import load_catalog
+    from redline.engines.dask import dask_measure
 
     parts = tmp_path / "farm.parts"
     partition_layer(SAMPLE / "basic_farmland.gpkg", parts, grid_km=4.0)
@@ -167,7 +167,7 @@ def _conflict_layers(tmp_path):
 
 
 def test_dask_conflicts_equal_one_machine(client, tmp_path):
-    from redline.distributed import conflicts_dask
+    from redline.engines.dask import conflicts_dask
 
     layers, paths, boundary, units = _conflict_layers(tmp_path)
     for bnd in (None, boundary):

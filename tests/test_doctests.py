@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["redline.area", "redline.crs", "redline.catalog", "redline.analyses.indicators", "redline.analyses.scorecard",
+MODULES = ["redline.geometry.area", "redline.geometry.crs", "redline.specs.catalog", "redline.analyses.indicators", "redline.analyses.scorecard",
            "redline.analyses.landcover", "redline.io"]
 
 

@@ -9,7 +9,7 @@ import pytest
 import shapely
 from shapely import box
 
-from redline.area import ellipsoidal_area
+from redline.geometry.area import ellipsoidal_area
 from redline.errors import CRSError, GeometryError, LayerNotFoundError, LayerReadError, RedlineError
 from redline.io import atomic_output, detect_encoding, list_layers, read_layer, reproject, write_layer
 

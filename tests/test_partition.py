@@ -12,9 +12,9 @@ import pytest
 import shapely
 
 import redline
-from redline.area import ellipsoidal_area
+from redline.geometry.area import ellipsoidal_area
 from redline.errors import FieldError, OutputError
-from redline.partition import INDEX, partition_layer, read_index
+from redline.io.partition import INDEX, partition_layer, read_index
 
 from conftest import SAMPLE
 

@@ -16,9 +16,9 @@ import pytest
 import shapely
 
 import redline
-from redline.area import ellipsoidal_area
+from redline.geometry.area import ellipsoidal_area
 from redline.errors import LayerReadError, OutputError
-from redline.postgis import parse_uri, read_postgis, source_info, write_postgis
+from redline.io.postgis import parse_uri, read_postgis, source_info, write_postgis
 
 from conftest import SAMPLE, in_ci
 
@@ -143,7 +143,7 @@ def test_source_info_without_reading_rows(dsn):
 
 
 def test_conflicts_from_postgis_on_dask_equal_one_machine(dsn):
-    from redline.distributed import close_client, conflicts_dask, dask_client
+    from redline.engines.dask import close_client, conflicts_dask, dask_client
 
     db = {}
     for kind in ("eco_redline", "basic_farmland"):

@@ -17,7 +17,7 @@ from shapely import LineString, Point, Polygon, box
 
 from conftest import BOWTIE, SAMPLE, WITH_HOLE
 from redline.analyses.screening import load_rules, screen
-from redline.catalog import load_catalog
+from redline.specs.catalog import load_catalog
 from redline.errors import CatalogError, FieldError, GeometryError
 
 GEOD = Geod(ellps="GRS80")
@@ -471,7 +471,7 @@ def test_rule_set_validation_lists_every_problem(tmp_path):
         assert expected in text
 
 
-@pytest.mark.parametrize("name", ["redline.analyses.screening", "redline.footprints", "redline.catalog"])
+@pytest.mark.parametrize("name", ["redline.analyses.screening", "redline.geometry.footprints", "redline.specs.catalog"])
 def test_docstring_examples(name):
     import doctest
     import importlib

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..area import dissolve, ellipsoidal_area, polygonal, repair
-from ..crs import describe_crs
+from ..geometry.area import dissolve, ellipsoidal_area, polygonal, repair
+from ..geometry.crs import describe_crs
 from ..errors import CRSError, FieldError
 from .conflicts import split_by_units
 from .indicators import UNASSIGNED
@@ -214,7 +214,7 @@ def _match(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, key: str, crs, nature_f
 
 
 def _default_nature_fields() -> tuple[str, ...]:
-    from ..catalog import load_catalog
+    from ..specs.catalog import load_catalog
 
     fields: list[str] = []
     for kind in load_catalog().values():

@@ -23,11 +23,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .._parallel import query, threaded
-from ..area import dissolve, ellipsoidal_area, polygonal, repair, require_usable
-from ..crs import reproject_to, working_crs
+from ..geometry._parallel import query, threaded
+from ..geometry.area import dissolve, ellipsoidal_area, polygonal, repair, require_usable
+from ..geometry.crs import reproject_to, working_crs
 from ..errors import CRSError, FieldError, GeometryError
-from ..overlay import dissolve_parts, union_clusters
+from ..geometry.overlay import dissolve_parts, union_clusters
 from .indicators import UNASSIGNED
 
 __all__ = [
@@ -104,7 +104,7 @@ def split_by_units(geoms: np.ndarray, crs, units: gpd.GeoDataFrame, by: str) -> 
 
 def _overlap_pieces(pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
     """The connected pieces of the overlap of two dissolved layers (parts that overlap nothing else in their own
-    layer, :func:`redline.overlay.dissolve_parts`).
+    layer, :func:`redline.geometry.overlay.dissolve_parts`).
 
     Part × part intersections cannot overlap each other, so nothing is unioned but the pieces that touch (one
     conflict spanning several parcels), cluster by cluster. A part lying wholly inside the other layer's part is
@@ -260,7 +260,7 @@ def _plain(value):
 
 def _kind_labeller(lang: str, catalog=None):
     if catalog is None:
-        from ..catalog import load_catalog
+        from ..specs.catalog import load_catalog
 
         catalog = load_catalog()
     return lambda kind: catalog[kind].label(lang) if kind in catalog else kind

@@ -1,6 +1,6 @@
 """Area indicators: shares of control lines, the per-unit ledger (台账), land-use indicators and quotas.
 
-Every area is ellipsoidal on CGCS2000 (:func:`redline.area.ellipsoidal_area`).
+Every area is ellipsoidal on CGCS2000 (:func:`redline.geometry.area.ellipsoidal_area`).
 A share is ``area(dissolve(layer) ∩ boundary) / area(boundary)``: layers are
 dissolved first so overlaps count once, and clipped so spill-over never counts
 (it is reported as ``outside_m2``). Functions take GeoDataFrames and return
@@ -21,13 +21,13 @@ import shapely
 from pyproj import CRS
 
 from .._resources import resource_dir
-from ..area import UNITS, dissolve, ellipsoidal_area, polygonal, repair
-from ..catalog import find_field
-from ..crs import working_crs
+from ..geometry.area import UNITS, dissolve, ellipsoidal_area, polygonal, repair
+from ..specs.catalog import find_field
+from ..geometry.crs import working_crs
 from ..errors import CRSError, FieldError, GeometryError
 from ..io import read_toml
-from ..spec import Key, check, spec_error
-from ..overlay import Dissolved, dissolve_parts, overlap_pairs
+from ..specs.schema import Key, check, spec_error
+from ..geometry.overlay import Dissolved, dissolve_parts, overlap_pairs
 
 __all__ = [
     "layer_shares",
@@ -186,7 +186,7 @@ def layer_shares(
         ``measure(layer, zone_field, polygons, crs, whole=True) -> [(zone, m² inside each polygon, m² in all)]``,
         the whole layer first (zone None), then each zone: how the areas are taken (``whole=False``: the m² in
         all is not needed and may be 0). Default: here, in memory (:func:`prepare_layer`); the Dask engine passes
-        :func:`redline.distributed.dask_measure`.
+        :func:`redline.engines.dask.dask_measure`.
 
     Returns
     -------

@@ -18,7 +18,7 @@ import pandas as pd
 from pyproj import CRS
 
 from .._resources import resource_dir
-from ..area import areal_scale, ellipsoidal_area
+from ..geometry.area import areal_scale, ellipsoidal_area
 from ..errors import CRSError, FieldError, LayerReadError
 from .indicators import ClassMap, load_class_map
 

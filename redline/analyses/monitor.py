@@ -25,10 +25,10 @@ import shapely
 from pyproj import CRS
 
 from .._resources import resource_dir
-from ..area import dissolve, ellipsoidal_area, polygonal, repair
-from ..crs import describe_crs
+from ..geometry.area import dissolve, ellipsoidal_area, polygonal, repair
+from ..geometry.crs import describe_crs
 from ..errors import CRSError, FieldError, GeometryError, OutputError
-from ..spec import Key, check, spec_error, unknown_name
+from ..specs.schema import Key, check, spec_error, unknown_name
 from .conflicts import split_by_units
 from .indicators import ClassMap
 from .landcover import _cell_areas, check_classified, class_notes, load_raster_classes

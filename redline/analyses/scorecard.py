@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..area import UNIT_LABELS, UNITS
-from ..catalog import load_catalog
+from ..geometry.area import UNIT_LABELS, UNITS
+from ..specs.catalog import load_catalog
 from ..io import read_toml
-from ..spec import Key, check, spec_error, suggest, unknown_name
+from ..specs.schema import Key, check, spec_error, suggest, unknown_name
 
 __all__ = ["Recipe", "load_recipe", "check_metric", "evaluate", "metrics_from", "COMPARATORS", "PERCENT_METRICS",
            "AREA_METRICS", "LANDCOVER_METRICS", "RECIPE_SCHEMA"]
@@ -88,7 +88,7 @@ def check_metric(metric: str, catalog: Mapping) -> tuple[str | None, str | None]
 
     Examples
     --------
-    >>> from redline.catalog import load_catalog
+    >>> from redline.specs.catalog import load_catalog
     >>> check_metric("share:water_source:Level 1", load_catalog())
     ('share:water_source:一级', None)
     >>> check_metric("share:eco_redlin", load_catalog())[1]

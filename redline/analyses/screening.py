@@ -30,16 +30,16 @@ import shapely
 from pyproj import CRS, Geod, Transformer
 
 from .._resources import resource_dir
-from ..area import UNITS, describe_repairs, dissolve, ellipsoidal_area, polygonal, repair, require_usable
-from ..catalog import SEVERITIES, SEVERITY_RANK, LayerKind, kind_problems, load_catalog
-from ..crs import CGCS2000, describe_crs
+from ..geometry.area import UNITS, describe_repairs, dissolve, ellipsoidal_area, polygonal, repair, require_usable
+from ..specs.catalog import SEVERITIES, SEVERITY_RANK, LayerKind, kind_problems, load_catalog
+from ..geometry.crs import CGCS2000, describe_crs
 from ..errors import CatalogError, CRSError, OutputError
-from ..footprints import CATEGORY_FIELDS, ID_FIELDS, find_field, footprints, working_crs
+from ..geometry.footprints import CATEGORY_FIELDS, ID_FIELDS, find_field, footprints, working_crs
 from ..io import atomic_output, read_layer, read_toml, write_layers
-from ..overlay import overlap_areas, union_groups as _union_groups
-from ..partition import is_partitioned
-from ..postgis import is_postgis, parse_uri, write_postgis
-from ..spec import Key, check, spec_error, suggest, unknown_name
+from ..geometry.overlay import overlap_areas, union_groups as _union_groups
+from ..io.partition import is_partitioned
+from ..io.postgis import is_postgis, parse_uri, write_postgis
+from ..specs.schema import Key, check, spec_error, suggest, unknown_name
 
 __all__ = [
     "SafetyRule",

@@ -25,8 +25,8 @@ import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
-from ..catalog import LayerKind, load_catalog
-from ..crs import working_crs
+from ..specs.catalog import LayerKind, load_catalog
+from ..geometry.crs import working_crs
 from ..errors import RedlineError
 from ..io import format_number
 from .theme import GCJ02_HOSTS, Theme, load_theme

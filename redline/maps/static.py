@@ -31,8 +31,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from ..catalog import LayerKind, load_catalog  # noqa: E402
-from ..crs import working_crs  # noqa: E402
+from ..specs.catalog import LayerKind, load_catalog  # noqa: E402
+from ..geometry.crs import working_crs  # noqa: E402
 from ..errors import CatalogError  # noqa: E402
 from .theme import Theme, load_theme  # noqa: E402
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .._resources import resource_dir
 from ..io import read_toml
-from ..spec import Key, check, spec_error
+from ..specs.schema import Key, check, spec_error
 
 __all__ = ["Theme", "load_theme", "GCJ02_HOSTS", "THEME_SCHEMA"]
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 
 from ..analyses.screening import ScreeningResult, load_rules, screen
-from ..catalog import load_catalog
+from ..specs.catalog import load_catalog
 from ..io import LayerCache, atomic_folder, atomic_output, prepare_projects, write_styled_gpkg, write_tables
 from ..maps import build_map, render_html as render_map
 from ..maps.qgis import categorized_qml, fill_qml, outline_qml
 from ..maps.static import FontCheck, overview_png, project_png
 from ..maps.theme import load_theme
-from ..workspace import IndicatorReport, Workspace, run_indicators
-from .document import ReportData, render_docx, render_html
+from ..specs.workspace import IndicatorReport, Workspace, run_indicators
+from ..report.document import ReportData, render_docx, render_html
 
 __all__ = ["Outputs", "build_outputs", "SCREEN_KINDS"]
 

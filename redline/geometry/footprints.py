@@ -17,9 +17,9 @@ import pandas as pd
 import shapely
 
 from .area import ellipsoidal_area, polygonal, repair, require_usable
-from .catalog import find_field
+from ..specs.catalog import find_field
 from .crs import working_crs
-from .errors import CRSError, GeometryError
+from ..errors import CRSError, GeometryError
 
 __all__ = ["ID_FIELDS", "CATEGORY_FIELDS", "working_crs", "find_field", "footprints"]
 
@@ -53,7 +53,7 @@ def footprints(
 ) -> gpd.GeoDataFrame:
     """Footprint polygons of projects, in metres, in ``crs`` (default: :func:`working_crs`).
 
-    Polygons are kept as they are (invalid ones repaired with :func:`redline.area.repair`,
+    Polygons are kept as they are (invalid ones repaired with :func:`redline.geometry.area.repair`,
     keeping the polygonal part, and flagged); lines are buffered by half of
     their ``width_m`` (the width is the full corridor width, flat ends);
     points by their ``radius_m``. ``line_width`` / ``point_radius`` are used
@@ -84,7 +84,7 @@ def footprints(
     GeometryError
         When lines or points have no width/radius and no fallback is given
         (listing every such project), a footprint has no area, or coordinates are
-        NaN/inf or outside the range of the CRS (:func:`redline.area.require_usable`).
+        NaN/inf or outside the range of the CRS (:func:`redline.geometry.area.require_usable`).
 
     Examples
     --------

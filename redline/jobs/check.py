@@ -8,9 +8,9 @@ import geopandas as gpd
 import numpy as np
 from pyproj import CRS, Transformer
 
-from .area import convert, covered_area
-from .crs import CGCS2000
-from .io import ReadReport
+from ..geometry.area import convert, covered_area
+from ..geometry.crs import CGCS2000
+from ..io import ReadReport
 
 __all__ = ["summarize_layer", "bounds_lonlat"]
 

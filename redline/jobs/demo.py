@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._resources import resource_dir
-from .analyses.change import ChangeResult, change
-from .analyses.conflicts import ConflictResult, conflicts
-from .analyses.monitor import MonitorResult, monitor
-from .analyses.scorecard import load_recipe
-from .analyses.screening import ScreeningResult, screen
+from .._resources import resource_dir
+from ..analyses.change import ChangeResult, change
+from ..analyses.conflicts import ConflictResult, conflicts
+from ..analyses.monitor import MonitorResult, monitor
+from ..analyses.scorecard import load_recipe
+from ..analyses.screening import ScreeningResult, screen
 from .check import summarize_layer
-from .io import LayerCache, atomic_folder, atomic_output, open_raster
-from .workspace import IndicatorReport, Workspace, load_workspace, run_indicators
+from ..io import LayerCache, atomic_folder, atomic_output, open_raster
+from ..specs.workspace import IndicatorReport, Workspace, load_workspace, run_indicators
 
 __all__ = ["DemoResult", "run_demo", "write_demo", "SAMPLE_LAYERS", "SCREEN_KINDS"]
 
@@ -157,7 +157,7 @@ class _progress:
 def write_demo(result: DemoResult, out: str | Path, lang: str = "zh", basemap: str = "osm") -> list[Path]:
     """Write ``demo.json`` and everything :func:`redline.report.build_outputs` makes — ``indicators.xlsx``,
     ``map.html``, ``maps/*.png``, ``report.html``, ``report.docx``, ``results.gpkg`` — into ``out``."""
-    from .report import build_outputs
+    from ..report import build_outputs
 
     out = Path(out)
     with atomic_folder(out) as stage:  # all files or none: a failed run leaves no half-filled folder

@@ -7,7 +7,7 @@ levers, each measured on the city benchmark (``benchmarks/run.py``):
   is tight; the cells tile the polygon exactly, so their pieces add up;
 - a feature lying wholly inside a polygon is its own piece (``contains_properly``): no intersection;
 - intersections run in chunks on all cores (GEOS releases the GIL);
-- areas are ellipsoidal without a per-ring loop (:func:`redline.area.ellipsoidal_area`);
+- areas are ellipsoidal without a per-ring loop (:func:`redline.geometry.area.ellipsoidal_area`);
 - nothing is unioned unless features overlap each other: pieces of features that overlap no other feature
   simply add up; only clusters of mutually overlapping features (red-line patches laid over each other) are
   unioned, per group.

@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from .errors import CatalogError
+from ..errors import CatalogError
 
 __all__ = ["Key", "check", "check_value", "spec_error", "suggest", "unknown_name", "describe"]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from .analyses.indicators import (
+from ..analyses.indicators import (
     Ledger,
     LanduseResult,
     check_quotas,
@@ -30,11 +30,11 @@ from .analyses.indicators import (
     prepare_layer,
     zone_column,
 )
-from .analyses.scorecard import LANDCOVER_METRICS, Recipe, evaluate, metrics_from
+from ..analyses.scorecard import LANDCOVER_METRICS, Recipe, evaluate, metrics_from
 from .catalog import kind_problems, load_catalog
-from .errors import CatalogError, InputError
-from .io import read_layer, read_table, read_toml
-from .spec import Key, check, spec_error
+from ..errors import CatalogError, InputError
+from ..io import read_layer, read_table, read_toml
+from .schema import Key, check, spec_error
 
 __all__ = ["Workspace", "load_workspace", "IndicatorReport", "run_indicators"]
 
@@ -244,7 +244,7 @@ def run_indicators(
     ``progress`` is an optional callable ``progress(step)`` called as each input is read and each
     step is done (``"read boundary"``, …, ``"dissolve layers"``, …);
     ``reader`` reads one layer (default :func:`redline.io.read_layer`; the demo passes the
-    layers it has already read). ``measure`` (e.g. :func:`redline.distributed.dask_measure`) takes the
+    layers it has already read). ``measure`` (e.g. :func:`redline.engines.dask.dask_measure`) takes the
     control-line areas elsewhere: the layers are then not read here, only their fields (for the zones).
     """
     if ws.boundary is None:
@@ -258,7 +258,7 @@ def run_indicators(
     class_map = load_class_map() if ws.landuse is not None else None
     raster_classes = None
     if ws.landcover is not None or ws.landcover_classes is not None:
-        from .analyses.landcover import load_raster_classes
+        from ..analyses.landcover import load_raster_classes
 
         raster_classes = load_raster_classes(ws.landcover_classes)
     notes: list[str] = []
@@ -274,7 +274,7 @@ def run_indicators(
     layers, zone_fields = {}, {}
     for kind, path in ws.layers.items():
         if measure is not None:  # measured elsewhere: the fields are enough here
-            from .distributed import layer_info
+            from ..engines.dask import layer_info
 
             layer_crs, _, fields = layer_info(str(path))
             layers[kind] = str(path)
@@ -356,9 +356,9 @@ def _landcover(ws: Workspace, boundary, units, builtup, classes):
     """Class areas from the land-cover raster for the district, each unit, and the built-up area (green coverage)."""
     import geopandas as gpd
 
-    from .analyses.indicators import dissolve
-    from .analyses.landcover import group_shares, landcover_areas
-    from .io import open_raster
+    from ..analyses.indicators import dissolve
+    from ..analyses.landcover import group_shares, landcover_areas
+    from ..io import open_raster
 
     district = dissolve(boundary.geometry.values)
     zones = [gpd.GeoDataFrame({"unit": [DISTRICT]}, geometry=[district], crs=boundary.crs)]

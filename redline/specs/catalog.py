@@ -12,10 +12,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._resources import resource_dir
-from .errors import CatalogError, FieldError
-from .io import read_toml
-from .spec import Key, check, spec_error, suggest, unknown_name
+from .._resources import resource_dir
+from ..errors import CatalogError, FieldError
+from ..io import read_toml
+from .schema import Key, check, spec_error, suggest, unknown_name
 
 __all__ = ["LayerKind", "Rule", "SEVERITIES", "SEVERITY_RANK", "KIND_SCHEMA", "load_catalog", "validate_kind",
            "kind_problems", "find_field"]

@@ -33,10 +33,10 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from .area import (GEODESIC_STEP_M, NON_FINITE, densify_geodesic, describe_repairs, non_finite, out_of_range,
+from ..geometry.area import (GEODESIC_STEP_M, NON_FINITE, densify_geodesic, describe_repairs, non_finite, out_of_range,
                    repair)
-from .crs import crs_code, describe_crs, guess_crs, looks_swapped, to_crs, transform_bbox
-from .errors import (
+from ..geometry.crs import crs_code, describe_crs, guess_crs, looks_swapped, to_crs, transform_bbox
+from ..errors import (
     CRSError,
     GeometryError,
     LayerNotFoundError,
@@ -92,7 +92,7 @@ class ReadReport:
     """What :func:`read_layer` found and did, for ``layers check``, logs and reports.
 
     Feature ids are the file's FIDs (pyogrio) or positions (fiona). ``repaired``: ``{"id", "reason"}`` (GEOS's
-    reason for the invalidity) and ``"repair"`` (what :func:`redline.area.repair` did, in a planner's terms);
+    reason for the invalidity) and ``"repair"`` (what :func:`redline.geometry.area.repair` did, in a planner's terms);
     ``dropped``: ``{"id", "reason"}`` (null or empty, NaN/inf coordinates, outside the CRS's range, …).
     """
 
@@ -763,7 +763,7 @@ def _fiona_shape(geometry):
 def _keep_non_finite(data: gpd.GeoDataFrame, path: Path, layer: str | None) -> gpd.GeoDataFrame:
     """Features whose NaN/inf coordinates GDAL or GEOS turned into no geometry (a ring starting at NaN never
     closes: no geometry; GDAL's Arrow path makes a point with a NaN empty) get a stand-in holding their
-    coordinates, so that they are dropped as :data:`~redline.area.NON_FINITE` rather than as "null or empty
+    coordinates, so that they are dropped as :data:`~redline.geometry.area.NON_FINITE` rather than as "null or empty
     geometry". Only the null and empty features are read again, by FID."""
     geoms = data.geometry.values
     lost = np.flatnonzero(shapely.is_missing(geoms) | shapely.is_empty(geoms))
@@ -1052,7 +1052,7 @@ def _check_axes(gdf, bounds, report: ReadReport, swap_xy: bool, where: str) -> g
 
 
 def _drop_non_finite(gdf: gpd.GeoDataFrame, report: ReadReport) -> gpd.GeoDataFrame:
-    """Features with a NaN or infinite coordinate dropped and reported (:func:`redline.area.non_finite`): before
+    """Features with a NaN or infinite coordinate dropped and reported (:func:`redline.geometry.area.non_finite`): before
     anything looks at the layer's extent, its CRS or its validity, which they would derail."""
     bad = non_finite(gdf.geometry.values)
     if not bad.any():
@@ -1063,7 +1063,7 @@ def _drop_non_finite(gdf: gpd.GeoDataFrame, report: ReadReport) -> gpd.GeoDataFr
 
 
 def _drop_out_of_range(gdf: gpd.GeoDataFrame, report: ReadReport, where: str):
-    """Features lying outside the range of the layer's CRS (:func:`redline.area.out_of_range`: longitude beyond
+    """Features lying outside the range of the layer's CRS (:func:`redline.geometry.area.out_of_range`: longitude beyond
     ±180°, a no-data value like 1e300, metres PROJ cannot transform) dropped and reported, when others are in
     range; ``(gdf, its bounds)``. When none is, the layer's CRS is wrong: a one-line error (geographic CRSs:
     left to :func:`_check_axes`, which knows more)."""
@@ -1168,8 +1168,8 @@ def read_layer(
         GeoPackage, Shapefile (``.shp`` or zipped ``.zip``), GeoJSON, FlatGeobuf,
         GeoParquet, or anything else GDAL reads. ``file.gpkg:layer`` names a layer.
         ``postgresql://user@host/db?table=schema.name`` (or ``?sql=SELECT …``) reads
-        a PostGIS table or query (:mod:`redline.postgis`); a directory written by
-        ``redline partition`` reads as one layer (:mod:`redline.partition`).
+        a PostGIS table or query (:mod:`redline.io.postgis`); a directory written by
+        ``redline partition`` reads as one layer (:mod:`redline.io.partition`).
     layer : str, optional
         Layer name in a multi-layer source; required when there are several.
     crs : optional
@@ -1359,9 +1359,9 @@ def check_project_ids(gdf: gpd.GeoDataFrame, id_field: str | None = None, where:
     repeated id would merge or lose projects. Raises :class:`~redline.errors.FieldError` listing
     the blank ids by feature id and the repeated values.
     """
-    from .catalog import find_field
-    from .errors import FieldError
-    from .footprints import ID_FIELDS
+    from ..specs.catalog import find_field
+    from ..errors import FieldError
+    from ..geometry.footprints import ID_FIELDS
 
     field_name = find_field(gdf.columns, id_field, ID_FIELDS, "id", where)
     if field_name is None:
@@ -1945,7 +1945,7 @@ def read_toml(path: str | os.PathLike, what: str = "TOML file") -> dict:
 
     Raises :class:`~redline.errors.CatalogError` naming the file and ``what`` it should be.
     """
-    from .errors import CatalogError
+    from ..errors import CatalogError
 
     path = Path(path)
     register_input(path)

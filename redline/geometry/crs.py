@@ -1,0 +1,283 @@
+"""Coordinate reference systems of Chinese data: CGCS2000 and its Gauss-Krüger zones.
+
+Chinese layers come as CGCS2000 geographic (EPSG:4490), as Gauss-Krüger 3° zones
+with the zone number prefixed to the easting (EPSG:4513–4533, x ≈ 36 500 000) or
+without it (EPSG:4534–4554, "CM 108E"), as 6° zones (EPSG:4491–4512), and often
+with no ``.prj`` at all.  This module recognises what the coordinates reveal and
+*suggests* a CRS; it never guesses silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import geopandas as gpd
+import numpy as np
+from pyproj import CRS, Transformer
+
+__all__ = [
+    "CGCS2000",
+    "CHINA_LON",
+    "CHINA_LAT",
+    "CRSGuess",
+    "gk_crs",
+    "guess_crs",
+    "looks_swapped",
+    "describe_crs",
+    "crs_code",
+    "to_crs",
+    "reproject_to",
+    "transform_bbox",
+    "working_crs",
+]
+
+#: CGCS2000 geographic, the reference frame of Chinese land data.
+CGCS2000 = "EPSG:4490"
+
+#: Longitude and latitude ranges of China, with a small margin.
+CHINA_LON = (73.0, 136.0)
+CHINA_LAT = (3.0, 54.0)
+
+# Northings of China in a transverse Mercator / Gauss-Krüger grid.
+_NORTHING = (300_000.0, 6_100_000.0)
+
+
+@dataclass(frozen=True)
+class CRSGuess:
+    """A CRS suggested from coordinates, with the reason in words.
+
+    ``crs`` is ``None`` when the coordinates narrow it down but don't decide it
+    (a Gauss-Krüger easting without zone prefix: the central meridian is unknown).
+    """
+
+    crs: str | None
+    reason: str
+
+
+def gk_crs(
+    zone_or_cm: int, width: Literal[3, 6] = 3, prefixed: bool = True
+) -> str:
+    """Return the CGCS2000 Gauss-Krüger CRS for a zone number or central meridian.
+
+    Parameters
+    ----------
+    zone_or_cm : int
+        The zone number when ``prefixed`` (3° zones 25–45, 6° zones 13–23),
+        otherwise the central meridian in degrees east (75–135).
+    width : {3, 6}
+        Zone width in degrees.
+    prefixed : bool
+        Whether eastings carry the zone number (``36 500 000``) or not (``500 000``).
+
+    Examples
+    --------
+    >>> gk_crs(36)
+    'EPSG:4524'
+    >>> gk_crs(108, prefixed=False)
+    'EPSG:4545'
+    >>> gk_crs(18, width=6)
+    'EPSG:4496'
+    """
+    if width == 3:
+        if prefixed:
+            if not 25 <= zone_or_cm <= 45:
+                raise ValueError(f"3° Gauss-Krüger zones of China are 25–45, got {zone_or_cm}")
+            return f"EPSG:{4513 + zone_or_cm - 25}"
+        if zone_or_cm % 3 or not 75 <= zone_or_cm <= 135:
+            raise ValueError(f"3° central meridians of China are 75E–135E in steps of 3, got {zone_or_cm}")
+        return f"EPSG:{4534 + (zone_or_cm - 75) // 3}"
+    if width == 6:
+        if prefixed:
+            if not 13 <= zone_or_cm <= 23:
+                raise ValueError(f"6° Gauss-Krüger zones of China are 13–23, got {zone_or_cm}")
+            return f"EPSG:{4491 + zone_or_cm - 13}"
+        if (zone_or_cm - 75) % 6 or not 75 <= zone_or_cm <= 135:
+            raise ValueError(f"6° central meridians of China are 75E–135E in steps of 6, got {zone_or_cm}")
+        return f"EPSG:{4502 + (zone_or_cm - 75) // 6}"
+    raise ValueError(f"zone width must be 3 or 6, got {width}")
+
+
+def _inside(lo: float, hi: float, rng: tuple[float, float]) -> bool:
+    return rng[0] <= lo and hi <= rng[1]
+
+
+def guess_crs(bounds: tuple[float, float, float, float]) -> CRSGuess | None:
+    """Suggest a CRS from a layer's bounds ``(xmin, ymin, xmax, ymax)``.
+
+    Recognises lon/lat in China (CGCS2000), lat/lon given in the wrong order,
+    and Gauss-Krüger eastings with a zone prefix (8 digits: ``36 4xx xxx`` is
+    3° zone 36, ``18 6xx xxx`` is 6° zone 18).  Returns ``None`` when nothing fits.
+
+    Examples
+    --------
+    >>> guess_crs((108.3, 29.1, 109.0, 29.9)).crs
+    'EPSG:4490'
+    >>> guess_crs((36_420_000, 3_230_000, 36_490_000, 3_310_000)).crs
+    'EPSG:4524'
+    """
+    xmin, ymin, xmax, ymax = bounds
+    if _inside(xmin, xmax, CHINA_LON) and _inside(ymin, ymax, CHINA_LAT):
+        return CRSGuess(CGCS2000, "coordinates are longitude/latitude in China")
+    if _inside(xmin, xmax, CHINA_LAT) and _inside(ymin, ymax, CHINA_LON):
+        return CRSGuess(
+            CGCS2000,
+            "coordinates look like latitude/longitude in the wrong order (x is 3–54, y is 73–136)",
+        )
+    if not _inside(ymin, ymax, _NORTHING):
+        return None
+    zone_lo, zone_hi = int(xmin // 1_000_000), int(xmax // 1_000_000)
+    if zone_lo == zone_hi and 10_000_000 <= xmin:
+        zone = zone_lo
+        if 25 <= zone <= 45:
+            return CRSGuess(
+                gk_crs(zone, 3), f"8-digit eastings with zone prefix {zone}: CGCS2000 3° Gauss-Krüger zone {zone}"
+            )
+        if 13 <= zone <= 23:
+            return CRSGuess(
+                gk_crs(zone, 6), f"8-digit eastings with zone prefix {zone}: CGCS2000 6° Gauss-Krüger zone {zone}"
+            )
+        return None
+    if _inside(xmin, xmax, (0.0, 1_000_000.0)):
+        return CRSGuess(
+            None,
+            "eastings of 0–1 000 000 m without zone prefix: a Gauss-Krüger 'CM' CRS "
+            "(CGCS2000 3°: EPSG:4534–4554, one per central meridian 75E–135E) whose central meridian "
+            "the coordinates don't tell",
+        )
+    return None
+
+
+def looks_swapped(bounds: tuple[float, float, float, float]) -> bool:
+    """True when geographic bounds look like lat/lon in China given in the wrong order.
+
+    Examples
+    --------
+    >>> looks_swapped((29.1, 108.3, 29.9, 109.0))
+    True
+    >>> looks_swapped((108.3, 29.1, 109.0, 29.9))
+    False
+    """
+    xmin, ymin, xmax, ymax = bounds
+    return (
+        _inside(xmin, xmax, CHINA_LAT)
+        and _inside(ymin, ymax, CHINA_LON)
+        and not _inside(xmin, xmax, CHINA_LON)
+    )
+
+
+def describe_crs(crs: CRS | str | int | None) -> str:
+    """A short human label such as ``EPSG:4545 (CGCS2000 / 3-degree Gauss-Kruger CM 108E)``.
+
+    Examples
+    --------
+    >>> describe_crs("EPSG:4490")
+    'EPSG:4490 (China Geodetic Coordinate System 2000)'
+    >>> describe_crs("+proj=tmerc +lon_0=1.5 +k=1 +x_0=500000 +ellps=GRS80 +units=m")
+    'Transverse Mercator centred on 1.5°E (GRS 1980)'
+    """
+    if crs is None:
+        return "none"
+    crs = CRS.from_user_input(crs)
+    code = crs.to_epsg()
+    if code:
+        return f"EPSG:{code} ({crs.name})"
+    if crs.name not in ("unknown", "", None):
+        return crs.name
+    operation = crs.coordinate_operation
+    if operation is None:  # a custom geographic CRS
+        return f"lon/lat on the {crs.ellipsoid.name if crs.ellipsoid else 'unknown'} ellipsoid"
+    params = {p.name: p.value for p in operation.params}
+    centre = params.get("Longitude of natural origin")
+    return f"{operation.method_name}" + (f" centred on {centre:g}°E" if centre is not None else "") + \
+        (f" ({crs.ellipsoid.name})" if crs.ellipsoid else "")
+
+
+def working_crs(gdf: gpd.GeoDataFrame) -> str:
+    """A metric CRS for buffers and distances near ``gdf``: the nearest CGCS2000 3° Gauss-Krüger CM zone.
+
+    Outside China's central meridians (75E–135E) a transverse Mercator
+    centred on the data is returned instead.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> working_crs(gpd.GeoDataFrame(geometry=[box(108.5, 29.3, 108.9, 29.7)], crs="EPSG:4490"))
+    'EPSG:4545'
+    """
+    if gdf.crs is None:
+        from ..errors import CRSError
+
+        raise CRSError("the layer has no CRS: set one first")
+    from .area import require_usable
+
+    require_usable(gdf.geometry.values, gdf.crs, where="layer", ids=gdf.index)  # NaN or 1e300 has no zone
+    bounds = gdf.to_crs(CGCS2000).total_bounds if not CRS.from_user_input(gdf.crs).is_geographic else gdf.total_bounds
+    lon = float((bounds[0] + bounds[2]) / 2)
+    cm = int(3 * round(lon / 3))
+    if 75 <= cm <= 135:
+        return gk_crs(cm, prefixed=False)
+    return f"+proj=tmerc +lat_0=0 +lon_0={lon:.6f} +k=1 +x_0=500000 +y_0=0 +ellps=GRS80 +units=m +no_defs"
+
+
+def crs_code(crs: CRS | str | int | None) -> str | None:
+    """The authority code of a CRS (``EPSG:4545``), or its name when it has none.
+
+    Examples
+    --------
+    >>> crs_code("+proj=longlat +ellps=GRS80 +no_defs")
+    'unknown'
+    >>> crs_code(4545)
+    'EPSG:4545'
+    """
+    if crs is None:
+        return None
+    crs = CRS.from_user_input(crs)
+    code = crs.to_epsg()
+    return f"EPSG:{code}" if code else crs.name
+
+
+def to_crs(crs: CRS | str | int) -> CRS:
+    """Parse a user-given CRS (``EPSG:4545``, ``4545``, WKT, PROJ string), raising :class:`CRSError`."""
+    from ..errors import CRSError
+
+    try:
+        if isinstance(crs, str) and crs.strip().isdigit():
+            crs = int(crs)
+        return CRS.from_user_input(crs)
+    except Exception as exc:  # pyproj raises its own CRSError
+        reason = str(exc).rsplit(": ", 1)[-1].strip(" )") if str(exc) else ""
+        reason = "" if reason in str(crs) else f" ({reason})"
+        raise CRSError(f"unknown CRS {crs!r}{reason}; give an EPSG code such as EPSG:4490 "
+                       f"(CGCS2000 lon/lat) or EPSG:4545 (CGCS2000 3° Gauss-Krüger CM 108E)") from None
+
+
+def reproject_to(data, crs):
+    """``data.to_crs(crs)`` (a GeoDataFrame or GeoSeries), or ``data`` itself when it is already in ``crs``.
+
+    geopandas transforms every coordinate unless the two CRSs are *exactly* the same object description
+    (EPSG:4545 read from GeoParquet's PROJJSON and from a GeoPackage differ in metadata only): 3 s on
+    500 000 parcels for nothing.
+    """
+    if data.crs is not None and CRS.from_user_input(data.crs).equals(CRS.from_user_input(crs)):
+        return data
+    return data.to_crs(crs)
+
+
+def transform_bbox(bbox, src, dst) -> tuple[float, float, float, float]:
+    """A bounding box ``(xmin, ymin, xmax, ymax)`` from CRS ``src`` (None: already in ``dst``) to ``dst``: the
+    box of its densified outline, so it still covers everything the original box did.
+
+    Examples
+    --------
+    >>> [round(v) for v in transform_bbox((108.0, 29.0, 108.1, 29.1), "EPSG:4490", "EPSG:4545")]
+    [500000, 3209269, 509744, 3220357]
+    """
+    if src is None or CRS.from_user_input(src).equals(CRS.from_user_input(dst)):
+        return tuple(float(v) for v in bbox)
+    xmin, ymin, xmax, ymax = (float(v) for v in bbox)
+    xs, ys = np.linspace(xmin, xmax, 21), np.linspace(ymin, ymax, 21)
+    ring = np.r_[np.c_[xs, np.full(21, ymin)], np.c_[np.full(21, xmax), ys], np.c_[xs, np.full(21, ymax)],
+                 np.c_[np.full(21, xmin), ys]]
+    x, y = Transformer.from_crs(src, dst, always_xy=True).transform(ring[:, 0], ring[:, 1])
+    return float(np.min(x)), float(np.min(y)), float(np.max(x)), float(np.max(y))
