@@ -63,7 +63,7 @@ def test_failed_table_write_keeps_the_good_file(tmp_path, monkeypatch, suffix):
     if suffix == ".csv":
         monkeypatch.setattr(pd.DataFrame, "to_csv", _half_then_fail(pd.DataFrame.to_csv))
     elif suffix == ".xlsx":
-        import redline.io as rio
+        import redline.io.tables as rio
 
         monkeypatch.setattr(rio, "_write_xlsx", lambda tables, path: (path.write_bytes(b"PK\x03\x04half"),
                                                                       (_ for _ in ()).throw(RuntimeError("boom"))))

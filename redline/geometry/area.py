@@ -17,19 +17,15 @@ within 0.02 m² of GeographicLib even at a 3° zone's edge, and ~5× faster on a
 layer of farmland parcels. Plane area is available on request and refused where
 it would mislead (degrees, Web Mercator).
 
-Invalid geometries are made valid in one place, :func:`repair`, wherever they
-come from (a file, a GeoDataFrame, the pieces of an overlay): overlapping parts
-of a feature count once (their union), and every repair says what it did.
-Coordinates nothing can be measured from — NaN, infinite, or outside the range
-of the layer's CRS — are found by :func:`unusable_coordinates`.
+The repair and the coordinate checks the measurements rely on live in
+:mod:`redline.geometry.clean` (re-exported here for code that imports them from this module).
 """
 
 from __future__ import annotations
 
 import os
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from typing import Literal, NamedTuple
+from typing import Literal
 
 import geopandas as gpd
 import numpy as np
@@ -37,8 +33,11 @@ import shapely
 from pyproj import CRS, Geod, Proj, Transformer
 
 from ._parallel import threaded
-from .crs import CGCS2000, crs_code
-from ..errors import CRSError, GeometryError, InputError
+from .clean import polygonal, repair
+from .crs import CGCS2000
+from ..errors import CRSError, InputError
+# moved to redline.geometry.clean; re-exported until every room imports them from there
+from .clean import NON_FINITE, Repair, describe_repairs, non_finite, out_of_range, require_usable, unusable_coordinates  # noqa: E402,F401
 
 __all__ = [
     "UNITS",
@@ -110,333 +109,6 @@ def _geometries_and_crs(geoms, crs) -> tuple[np.ndarray, CRS]:
     return arr, CRS.from_user_input(crs)
 
 
-def polygonal(geoms) -> np.ndarray:
-    """Return one geometry per input holding only its polygonal parts (others become empty).
-
-    GeometryCollections (from ``make_valid`` or overlays) keep their polygons;
-    points and lines contribute nothing to an area.
-
-    Examples
-    --------
-    >>> from shapely import GeometryCollection, Point, box
-    >>> polygonal([GeometryCollection([box(0, 0, 1, 1), Point(5, 5)])])[0].wkt
-    'MULTIPOLYGON (((1 0, 1 1, 0 1, 0 0, 1 0)))'
-    """
-    arr = np.asarray(geoms, dtype=object)
-    out = arr.copy()
-    types = shapely.get_type_id(arr)
-    poly = (types == 3) | (types == 6)
-    out[~poly & (types >= 0)] = shapely.Polygon()
-    coll = np.flatnonzero(types == 7)
-    if coll.size:
-        parts, idx = shapely.get_parts(arr[coll], return_index=True)
-        # collections may nest multipolygons: flatten once more
-        parts, idx2 = shapely.get_parts(parts, return_index=True)
-        idx = idx[idx2]
-        keep = shapely.get_type_id(parts) == 3
-        for j, pos in enumerate(coll):
-            mine = parts[keep & (idx == j)]
-            out[pos] = shapely.multipolygons(mine) if mine.size else shapely.Polygon()
-    return out
-
-
-#: The reason given for features with a NaN or infinite coordinate (dropped on read, refused elsewhere).
-NON_FINITE = "non-finite coordinates (NaN/inf)"
-
-_CHUNK_COORDS = 4_000_000  # coordinates looked at per pass: bounds the memory of non_finite()
-
-
-def non_finite(geoms) -> np.ndarray:
-    """Which geometries have a coordinate (x or y) that is NaN or infinite.
-
-    GEOS cannot compute with such a geometry (``make_valid``, overlays and buffers raise or silently drop
-    the vertex) and no area or distance can be measured from it. Bounds hide NaN, so every coordinate is
-    looked at — in chunks, vectorised.
-
-    Examples
-    --------
-    >>> from shapely import Point, box
-    >>> non_finite([box(0, 0, 1, 1), Point(float("inf"), 1), None]).tolist()
-    [False, True, False]
-    """
-    arr = np.asarray(geoms, dtype=object)
-    out = np.zeros(len(arr), dtype=bool)
-    if not len(arr):
-        return out
-    counts = np.cumsum(shapely.get_num_coordinates(arr))
-    cuts = np.unique(np.r_[0, np.searchsorted(counts, np.arange(_CHUNK_COORDS, counts[-1], _CHUNK_COORDS)),
-                           len(arr)])
-    for lo, hi in zip(cuts[:-1].tolist(), cuts[1:].tolist()):
-        xy, owner = shapely.get_coordinates(arr[lo:hi], return_index=True)
-        bad = ~np.isfinite(xy).all(axis=1)
-        if bad.any():
-            out[lo + np.unique(owner[bad])] = True
-    return out
-
-
-def _lonlat_ok(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore"):
-        return np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180.0 + 1e-9) & (np.abs(lat) <= 90.0 + 1e-9)
-
-
-def out_of_range(geoms, crs) -> np.ndarray:
-    """Which geometries lie (partly) outside the range of ``crs``: finite coordinates that are not a place on
-    the Earth in it — longitude beyond ±180° or latitude beyond ±90° in a geographic CRS, or, in a projected
-    one, coordinates that cannot be transformed to longitude/latitude (PROJ returns infinity: ``1e300``, a
-    no-data value, metres far beyond the projection's zone). Geometries with NaN/inf coordinates are not
-    flagged here (see :func:`non_finite`).
-
-    Judged by each geometry's bounding box; a CRS that PROJ cannot invert flags nothing.
-
-    Examples
-    --------
-    >>> from shapely import box
-    >>> out_of_range([box(108, 29, 109, 30), box(108, 29, 1e300, 30)], "EPSG:4490").tolist()
-    [False, True]
-    >>> out_of_range([box(500_000, 3_300_000, 501_000, 3_301_000), box(5e7, 0, 5e7 + 1, 1)], "EPSG:4545").tolist()
-    [False, True]
-    """
-    arr = np.asarray(geoms, dtype=object)
-    out = np.zeros(len(arr), dtype=bool)
-    if not len(arr) or crs is None:
-        return out
-    crs = CRS.from_user_input(crs)
-    b = shapely.bounds(arr)
-    present = np.isfinite(b).all(axis=1)  # empty, missing and non-finite geometries are judged elsewhere
-    if not present.any():
-        return out
-    if crs.is_geographic:
-        out[present] = ~(_lonlat_ok(b[present, 0], b[present, 1]) & _lonlat_ok(b[present, 2], b[present, 3]))
-        return out
-    try:
-        tr = Transformer.from_crs(crs, crs.geodetic_crs or CGCS2000, always_xy=True)
-    except Exception:  # a CRS PROJ cannot invert (engineering, unknown): nothing to judge by
-        return out
-    # the layer's box first (corners, edge midpoints, centre): inside PROJ's range, every feature is
-    xmin, ymin = b[present, 0].min(), b[present, 1].min()
-    xmax, ymax = b[present, 2].max(), b[present, 3].max()
-    xs = np.array([xmin, xmax, xmin, xmax, (xmin + xmax) / 2, (xmin + xmax) / 2, xmin, xmax, (xmin + xmax) / 2])
-    ys = np.array([ymin, ymin, ymax, ymax, ymin, ymax, (ymin + ymax) / 2, (ymin + ymax) / 2, (ymin + ymax) / 2])
-    with np.errstate(all="ignore"):
-        if _lonlat_ok(*tr.transform(xs, ys)).all():
-            return out
-        idx = np.flatnonzero(present)
-        corners_x = b[idx][:, [0, 2, 0, 2]].ravel()
-        corners_y = b[idx][:, [1, 1, 3, 3]].ravel()
-        ok = _lonlat_ok(*tr.transform(corners_x, corners_y)).reshape(-1, 4).all(axis=1)
-    out[idx[~ok]] = True
-    return out
-
-
-def unusable_coordinates(geoms, crs=None) -> np.ndarray:
-    """Why each geometry's coordinates cannot be used (``""`` where they can): :data:`NON_FINITE`, or
-    ``"coordinates outside the range of <CRS>"`` (:func:`out_of_range`; only when ``crs`` is given).
-
-    :func:`redline.read_layer` drops and reports such features; :func:`repair` and the analyses refuse them
-    (:func:`require_usable`).
-
-    Examples
-    --------
-    >>> from shapely import Point, box
-    >>> geoms = [box(108, 29, 109, 30), Point(float("inf"), 0), box(108, 29, 200, 30)]
-    >>> unusable_coordinates(geoms, "EPSG:4490").tolist()
-    ['', 'non-finite coordinates (NaN/inf)', 'coordinates outside the range of EPSG:4490']
-    """
-    arr = np.asarray(geoms, dtype=object)
-    reasons = np.full(len(arr), "", dtype=object)
-    bad = non_finite(arr)
-    reasons[bad] = NON_FINITE
-    if crs is not None:
-        off = out_of_range(arr, crs) & ~bad
-        reasons[off] = f"coordinates outside the range of {crs_code(crs)}"
-    return reasons
-
-
-def require_usable(geoms, crs=None, *, where: str = "layer", ids=None) -> None:
-    """Raise :class:`~redline.errors.GeometryError` naming the features whose coordinates cannot be used
-    (:func:`unusable_coordinates`), before GEOS or PROJ fail on them with a traceback.
-
-    Files read with :func:`redline.read_layer` have had such features dropped and reported already; this guards
-    GeoDataFrames handed to the Python API.
-
-    Examples
-    --------
-    >>> from shapely import Point
-    >>> require_usable([Point(108, 29), Point(float("nan"), 29)], where="projects", ids=["A", "B"])
-    Traceback (most recent call last):
-    ...
-    redline.errors.GeometryError: projects: 1 feature with non-finite coordinates (NaN/inf): B; fix or delete it ...
-    """
-    reasons = unusable_coordinates(geoms, crs)
-    bad = np.flatnonzero(reasons != "")
-    if not len(bad):
-        return
-    names = list(range(len(reasons))) if ids is None else list(ids)
-    parts = []
-    for reason in dict.fromkeys(reasons[bad].tolist()):
-        which = bad[reasons[bad] == reason]
-        shown = ", ".join(str(names[i]) for i in which[:10]) + (", …" if len(which) > 10 else "")
-        parts.append(f"{len(which)} feature{'s' if len(which) > 1 else ''} with {reason}: {shown}")
-    one = len(bad) == 1
-    raise GeometryError(f"{where}: {'; '.join(parts)}; fix or delete {'it' if one else 'them'} in a GIS "
-                        f"(redline drops such features when it reads a file)")
-
-
-class Repair(NamedTuple):
-    """What :func:`repair` returns: the geometries, which were repaired, GEOS's reason and what was done."""
-
-    geoms: np.ndarray     #: one valid geometry per input (a copy when any was repaired)
-    repaired: np.ndarray  #: bool, the inputs that were invalid and were remade
-    reasons: np.ndarray   #: GEOS's reason for each repaired one (``is_valid_reason``), ``""`` for the others
-    fixes: np.ndarray     #: what the repair did, in a planner's terms, ``""`` for the others
-
-
-_OVERLAPPING_PARTS = "overlapping parts merged (union; the shared area counts once)"
-_EDGE_SHARING_PARTS = "parts sharing an edge joined into one (union; area unchanged)"
-_CROSSING_RINGS = "hole crossing the boundary or another hole: holes merged and cut back to the polygon"
-#: What the repair did, by the first words of GEOS's reason. ``Self-intersection`` of a multipolygon whose parts
-#: are each valid is :data:`_OVERLAPPING_PARTS`; of a polygon whose rings are each simple, :data:`_CROSSING_RINGS`.
-_FIXES = (
-    ("Ring Self-intersection", "self-touching boundary fixed (split where it touches itself)"),
-    ("Self-intersection", "self-intersection fixed (each loop of the boundary kept)"),
-    ("Nested shells", "a part lying inside another merged into it (union)"),
-    ("Hole lies outside shell", "a hole lying outside its polygon kept as an area of its own"),
-    ("Interior is disconnected", "holes that cut the polygon apart: its pieces kept as separate parts"),
-    ("Nested holes", "a hole inside another hole merged into it"),
-    ("Duplicate Rings", "a repeated ring removed"),
-    ("Too few points", "degenerate ring or line (too few distinct points) removed"),
-    ("Ring is not closed", "unclosed ring closed"),
-)
-
-
-def _fixes(geoms: np.ndarray, reasons: np.ndarray) -> np.ndarray:
-    """What :func:`repair` did to each of the invalid ``geoms``, from GEOS's ``reasons`` and their parts."""
-    fixes = np.full(len(geoms), "made valid", dtype=object)
-    text = reasons.astype(str)
-    for prefix, fix in reversed(_FIXES):
-        fixes[np.char.startswith(text, prefix)] = fix
-    selfx = np.flatnonzero(np.char.startswith(text, "Self-intersection")
-                           & np.isin(shapely.get_type_id(geoms), (3, 6)))
-    if len(selfx):
-        parts, owner = shapely.get_parts(geoms[selfx], return_index=True)
-        rings, ring_part = shapely.get_rings(parts, return_index=True)
-        simple = shapely.is_valid(shapely.polygons(rings))  # a simple ring makes a valid polygon
-        parts_simple = np.bincount(ring_part[~simple], minlength=len(parts)) == 0
-        each_valid = np.bincount(owner[~shapely.is_valid(parts)], minlength=len(selfx)) == 0
-        each_simple = np.bincount(owner[~parts_simple], minlength=len(selfx)) == 0
-        multi = shapely.get_type_id(geoms[selfx]) == 6
-        fixes[selfx[each_simple & ~(multi & each_valid)]] = _CROSSING_RINGS
-        fixes[selfx[multi & each_valid]] = _OVERLAPPING_PARTS
-    return fixes
-
-
-def repair(geoms, *, geometry: Literal["polygon", "any"] = "polygon", crs=None, where: str = "layer",
-           ids=None) -> Repair:
-    """Make every geometry valid, keeping what was drawn: the one repair redline applies everywhere.
-
-    Invalid polygons are remade with GEOS's *structure* method (``shapely.make_valid(g, method="structure")``):
-    the union of the outer rings minus the union of the holes. So the overlapping parts of a multipolygon
-    merge into their union (counted once — the default *linework* method would keep only their symmetric
-    difference and lose the shared area), a bow-tie keeps both loops, a hole crossing its polygon's edge is cut
-    back to the polygon, and a hole outside its polygon is kept as an area. Valid geometries are not touched.
-
-    Parameters
-    ----------
-    geoms : array-like of shapely geometries
-    geometry : {"polygon", "any"}
-        ``"polygon"``: every result is polygonal (a Polygon, a MultiPolygon, or empty when nothing with area
-        is left); points, lines and the non-polygonal parts of collections are dropped, and the polygons of a
-        collection are united. ``"any"`` (project footprints): lines and points are kept; invalid ones are
-        repaired with the *linework* method (the structure method is for areas); collections with the
-        structure method, keeping collapsed parts.
-    crs : optional
-        The CRS of ``geoms``: with it, coordinates outside its range are refused as well.
-    where, ids : optional
-        Names of the layer and its features, for the error below (default: positions).
-
-    Returns
-    -------
-    Repair
-        ``(geoms, repaired, reasons, fixes)``: the geometries; a bool mask of those repaired; GEOS's reason
-        (``shapely.is_valid_reason``) and what the repair did, in a planner's terms, for each repaired one.
-
-    Raises
-    ------
-    GeometryError
-        When a geometry has NaN/inf coordinates (or, with ``crs``, coordinates outside its range): nothing
-        can repair or measure them (:func:`require_usable`); :func:`redline.read_layer` drops such features.
-
-    Examples
-    --------
-    >>> from shapely import MultiPolygon, box
-    >>> overlapping = MultiPolygon([box(0, 0, 2, 2), box(1, 1, 3, 3)])  # two 4 m² parts sharing 1 m²
-    >>> fixed = repair([overlapping, box(5, 5, 6, 6)])
-    >>> fixed.geoms[0].area, fixed.repaired.tolist(), fixed.fixes[0]
-    (7.0, [True, False], 'overlapping parts merged (union; the shared area counts once)')
-    >>> fixed.reasons[0]
-    'Self-intersection[1 2]'
-    """
-    arr = np.asarray(geoms, dtype=object)
-    require_usable(arr, crs, where=where, ids=ids)
-    with np.errstate(all="ignore"):  # huge coordinates overflow in GEOS's checks: no warnings on the terminal
-        return _repair(arr, geometry)
-
-
-def _repair(arr: np.ndarray, geometry: str) -> Repair:
-    out = arr
-    if geometry == "polygon":
-        kind = shapely.get_type_id(arr)
-        reduce = (kind >= 0) & ~np.isin(kind, (3, 6))
-        if reduce.any():  # collections keep their polygons (which may overlap: repaired below), others nothing
-            out = arr.copy()
-            out[reduce] = polygonal(arr[reduce])
-    elif geometry != "any":
-        raise ValueError(f"geometry must be 'polygon' or 'any', got {geometry!r}")
-    valid = threaded(shapely.is_valid, out)
-    repaired = ~valid & ~shapely.is_missing(out)
-    reasons = np.full(len(out), "", dtype=object)
-    fixes = np.full(len(out), "", dtype=object)
-    if not repaired.any():
-        return Repair(out, repaired, reasons, fixes)
-    idx = np.flatnonzero(repaired)
-    bad = out[idx]
-    reasons[idx] = shapely.is_valid_reason(bad)
-    fixes[idx] = _fixes(bad, reasons[idx])
-    out = out.copy()
-    kind = shapely.get_type_id(bad)
-    areal = np.isin(kind, (3, 6))
-    if geometry == "polygon":
-        out[idx] = shapely.make_valid(bad, method="structure", keep_collapsed=False)
-    else:
-        if areal.any():
-            out[idx[areal]] = shapely.make_valid(bad[areal], method="structure", keep_collapsed=False)
-        coll = kind == 7
-        if coll.any():
-            out[idx[coll]] = shapely.make_valid(bad[coll], method="structure", keep_collapsed=True)
-        rest = ~areal & ~coll
-        if rest.any():
-            out[idx[rest]] = shapely.make_valid(bad[rest])
-    merged = np.flatnonzero(fixes[idx] == _OVERLAPPING_PARTS)
-    if len(merged):  # parts that only share an edge lose no area in the union: say so
-        parts, owner = shapely.get_parts(bad[merged], return_index=True)
-        summed = np.bincount(owner, weights=shapely.area(parts), minlength=len(merged))
-        joined = shapely.area(out[idx[merged]]) >= summed * (1 - 1e-9)
-        fixes[idx[merged[joined]]] = _EDGE_SHARING_PARTS
-    return Repair(out, repaired, reasons, fixes)
-
-
-def describe_repairs(fixes) -> str:
-    """One note for a layer's repairs: how many, and what was done (the ``fixes`` of :func:`repair`).
-
-    Examples
-    --------
-    >>> describe_repairs(["overlapping parts merged (union; the shared area counts once)"])
-    '1 invalid geometry repaired: overlapping parts merged (union; the shared area counts once) ×1'
-    """
-    counts = Counter(fix or "made valid" for fix in fixes)
-    n = sum(counts.values())
-    return (f"{n} invalid geometr{'y' if n == 1 else 'ies'} repaired: "
-            + "; ".join(f"{fix} ×{k}" for fix, k in counts.most_common()))
 
 
 def _lonlat(xy: np.ndarray, crs: CRS) -> tuple[np.ndarray, np.ndarray]:
@@ -583,31 +255,39 @@ def densify_geodesic(geoms, crs, max_m: float = GEODESIC_STEP_M) -> tuple[np.nda
         which = at[kind[at] == type_id]
         if not len(which):
             continue
-        geom_type, coords, offsets = shapely.to_ragged_array(arr[which])
-        rings = offsets[0]
-        n = len(coords)
-        same = np.ones(max(n - 1, 0), bool)
-        same[rings[1:-1] - 1] = False  # no edge from a ring's last vertex to the next ring's first
-        edges = np.flatnonzero(same)
-        az, _, dist = _GEOD.inv(coords[edges, 0], coords[edges, 1], coords[edges + 1, 0], coords[edges + 1, 1])
-        extra = np.maximum(np.ceil(dist / max_m).astype(int) - 1, 0)
-        if not extra.any():
+        new = _densified(arr[which], max_m)
+        if new is None:
             continue
-        long = extra > 0
-        edges, az, dist, extra = edges[long], az[long], dist[long], extra[long]
-        rep = np.repeat(np.arange(len(edges)), extra)
-        k = np.arange(len(rep)) - np.repeat(np.cumsum(extra) - extra, extra) + 1  # 1 … extra on each edge
-        lon, lat, _ = _GEOD.fwd(coords[edges[rep], 0], coords[edges[rep], 1], az[rep],
-                                dist[rep] * k / (extra[rep] + 1))
-        dense = np.insert(coords, np.repeat(edges + 1, extra), np.c_[lon, lat], axis=0)
-        added = np.zeros(n + 1, dtype=np.int64)
-        np.add.at(added, edges + 1, extra)
-        shift = np.cumsum(added)
-        new = shapely.from_ragged_array(geom_type, dense, (rings + shift[rings], *offsets[1:]))
         grew = shapely.get_num_coordinates(new) > shapely.get_num_coordinates(arr[which])
         arr[which[grew]] = new[grew]
         changed += int(grew.sum())
     return arr, changed
+
+
+def _densified(geoms: np.ndarray, max_m: float) -> np.ndarray | None:
+    """Polygons of one type (all Polygons, or all MultiPolygons) with points along the geodesic of every edge
+    longer than ``max_m``; ``None`` when no edge is."""
+    geom_type, coords, offsets = shapely.to_ragged_array(geoms)
+    rings = offsets[0]
+    n = len(coords)
+    same = np.ones(max(n - 1, 0), bool)
+    same[rings[1:-1] - 1] = False  # no edge from a ring's last vertex to the next ring's first
+    edges = np.flatnonzero(same)
+    az, _, dist = _GEOD.inv(coords[edges, 0], coords[edges, 1], coords[edges + 1, 0], coords[edges + 1, 1])
+    extra = np.maximum(np.ceil(dist / max_m).astype(int) - 1, 0)
+    if not extra.any():
+        return None
+    long = extra > 0
+    edges, az, dist, extra = edges[long], az[long], dist[long], extra[long]
+    rep = np.repeat(np.arange(len(edges)), extra)
+    k = np.arange(len(rep)) - np.repeat(np.cumsum(extra) - extra, extra) + 1  # 1 … extra on each edge
+    lon, lat, _ = _GEOD.fwd(coords[edges[rep], 0], coords[edges[rep], 1], az[rep],
+                            dist[rep] * k / (extra[rep] + 1))
+    dense = np.insert(coords, np.repeat(edges + 1, extra), np.c_[lon, lat], axis=0)
+    added = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(added, edges + 1, extra)
+    shift = np.cumsum(added)
+    return shapely.from_ragged_array(geom_type, dense, (rings + shift[rings], *offsets[1:]))
 
 
 def _full_area(arr: np.ndarray, crs: CRS) -> np.ndarray:

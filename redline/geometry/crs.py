@@ -16,6 +16,8 @@ import geopandas as gpd
 import numpy as np
 from pyproj import CRS, Transformer
 
+from ..errors import CRSError
+
 __all__ = [
     "CGCS2000",
     "CHINA_LON",
@@ -206,10 +208,8 @@ def working_crs(gdf: gpd.GeoDataFrame) -> str:
     'EPSG:4545'
     """
     if gdf.crs is None:
-        from ..errors import CRSError
-
         raise CRSError("the layer has no CRS: set one first")
-    from .area import require_usable
+    from .clean import require_usable  # clean.py names CRSs with this module: imported here, not in a cycle
 
     require_usable(gdf.geometry.values, gdf.crs, where="layer", ids=gdf.index)  # NaN or 1e300 has no zone
     bounds = gdf.to_crs(CGCS2000).total_bounds if not CRS.from_user_input(gdf.crs).is_geographic else gdf.total_bounds
@@ -239,8 +239,6 @@ def crs_code(crs: CRS | str | int | None) -> str | None:
 
 def to_crs(crs: CRS | str | int) -> CRS:
     """Parse a user-given CRS (``EPSG:4545``, ``4545``, WKT, PROJ string), raising :class:`CRSError`."""
-    from ..errors import CRSError
-
     try:
         if isinstance(crs, str) and crs.strip().isdigit():
             crs = int(crs)
@@ -253,15 +251,10 @@ def to_crs(crs: CRS | str | int) -> CRS:
 
 
 def reproject_to(data, crs):
-    """``data.to_crs(crs)`` (a GeoDataFrame or GeoSeries), or ``data`` itself when it is already in ``crs``.
+    """``data`` in ``crs``, without a note: :func:`redline.geometry.clean.reproject`, the one reprojection."""
+    from .clean import reproject  # clean.py names CRSs with this module: imported here, not in a cycle
 
-    geopandas transforms every coordinate unless the two CRSs are *exactly* the same object description
-    (EPSG:4545 read from GeoParquet's PROJJSON and from a GeoPackage differ in metadata only): 3 s on
-    500 000 parcels for nothing.
-    """
-    if data.crs is not None and CRS.from_user_input(data.crs).equals(CRS.from_user_input(crs)):
-        return data
-    return data.to_crs(crs)
+    return reproject(data, crs)
 
 
 def transform_bbox(bbox, src, dst) -> tuple[float, float, float, float]:

@@ -31,7 +31,8 @@ from pyproj import CRS
 
 from ..geometry.crs import transform_bbox
 from ..errors import FieldError, InputError, LayerReadError, OutputError
-from . import atomic_folder
+from .encoding import _TEXT_FORMATS, _layer_info, _plan
+from .write import atomic_folder
 
 __all__ = ["INDEX", "Partition", "check_target", "is_partitioned", "partition_layer", "read_index", "read_partitioned"]
 
@@ -75,8 +76,6 @@ def _batches(src: Path, batch_size: int):
                 [n for n in pf.schema_arrow.names if n != col], _numbered(pf.iter_batches(batch_size=batch_size,
                                                                                         use_threads=False)))
     import pyogrio
-
-    from . import _TEXT_FORMATS, _layer_info, _plan
 
     plan = _plan(src, None, None, str(src))  # a shapefile's encoding, from its .dbf bytes and .cpg
     if plan.in_python or (plan.values and src.suffix.lower() in _TEXT_FORMATS):  # GDAL can't recode these
@@ -149,65 +148,96 @@ def partition_layer(src, out, by: str | None = None, grid_km: float | None = Non
     # built in a hidden folder beside (or in) the target and moved into place at the end: a failure or a kill
     # leaves no half-partitioned layer (redline.io.atomic_folder)
     with atomic_folder(out) as tmp:
-        writers: dict[str, pq.ParquetWriter] = {}
-        boxes: dict[str, np.ndarray] = {}
-        rows: dict[str, int] = {}
-        paths: dict[str, str] = {}
         key_name = by if by is not None else "tile"
         fid_name = next(n for n in (FID, "_fid", "__fid") if n not in fields)  # the source's feature ids, kept
+        files = _PartFiles(tmp, key_name, crs)
         done = 0
         try:
             for batch, fids in batches:
-                table = pa.Table.from_batches([batch])
-                if geom_col != _GEOMETRY:
-                    table = table.rename_columns([_GEOMETRY if c == geom_col else c for c in table.column_names])
-                table = table.append_column(fid_name, pa.array(fids, pa.int64()))
-                geoms = shapely.from_wkb(table.column(_GEOMETRY).to_numpy(zero_copy_only=False))
-                bounds = shapely.bounds(geoms)
-                if by is not None:
-                    keys = pc.cast(table.column(by), pa.string()).to_numpy(zero_copy_only=False)
-                    keys = np.array(["" if k is None else str(k) for k in keys], dtype=object)
-                else:
-                    cx = np.floor((bounds[:, 0] + bounds[:, 2]) / 2 / cell).astype("int64")
-                    cy = np.floor((bounds[:, 1] + bounds[:, 3]) / 2 / cell).astype("int64")
-                    keys = np.char.add(np.char.add(cx.astype(str), "_"), cy.astype(str)).astype(object)
+                table = _with_fids(pa.Table.from_batches([batch]), geom_col, fid_name, fids)
+                bounds = shapely.bounds(shapely.from_wkb(table.column(_GEOMETRY).to_numpy(zero_copy_only=False)))
+                keys = _keys(table, bounds, by, cell)
                 codes, inverse = np.unique(keys, return_inverse=True)
                 for j, key in enumerate(codes):
                     idx = np.flatnonzero(inverse == j)
-                    part = table.take(pa.array(idx))
-                    if key not in writers:
-                        folder = tmp / f"{key_name}={_safe(key)}"
-                        n = 1
-                        while folder.exists():  # two keys that read the same as a folder name ("a/b", "a_b")
-                            n += 1
-                            folder = tmp / f"{key_name}={_safe(key)}~{n}"
-                        folder.mkdir()
-                        paths[key] = f"{folder.name}/part.parquet"
-                        writers[key] = pq.ParquetWriter(folder / "part.parquet", _geo_schema(table.schema, crs))
-                        boxes[key] = np.array([np.inf, np.inf, -np.inf, -np.inf])
-                        rows[key] = 0
-                    writers[key].write_table(part.cast(writers[key].schema))
-                    b = bounds[idx]
-                    boxes[key] = np.r_[np.minimum(boxes[key][:2], np.nanmin(b[:, :2], axis=0)),
-                                       np.maximum(boxes[key][2:], np.nanmax(b[:, 2:], axis=0))]
-                    rows[key] += len(idx)
+                    files.write(key, table.take(pa.array(idx)), bounds[idx])
                 done += table.num_rows
                 if progress is not None:
                     progress(done)
-            for w in writers.values():
-                w.close()
-            parts = [Partition(str(k), paths[k], rows[k], [float(v) for v in boxes[k]]) for k in sorted(writers)]
+            parts = files.close()
             index = {"source": src.name, "crs": crs.to_wkt(), "key": key_name, "by": by, "grid_km": grid_km,
                      "fid": fid_name, "rows": done, "partitions": [asdict(p) for p in parts]}
             (tmp / INDEX).write_text(json.dumps(index, ensure_ascii=False, indent=1), encoding="utf-8")
         except BaseException:
-            for w in writers.values():
-                try:
-                    w.close()
-                except Exception:
-                    pass
+            files.abandon()
             raise
     return parts
+
+
+def _with_fids(table: pa.Table, geom_col: str, fid_name: str, fids) -> pa.Table:
+    """A batch with its geometry column named as partitions name it and the source's feature ids appended."""
+    if geom_col != _GEOMETRY:
+        table = table.rename_columns([_GEOMETRY if c == geom_col else c for c in table.column_names])
+    return table.append_column(fid_name, pa.array(fids, pa.int64()))
+
+
+def _keys(table: pa.Table, bounds: np.ndarray, by: str | None, cell: float | None) -> np.ndarray:
+    """The partition of each row: the value of the field ``by`` as text, or the ``cell``-sized grid tile of the
+    centre of its box (``"x_y"``)."""
+    if by is not None:
+        keys = pc.cast(table.column(by), pa.string()).to_numpy(zero_copy_only=False)
+        return np.array(["" if k is None else str(k) for k in keys], dtype=object)
+    cx = np.floor((bounds[:, 0] + bounds[:, 2]) / 2 / cell).astype("int64")
+    cy = np.floor((bounds[:, 1] + bounds[:, 3]) / 2 / cell).astype("int64")
+    return np.char.add(np.char.add(cx.astype(str), "_"), cy.astype(str)).astype(object)
+
+
+class _PartFiles:
+    """The GeoParquet file of each partition being written into ``folder``, with its rows and box."""
+
+    def __init__(self, folder: Path, key_name: str, crs: CRS):
+        self.folder, self.key_name, self.crs = folder, key_name, crs
+        self.writers: dict[str, pq.ParquetWriter] = {}
+        self.boxes: dict[str, np.ndarray] = {}
+        self.rows: dict[str, int] = {}
+        self.paths: dict[str, str] = {}
+
+    def write(self, key: str, part: pa.Table, bounds: np.ndarray) -> None:
+        """Append the rows ``part`` (their boxes ``bounds``) to the partition ``key``, opening it if new."""
+        if key not in self.writers:
+            self._open(key, part.schema)
+        self.writers[key].write_table(part.cast(self.writers[key].schema))
+        box = self.boxes[key]
+        self.boxes[key] = np.r_[np.minimum(box[:2], np.nanmin(bounds[:, :2], axis=0)),
+                                np.maximum(box[2:], np.nanmax(bounds[:, 2:], axis=0))]
+        self.rows[key] += len(bounds)
+
+    def _open(self, key: str, schema: pa.Schema) -> None:
+        folder = self.folder / f"{self.key_name}={_safe(key)}"
+        n = 1
+        while folder.exists():  # two keys that read the same as a folder name ("a/b", "a_b")
+            n += 1
+            folder = self.folder / f"{self.key_name}={_safe(key)}~{n}"
+        folder.mkdir()
+        self.paths[key] = f"{folder.name}/part.parquet"
+        self.writers[key] = pq.ParquetWriter(folder / "part.parquet", _geo_schema(schema, self.crs))
+        self.boxes[key] = np.array([np.inf, np.inf, -np.inf, -np.inf])
+        self.rows[key] = 0
+
+    def close(self) -> list[Partition]:
+        """Close every file; the partitions written, by key."""
+        for w in self.writers.values():
+            w.close()
+        return [Partition(str(k), self.paths[k], self.rows[k], [float(v) for v in self.boxes[k]])
+                for k in sorted(self.writers)]
+
+    def abandon(self) -> None:
+        """Close every file after a failure (the staging folder is removed with them)."""
+        for w in self.writers.values():
+            try:
+                w.close()
+            except Exception:
+                pass
 
 
 def _geo_schema(schema: pa.Schema, crs: CRS) -> pa.Schema:

@@ -12,6 +12,7 @@ leaves the old table as it was, never half a table.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -239,8 +240,6 @@ def write_postgis(data: gpd.GeoDataFrame | dict[str, gpd.GeoDataFrame], uri: str
 
 
 def _write_table(cur, gdf: gpd.GeoDataFrame, name: str, where: str) -> None:
-    import json
-
     if gdf.crs is None or gdf.crs.to_epsg() is None:
         raise OutputError(f"{where}: {name}: the results need an EPSG CRS to be written to PostGIS")
     srid = int(gdf.crs.to_epsg())

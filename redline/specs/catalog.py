@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._resources import resource_dir
-from ..errors import CatalogError, FieldError
-from ..io import read_toml
-from .schema import Key, check, spec_error, suggest, unknown_name
+from ..errors import CatalogError
+from ..geometry.footprints import find_field  # noqa: F401  (documented here; it lives with the id fields)
+from .schema import Key, check, read_toml, spec_error, suggest, unknown_name
 
 __all__ = ["LayerKind", "Rule", "SEVERITIES", "SEVERITY_RANK", "KIND_SCHEMA", "load_catalog", "validate_kind",
            "kind_problems", "find_field"]
@@ -169,26 +169,6 @@ class LayerKind:
             if name.lower() in lower:
                 return lower[name.lower()]
         return None
-
-
-def find_field(columns: Iterable, wanted: str | None, candidates: Iterable[str], what: str, where: str = "projects") -> str | None:
-    """The field to use: ``wanted`` (must exist), else the first of ``candidates`` present (case-insensitive).
-
-    Examples
-    --------
-    >>> find_field(["name", "project_id"], None, ["project_id", "id", "name"], "id")
-    'project_id'
-    """
-    cols = [str(c) for c in columns if str(c) != "geometry"]
-    if wanted is not None:
-        if wanted not in cols:
-            raise FieldError(f"{where}: no {what} field {wanted!r}; fields: {', '.join(cols) or 'none'}")
-        return wanted
-    lower = {c.lower(): c for c in cols}
-    for cand in candidates:
-        if cand.lower() in lower:
-            return lower[cand.lower()]
-    return None
 
 
 _CATEGORIES = Key("list", items="string", what="a list of project category codes")

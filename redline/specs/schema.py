@@ -6,7 +6,7 @@ catalog, map themes. Each loader describes the keys it knows as a schema of :cla
 missing, an unknown key with the closest known one) and :func:`spec_error` makes them one
 :class:`~redline.errors.CatalogError` whose message is one line. Loaders add their own checks
 (a kind the catalog doesn't know, a comparator …) to the same list, and do all of it before
-any layer is read.
+any layer is read. :func:`read_toml` reads a spec file.
 """
 
 from __future__ import annotations
@@ -14,12 +14,19 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..errors import CatalogError
 
-__all__ = ["Key", "check", "check_value", "spec_error", "suggest", "unknown_name", "describe"]
+__all__ = ["Key", "check", "check_value", "spec_error", "suggest", "unknown_name", "describe", "read_toml", "ON_READ"]
+
+#: Called with the path of every spec file :func:`read_toml` reads. :mod:`redline.io` adds
+#: :func:`redline.io.register_input`, so that within :func:`redline.io.protect_inputs` no output replaces a spec
+#: the run read (specs stand below io and don't import it).
+ON_READ: list[Callable[[Path], None]] = []
 
 #: What each type of :class:`Key` accepts, and how a message names it.
 _TYPES: dict[str, tuple[Callable[[object], bool], str]] = {
@@ -217,3 +224,18 @@ def spec_error(path: str | os.PathLike, what: str, problems: list[str]) -> Catal
         return CatalogError(f"{path}: invalid {what}: {items[0]}")
     return CatalogError(f"{path}: invalid {what}, {len(items)} problems: " + "; ".join(items))
 
+
+def read_toml(path: str | os.PathLike, what: str = "TOML file") -> dict:
+    """Read a spec file (catalog entry, recipe, rule set, class map, workspace) as a dict.
+
+    Raises :class:`~redline.errors.CatalogError` naming the file and ``what`` it should be.
+    """
+    path = Path(path)
+    for hook in ON_READ:
+        hook(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CatalogError(f"{path}: {what} not found") from None
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise CatalogError(f"{path}: not a valid {what} ({exc})") from None
