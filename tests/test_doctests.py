@@ -7,8 +7,9 @@ import importlib
 
 import pytest
 
-MODULES = ["redline.geometry.area", "redline.geometry.crs", "redline.specs.catalog", "redline.analyses.indicators", "redline.analyses.scorecard",
-           "redline.analyses.landcover", "redline.io"]
+MODULES = ["redline.geometry.area", "redline.geometry.clean", "redline.geometry.crs", "redline.specs.catalog",
+           "redline.analyses.indicators", "redline.analyses.scorecard", "redline.analyses.landcover", "redline.io",
+           "redline.io.read", "redline.io.tables"]
 
 
 @pytest.mark.parametrize("name", MODULES)

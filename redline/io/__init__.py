@@ -15,7 +15,7 @@ The names below are the room's API, importable from ``redline.io`` as before the
 
 from ..geometry.footprints import check_project_ids, prepare_projects
 from ..specs.schema import read_toml
-from .encoding import detect_encoding
+from .encoding import detect_encoding, layer_info
 from .limits import MAX_FEATURES_ENV, MAX_MEMORY_ENV, estimate_memory
 from .provenance import file_sha256
 from .raster import open_raster
@@ -30,15 +30,16 @@ from .write import (
     output_error,
     protect_inputs,
     register_input,
+    source_files,
     write_layer,
     write_layers,
     write_styled_gpkg,
 )
 
-# private helpers imported from here by the command line, the dask engine and the tests (until they import
-# them from their modules, or they are made public)
-from .encoding import _layer_info  # noqa: E402,F401
-from .write import _host, _parts, _process_start  # noqa: E402,F401
+# the old private names of layer_info and source_files, imported by the dask engine and the command line until
+# they use the public ones; and helpers the tests call
+_layer_info, _parts = layer_info, source_files
+from .write import _host, _process_start  # noqa: E402,F401
 
 __all__ = [
     "ReadReport",
@@ -70,4 +71,6 @@ __all__ = [
     "MAX_FEATURES_ENV",
     "MAX_MEMORY_ENV",
     "estimate_memory",
+    "layer_info",
+    "source_files",
 ]

@@ -45,7 +45,8 @@ def protect_inputs() -> Iterator[set[Path]]:
         _PROTECTED.pop()
 
 
-def _parts(path: Path) -> list[Path]:
+def source_files(path: Path) -> list[Path]:
+    """The files of a data source: all parts of a shapefile (those present), else the path itself."""
     if path.suffix.lower() == ".shp":
         stem = path.with_suffix("")
         return [p for p in (_sibling(stem, e) for e in (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn"))
@@ -57,7 +58,7 @@ def register_input(path: str | os.PathLike) -> None:
     """Register a file that was read (all parts of a shapefile), so outputs can't overwrite it."""
     if _PROTECTED:
         try:
-            _PROTECTED[-1].update(p.resolve() for p in _parts(Path(path)) if p.exists())
+            _PROTECTED[-1].update(p.resolve() for p in source_files(Path(path)) if p.exists())
         except OSError:
             pass
 
@@ -69,7 +70,7 @@ def _is_input(path: Path, inputs) -> bool:
     if not path.exists():
         return False
     target = path.resolve()
-    given = {p.resolve() for src in inputs if src is not None for p in _parts(Path(src)) if p.exists()}
+    given = {p.resolve() for src in inputs if src is not None for p in source_files(Path(src)) if p.exists()}
     return target in given or any(target in registered for registered in _PROTECTED)
 
 
