@@ -55,7 +55,7 @@ def footprints(
 ) -> gpd.GeoDataFrame:
     """Footprint polygons of projects, in metres, in ``crs`` (default: :func:`working_crs`).
 
-    Polygons are kept as they are (invalid ones repaired with :func:`redline.geometry.area.repair`,
+    Polygons are kept as they are (invalid ones repaired with :func:`redline.geometry.clean.repair`,
     keeping the polygonal part, and flagged); lines are buffered by half of
     their ``width_m`` (the width is the full corridor width, flat ends);
     points by their ``radius_m``. ``line_width`` / ``point_radius`` are used
@@ -86,7 +86,7 @@ def footprints(
     GeometryError
         When lines or points have no width/radius and no fallback is given
         (listing every such project), a footprint has no area, or coordinates are
-        NaN/inf or outside the range of the CRS (:func:`redline.geometry.area.require_usable`).
+        NaN/inf or outside the range of the CRS (:func:`redline.geometry.clean.require_usable`).
 
     Examples
     --------
