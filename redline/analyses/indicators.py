@@ -399,13 +399,25 @@ def landuse_indicators(
     crs = boundary.crs
     district, boundary_m2 = _district(boundary)
     pieces = _landuse_pieces(landuse, field_name, district, crs)
+    wetland_mask = class_map.codes("wetland", pieces["code"]) & ~class_map.codes("paddy", pieces["code"])
+    wetland_m2 = float(pieces["area_m2"][wetland_mask].sum())
+    ind = _group_areas(pieces, class_map, boundary_m2, wetland_m2)
+    if protected is not None and wetland_m2 > 0:
+        ind["wetland_protection_rate_pct"] = _wetland_protection(pieces.geometry.values[wetland_mask], wetland_m2,
+                                                                 protected, crs)
+    if builtup is not None:
+        ind.update(_green_coverage(pieces, class_map, builtup, district, crs))
+    ind["park_service_coverage_pct"] = _park_service(pieces, class_map, crs)
+    return LanduseResult(indicators=ind, by_class=_by_class(pieces, class_map, boundary_m2), pieces=pieces)
 
+
+def _group_areas(pieces: gpd.GeoDataFrame, class_map: ClassMap, boundary_m2: float, wetland_m2: float
+                 ) -> dict[str, float | None]:
+    """The indicators that are areas of groups (forest, farmland, wetland), the others still ``None``."""
     def group_area(group: str) -> float:
         return float(pieces["area_m2"][class_map.codes(group, pieces["code"])].sum())
 
-    wetland_mask = class_map.codes("wetland", pieces["code"]) & ~class_map.codes("paddy", pieces["code"])
-    wetland_m2 = float(pieces["area_m2"][wetland_mask].sum())
-    ind: dict[str, float | None] = {
+    return {
         "boundary_m2": boundary_m2,
         "forest_m2": group_area("forest"),
         "forest_coverage_pct": 100.0 * group_area("forest") / boundary_m2,
@@ -415,13 +427,6 @@ def landuse_indicators(
         "green_coverage_pct": None,
         "park_service_coverage_pct": None,
     }
-    if protected is not None and wetland_m2 > 0:
-        ind["wetland_protection_rate_pct"] = _wetland_protection(pieces.geometry.values[wetland_mask], wetland_m2,
-                                                                 protected, crs)
-    if builtup is not None:
-        ind.update(_green_coverage(pieces, class_map, builtup, district, crs))
-    ind["park_service_coverage_pct"] = _park_service(pieces, class_map, crs)
-    return LanduseResult(indicators=ind, by_class=_by_class(pieces, class_map, boundary_m2), pieces=pieces)
 
 
 def _landuse_pieces(landuse: gpd.GeoDataFrame, field_name: str, district, crs) -> gpd.GeoDataFrame:
