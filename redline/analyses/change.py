@@ -209,7 +209,10 @@ def _match(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, key: str, crs, nature_f
         .reset_index(drop=True)
 
 
-def _default_nature_fields() -> tuple[str, ...]:
+def _nature_fields(given: Sequence[str] | None) -> tuple[str, ...]:
+    """The fields whose change is a change of nature: those ``given``, else every catalog kind's zone fields."""
+    if given is not None:
+        return tuple(given)
     fields: list[str] = []
     for kind in load_catalog().values():
         fields.extend(f for f in kind.zone_fields if f not in fields)
@@ -268,6 +271,17 @@ def change(
     crs = old.crs
     if not new.crs.equals(crs):
         notes.append(f"new version reprojected from {describe_crs(new.crs)} to {describe_crs(crs)}")
+    geoms, totals = _overlay(old, new, crs)
+    by_unit = _unit_change(geoms, crs, units, by) if units is not None else None
+    pieces = _change_pieces(geoms[2], geoms[3], crs, units, by, tolerance, notes)
+    features = None if key is None else _match(old, new, key, crs, _nature_fields(nature_fields), tolerance, notes)
+    return ChangeResult(totals=totals, pieces=pieces, by_unit=by_unit, features=features, notes=notes,
+                        tolerance=tolerance)
+
+
+def _overlay(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, crs) -> tuple[np.ndarray, dict]:
+    """Both versions dissolved in ``crs``: the old, new, added, removed and unchanged area as geometries (in that
+    order, as :data:`_AREA_KEYS`), and their m² with the net change."""
     o, n = dissolve(_geoms(old, crs, "old version")), dissolve(_geoms(new, crs, "new version"))
     added = polygonal([shapely.difference(n, o)])[0]
     removed = polygonal([shapely.difference(o, n)])[0]
@@ -275,16 +289,7 @@ def change(
     old_m2, new_m2, added_m2, removed_m2, same_m2 = ellipsoidal_area([o, n, added, removed, same], crs=crs)
     totals = {"old_m2": float(old_m2), "new_m2": float(new_m2), "added_m2": float(added_m2),
               "removed_m2": float(removed_m2), "unchanged_m2": float(same_m2), "net_m2": float(new_m2 - old_m2)}
-    by_unit = None
-    if units is not None:
-        by_unit = _unit_change(np.array([o, n, added, removed, same], dtype=object), crs, units, by)
-    pieces = _change_pieces(added, removed, crs, units, by, tolerance, notes)
-    features = None
-    if key is not None:
-        nf = tuple(nature_fields) if nature_fields is not None else _default_nature_fields()
-        features = _match(old, new, key, crs, nf, tolerance, notes)
-    return ChangeResult(totals=totals, pieces=pieces, by_unit=by_unit, features=features, notes=notes,
-                        tolerance=tolerance)
+    return np.array([o, n, added, removed, same], dtype=object), totals
 
 
 def _unit_change(geoms: np.ndarray, crs, units: gpd.GeoDataFrame, by: str) -> pd.DataFrame:

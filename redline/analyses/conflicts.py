@@ -333,6 +333,13 @@ def conflicts(
     geoms, ids = _clean_layers(layers, {k for p in pairs for k in p}, crs)
     metric = working_crs(boundary if boundary is not None else first)
     district = dissolve(boundary.to_crs(crs).geometry.values) if boundary is not None else None
+    measured = _measure_pairs(pairs, geoms, ids, crs, metric, district, min_width)
+    return assemble(measured, pairs, crs, units=units, by=by, min_area=min_area, min_width=min_width)
+
+
+def _measure_pairs(pairs, geoms: dict, ids: dict, crs, metric, district, min_width: float) -> dict:
+    """Each pair's overlap pieces measured (:func:`measure_pieces`) and the m² of overlap outside the district:
+    ``{(a, b): (frame, outside_m2)}``."""
     dissolved = {k: dissolve_parts(g, crs) for k, g in geoms.items()}
     metric_geoms: dict[str, np.ndarray] = {}
 
@@ -347,7 +354,7 @@ def conflicts(
         frame, outside = measure_pieces(pieces, crs, metric, district=district, min_width=min_width,
                                         a=(in_metric(a), ids[a]), b=(in_metric(b), ids[b]))
         measured[(a, b)] = (frame, float(outside.sum()))
-    return assemble(measured, pairs, crs, units=units, by=by, min_area=min_area, min_width=min_width)
+    return measured
 
 
 def _clean_layers(layers: Mapping[str, gpd.GeoDataFrame], kinds, crs) -> tuple[dict, dict]:

@@ -144,8 +144,10 @@ def _coverage_notes(before, after, tr, covered: np.ndarray, area_geom, crs) -> l
             f"rest is not measured — give rasters that cover the whole layer"]
 
 
-def _check_inputs(before, after, within: gpd.GeoDataFrame, units, by) -> None:
-    """Refuse rasters or a protected layer without a CRS, and units without their id field."""
+def _check_inputs(before, after, within: gpd.GeoDataFrame, units, by, transitions, class_map
+                  ) -> tuple[tuple[Transition, ...], ClassMap]:
+    """Refuse rasters or a protected layer without a CRS, units without their id field and rasters that are not
+    classified; the transitions and the class map (the defaults when not given)."""
     for r, which in ((before, "before"), (after, "after")):
         if r.crs is None:
             raise CRSError(f"{getattr(r, 'name', which)}: the {which} raster has no CRS")
@@ -153,6 +155,20 @@ def _check_inputs(before, after, within: gpd.GeoDataFrame, units, by) -> None:
         raise CRSError("the protected layer has no CRS")
     if units is not None and by is None:
         raise FieldError("units given without the unit id field (by=)")
+    rules = tuple(transitions) if transitions is not None else load_transitions()
+    class_map = class_map or load_raster_classes()
+    check_classified(before)
+    check_classified(after)
+    return rules, class_map
+
+
+def _small_patches(m2: np.ndarray, min_patch: float, notes: list[str]) -> tuple[np.ndarray, dict]:
+    """The patches below ``min_patch`` m² (dropped) and how many and how much they are, with a note."""
+    small = m2 < min_patch
+    dropped = {"patches": int(small.sum()), "area_m2": float(m2[small].sum())}
+    if small.any():
+        notes.append(f"{dropped['patches']} patches below {min_patch:g} m² dropped ({dropped['area_m2']:,.0f} m² in all)")
+    return small, dropped
 
 
 def _protected_area(within: gpd.GeoDataFrame, crs):
@@ -354,11 +370,7 @@ def monitor(
     --------
     >>> result = monitor(rasterio.open("lc2020.tif"), rasterio.open("lc2024.tif"), redline_gdf)  # doctest: +SKIP
     """
-    _check_inputs(before, after, within, units, by)
-    rules = tuple(transitions) if transitions is not None else load_transitions()
-    class_map = class_map or load_raster_classes()
-    check_classified(before)
-    check_classified(after)
+    rules, class_map = _check_inputs(before, after, within, units, by, transitions, class_map)
     notes: list[str] = []
     crs = CRS.from_user_input(before.crs)
     area_geom = _protected_area(within, crs)
@@ -370,11 +382,8 @@ def monitor(
     geoms, values, pair_from, pair_to, pair_rule = _human_patches(grids, changed & touched, rules, area_geom)
     step = min(abs(grids.transform.a), abs(grids.transform.e))
     m2 = ellipsoidal_area(shapely.segmentize(geoms, step), crs=crs) if len(geoms) else np.array([])
-    small = m2 < min_patch
+    small, dropped = _small_patches(m2, min_patch, notes)
     rule_ids = np.array([rules[pair_rule[v]].id for v in values], dtype=object)
-    dropped = {"patches": int(small.sum()), "area_m2": float(m2[small].sum())}
-    if small.any():
-        notes.append(f"{dropped['patches']} patches below {min_patch:g} m² dropped ({dropped['area_m2']:,.0f} m² in all)")
     patches = _patch_table(geoms, values, pair_from, pair_to, rule_ids, m2, ~small, class_map.names, crs)
     return MonitorResult(patches=patches, summary=_summary(rules, patches, rule_ids, small, m2),
                          transitions=_all_transitions(before, grids, changed & centred, rules, class_map.names),
