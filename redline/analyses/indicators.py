@@ -4,7 +4,9 @@ Every area is ellipsoidal on CGCS2000 (:func:`redline.geometry.area.ellipsoidal_
 A share is ``area(dissolve(layer) ∩ boundary) / area(boundary)``: layers are
 dissolved first so overlaps count once, and clipped so spill-over never counts
 (it is reported as ``outside_m2``). Functions take GeoDataFrames and return
-DataFrames; nothing here reads or writes files.
+DataFrames; nothing here reads or writes files (a layer given by its path is read by a ``measure`` of the
+engines, :func:`redline.engines.local.local_measure`). Class maps are specs (:mod:`redline.specs.classes`);
+their names stay importable here.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ __all__ = [
     "to_crs_densified",
     "Ledger",
     "ClassMap",
+    "CLASS_MAP_SCHEMA",
     "load_class_map",
     "landuse_indicators",
     "LanduseResult",
