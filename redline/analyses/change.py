@@ -20,9 +20,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..errors import CRSError, FieldError
 from ..geometry.area import dissolve, ellipsoidal_area, polygonal, repair
 from ..geometry.crs import describe_crs
-from ..errors import CRSError, FieldError
+from ..specs.catalog import load_catalog
+from ..text import LANGS, labels, t
 from .conflicts import split_by_units
 from .indicators import UNASSIGNED
 
@@ -32,11 +34,8 @@ __all__ = ["ChangeResult", "change", "TOLERANCE_M2", "STATUSES"]
 TOLERANCE_M2 = 1.0
 #: Feature statuses, in display order.
 STATUSES = ("new", "removed", "reshaped", "attributes", "unchanged")
-STATUS_LABELS = {
-    "zh": {"new": "新增", "removed": "删除", "reshaped": "形状改变", "attributes": "属性改变", "unchanged": "未变"},
-    "en": {"new": "new", "removed": "removed", "reshaped": "reshaped", "attributes": "attributes changed",
-           "unchanged": "unchanged"},
-}
+#: The name of each status, ``{lang: {status: label}}`` (from the catalog, ``change.status``).
+STATUS_LABELS = {lang: labels("change.status", lang) for lang in LANGS}
 _AREA_KEYS = ("old_m2", "new_m2", "added_m2", "removed_m2", "unchanged_m2", "net_m2")
 
 
@@ -88,29 +87,26 @@ class ChangeResult:
 
     def tables(self, lang: str = "zh") -> dict[str, pd.DataFrame]:
         """Display tables (areas in 公顷/ha): totals, per unit, matched features that changed."""
-        zh = lang == "zh"
-        names = {"old_m2": "原面积" if zh else "old", "new_m2": "新面积" if zh else "new",
-                 "added_m2": "增加" if zh else "added", "removed_m2": "减少" if zh else "removed",
-                 "unchanged_m2": "未变" if zh else "unchanged", "net_m2": "净变化" if zh else "net"}
-        unit = "(公顷)" if zh else " (ha)"
+        names, col = labels("change.area", lang), labels("change.column", lang)
+        unit = col["ha_suffix"]
         total = pd.DataFrame([{names[k] + unit: self.totals[k] / 1e4 for k in _AREA_KEYS}])
-        out = {("面积变化" if zh else "area change"): total}
+        out = {t("change.table.area_change", lang): total}
         if self.by_unit is not None:
             u = self.by_unit
-            df = pd.DataFrame({("单位" if zh else "unit"): u["unit"]})
+            df = pd.DataFrame({col["unit"]: u["unit"]})
             for k in _AREA_KEYS:
                 df[names[k] + unit] = u[k] / 1e4
-            df["减少?" if zh else "decreased"] = np.where(u["net_m2"] < -self.tolerance, "是" if zh else "yes", "")
-            out["分单位变化" if zh else "change by unit"] = df
+            df[col["decreased"]] = np.where(u["net_m2"] < -self.tolerance, t("change.yes", lang), "")
+            out[t("change.table.by_unit", lang)] = df
         if self.features is not None:
             f = self.features[self.features["status"] != "unchanged"]
-            out["要素变化" if zh else "feature changes"] = pd.DataFrame({
-                ("编号" if zh else "id"): f["key"],
-                ("变化" if zh else "change"): f["status"].map(STATUS_LABELS[lang]),
-                ("改变的字段" if zh else "fields changed"): f["fields_changed"],
-                ("性质改变" if zh else "nature changed"): np.where(f["nature_changed"], "是" if zh else "yes", ""),
-                ("增加(公顷)" if zh else "added (ha)"): f["added_m2"] / 1e4,
-                ("减少(公顷)" if zh else "removed (ha)"): f["removed_m2"] / 1e4,
+            out[t("change.table.features", lang)] = pd.DataFrame({
+                col["id"]: f["key"],
+                col["change"]: f["status"].map(STATUS_LABELS[lang]),
+                col["fields_changed"]: f["fields_changed"],
+                col["nature_changed"]: np.where(f["nature_changed"], t("change.yes", lang), ""),
+                col["added_ha"]: f["added_m2"] / 1e4,
+                col["removed_ha"]: f["removed_m2"] / 1e4,
             })
         return out
 
@@ -213,9 +209,10 @@ def _match(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, key: str, crs, nature_f
         .reset_index(drop=True)
 
 
-def _default_nature_fields() -> tuple[str, ...]:
-    from ..specs.catalog import load_catalog
-
+def _nature_fields(given: Sequence[str] | None) -> tuple[str, ...]:
+    """The fields whose change is a change of nature: those ``given``, else every catalog kind's zone fields."""
+    if given is not None:
+        return tuple(given)
     fields: list[str] = []
     for kind in load_catalog().values():
         fields.extend(f for f in kind.zone_fields if f not in fields)
@@ -274,6 +271,17 @@ def change(
     crs = old.crs
     if not new.crs.equals(crs):
         notes.append(f"new version reprojected from {describe_crs(new.crs)} to {describe_crs(crs)}")
+    geoms, totals = _overlay(old, new, crs)
+    by_unit = _unit_change(geoms, crs, units, by) if units is not None else None
+    pieces = _change_pieces(geoms[2], geoms[3], crs, units, by, tolerance, notes)
+    features = None if key is None else _match(old, new, key, crs, _nature_fields(nature_fields), tolerance, notes)
+    return ChangeResult(totals=totals, pieces=pieces, by_unit=by_unit, features=features, notes=notes,
+                        tolerance=tolerance)
+
+
+def _overlay(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, crs) -> tuple[np.ndarray, dict]:
+    """Both versions dissolved in ``crs``: the old, new, added, removed and unchanged area as geometries (in that
+    order, as :data:`_AREA_KEYS`), and their m² with the net change."""
     o, n = dissolve(_geoms(old, crs, "old version")), dissolve(_geoms(new, crs, "new version"))
     added = polygonal([shapely.difference(n, o)])[0]
     removed = polygonal([shapely.difference(o, n)])[0]
@@ -281,24 +289,35 @@ def change(
     old_m2, new_m2, added_m2, removed_m2, same_m2 = ellipsoidal_area([o, n, added, removed, same], crs=crs)
     totals = {"old_m2": float(old_m2), "new_m2": float(new_m2), "added_m2": float(added_m2),
               "removed_m2": float(removed_m2), "unchanged_m2": float(same_m2), "net_m2": float(new_m2 - old_m2)}
+    return np.array([o, n, added, removed, same], dtype=object), totals
+
+
+def _unit_change(geoms: np.ndarray, crs, units: gpd.GeoDataFrame, by: str) -> pd.DataFrame:
+    """Per unit, the m² of the old, new, added, removed and unchanged area (``geoms``, in that order) and the net
+    change; the part outside every unit is the row ``(未归属单位)``."""
+    gsrc, gunit, gparts = split_by_units(geoms, crs, units, by)
+    m2 = ellipsoidal_area(gparts, crs=crs)
+    table = pd.DataFrame({"unit": gunit, "what": np.array(_AREA_KEYS[:5], dtype=object)[gsrc], "m2": m2})
+    wide = table.pivot_table(index="unit", columns="what", values="m2", aggfunc="sum", fill_value=0.0)
+    ids = list(units[by].astype(str)) + ([UNASSIGNED] if UNASSIGNED in wide.index else [])
+    wide = wide.reindex(index=list(dict.fromkeys(ids)), columns=list(_AREA_KEYS[:5]), fill_value=0.0).fillna(0.0)
+    wide["net_m2"] = wide["new_m2"] - wide["old_m2"]
+    by_unit = wide.rename_axis("unit").reset_index()
+    by_unit.columns.name = None
+    return by_unit
+
+
+def _change_pieces(added, removed, crs, units: gpd.GeoDataFrame | None, by: str | None, tolerance: float,
+                   notes: list[str]) -> gpd.GeoDataFrame:
+    """The added and removed area as pieces (``change, unit, area_m2, area_ha``; ``unit`` only with units, the
+    pieces then clipped to them); pieces below ``tolerance`` m² are left out as noise, with a note."""
     kinds = np.array(["added", "removed"], dtype=object)
     parts, idx = shapely.get_parts([added, removed], return_index=True)
     parts, change_of = np.asarray(parts, dtype=object), kinds[idx]
     unit_col = np.full(len(parts), "", dtype=object)
-    by_unit = None
     if units is not None:
         src, unit_col, parts = split_by_units(parts, crs, units, by)
         change_of = change_of[src]
-        geoms = np.array([o, n, added, removed, same], dtype=object)
-        gsrc, gunit, gparts = split_by_units(geoms, crs, units, by)
-        m2 = ellipsoidal_area(gparts, crs=crs)
-        table = pd.DataFrame({"unit": gunit, "what": np.array(_AREA_KEYS[:5], dtype=object)[gsrc], "m2": m2})
-        wide = table.pivot_table(index="unit", columns="what", values="m2", aggfunc="sum", fill_value=0.0)
-        ids = list(units[by].astype(str)) + ([UNASSIGNED] if UNASSIGNED in wide.index else [])
-        wide = wide.reindex(index=list(dict.fromkeys(ids)), columns=list(_AREA_KEYS[:5]), fill_value=0.0).fillna(0.0)
-        wide["net_m2"] = wide["new_m2"] - wide["old_m2"]
-        by_unit = wide.rename_axis("unit").reset_index()
-        by_unit.columns.name = None
     m2 = ellipsoidal_area(parts, crs=crs)
     pieces = gpd.GeoDataFrame({"change": change_of, "unit": unit_col, "area_m2": m2, "area_ha": m2 / 1e4},
                               geometry=gpd.GeoSeries(np.asarray(parts, dtype=object), crs=crs).values, crs=crs)
@@ -307,11 +326,4 @@ def change(
         notes.append(f"{int((noise & (m2 > 0)).sum())} added/removed pieces below {tolerance:g} m² "
                      f"({float(m2[noise].sum()):.2f} m² in all) left out of the pieces as noise")
     pieces = pieces[~noise].reset_index(drop=True)
-    if units is None:
-        pieces = pieces.drop(columns="unit")
-    features = None
-    if key is not None:
-        nf = tuple(nature_fields) if nature_fields is not None else _default_nature_fields()
-        features = _match(old, new, key, crs, nf, tolerance, notes)
-    return ChangeResult(totals=totals, pieces=pieces, by_unit=by_unit, features=features, notes=notes,
-                        tolerance=tolerance)
+    return pieces if units is not None else pieces.drop(columns="unit")

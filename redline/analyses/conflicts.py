@@ -23,11 +23,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..errors import CRSError, FieldError, GeometryError
 from ..geometry._parallel import query, threaded
 from ..geometry.area import dissolve, ellipsoidal_area, polygonal, repair, require_usable
 from ..geometry.crs import reproject_to, working_crs
-from ..errors import CRSError, FieldError, GeometryError
 from ..geometry.overlay import dissolve_parts, union_clusters
+from ..specs.catalog import load_catalog
+from ..text import labels, t
 from .indicators import UNASSIGNED
 
 __all__ = [
@@ -36,7 +38,9 @@ __all__ = [
     "MIN_WIDTH_M",
     "ConflictResult",
     "assemble",
+    "clean_layer",
     "conflicts",
+    "overlap_pieces",
     "measure_pieces",
     "resolve_pairs",
     "split_by_units",
@@ -54,7 +58,7 @@ MIN_AREA_M2 = 1.0
 MIN_WIDTH_M = 2.0
 
 
-def _clean(gdf: gpd.GeoDataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
+def clean_layer(gdf: gpd.GeoDataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
     """Valid polygonal geometries of a layer and the ids (index) of the features they come from."""
     if gdf.crs is None:
         raise CRSError(f"layer {name}: no CRS; set one on the GeoDataFrame")
@@ -102,7 +106,7 @@ def split_by_units(geoms: np.ndarray, crs, units: gpd.GeoDataFrame, by: str) -> 
     return src[keep][order], unit[keep][order].astype(object), parts[keep][order]
 
 
-def _overlap_pieces(pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
+def overlap_pieces(pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
     """The connected pieces of the overlap of two dissolved layers (parts that overlap nothing else in their own
     layer, :func:`redline.geometry.overlay.dissolve_parts`).
 
@@ -127,6 +131,11 @@ def _overlap_pieces(pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
     merged = np.concatenate([pieces[alone], merged])
     out = shapely.get_parts(polygonal(merged))
     return out[~shapely.is_empty(out)]
+
+
+#: The former private names of :func:`clean_layer` and :func:`overlap_pieces`, still imported by
+#: :mod:`redline.engines.dask`.
+_clean, _overlap_pieces = clean_layer, overlap_pieces
 
 
 def _clip_to(pieces: np.ndarray, district, crs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -224,25 +233,25 @@ class ConflictResult:
     def tables(self, lang: str = "zh", catalog=None) -> dict[str, pd.DataFrame]:
         """Display tables: per pair, and per unit when units were given (labels in ``lang``)."""
         label = _kind_labeller(lang, catalog)
-        zh = lang == "zh"
+        col = labels("conflicts.column", lang)
         pairs = pd.DataFrame({
-            ("图层A" if zh else "layer A"): self.pairs["a"].map(label),
-            ("图层B" if zh else "layer B"): self.pairs["b"].map(label),
-            ("冲突面积(公顷)" if zh else "conflict (ha)"): self.pairs["overlap_m2"] / 1e4,
-            ("冲突图斑" if zh else "pieces"): self.pairs["pieces"],
-            ("碎片" if zh else "slivers"): self.pairs["slivers"],
-            ("碎片面积(平方米)" if zh else "slivers (m²)"): self.pairs["sliver_m2"],
+            col["layer_a"]: self.pairs["a"].map(label),
+            col["layer_b"]: self.pairs["b"].map(label),
+            col["conflict_ha"]: self.pairs["overlap_m2"] / 1e4,
+            col["pieces"]: self.pairs["pieces"],
+            col["slivers"]: self.pairs["slivers"],
+            col["sliver_m2"]: self.pairs["sliver_m2"],
         })
-        out = {("三线冲突" if zh else "conflicts"): pairs}
+        out = {t("conflicts.table.conflicts", lang): pairs}
         if self.by_unit is not None:
             u = self.by_unit
-            out["冲突分单位" if zh else "conflicts by unit"] = pd.DataFrame({
-                ("单位" if zh else "unit"): u["unit"],
-                ("图层A" if zh else "layer A"): u["a"].map(label),
-                ("图层B" if zh else "layer B"): u["b"].map(label),
-                ("冲突面积(公顷)" if zh else "conflict (ha)"): u["overlap_m2"] / 1e4,
-                ("冲突图斑" if zh else "pieces"): u["pieces"],
-                ("碎片面积(平方米)" if zh else "slivers (m²)"): u["sliver_m2"],
+            out[t("conflicts.table.by_unit", lang)] = pd.DataFrame({
+                col["unit"]: u["unit"],
+                col["layer_a"]: u["a"].map(label),
+                col["layer_b"]: u["b"].map(label),
+                col["conflict_ha"]: u["overlap_m2"] / 1e4,
+                col["pieces"]: u["pieces"],
+                col["sliver_m2"]: u["sliver_m2"],
             })
         return out
 
@@ -259,9 +268,8 @@ def _plain(value):
 
 
 def _kind_labeller(lang: str, catalog=None):
+    """``kind -> its name in lang`` (from the layer catalog; a kind it doesn't know as it is)."""
     if catalog is None:
-        from ..specs.catalog import load_catalog
-
         catalog = load_catalog()
     return lambda kind: catalog[kind].label(lang) if kind in catalog else kind
 
@@ -322,13 +330,16 @@ def conflicts(
         raise CRSError("the layers have no CRS")
     if boundary is not None:
         require_usable(boundary.geometry.values, boundary.crs, where="boundary", ids=boundary.index)
-    geoms, ids = {}, {}
-    for k in {k for p in pairs for k in p}:
-        if layers[k].crs is not None:  # in the layer's own CRS, before reprojection turns a 1e300 into inf
-            require_usable(layers[k].geometry.values, layers[k].crs, where=f"layer {k}", ids=layers[k].index)
-        geoms[k], ids[k] = _clean(reproject_to(layers[k], crs) if layers[k].crs is not None else layers[k], k)
+    geoms, ids = _clean_layers(layers, {k for p in pairs for k in p}, crs)
     metric = working_crs(boundary if boundary is not None else first)
     district = dissolve(boundary.to_crs(crs).geometry.values) if boundary is not None else None
+    measured = _measure_pairs(pairs, geoms, ids, crs, metric, district, min_width)
+    return assemble(measured, pairs, crs, units=units, by=by, min_area=min_area, min_width=min_width)
+
+
+def _measure_pairs(pairs, geoms: dict, ids: dict, crs, metric, district, min_width: float) -> dict:
+    """Each pair's overlap pieces measured (:func:`measure_pieces`) and the m² of overlap outside the district:
+    ``{(a, b): (frame, outside_m2)}``."""
     dissolved = {k: dissolve_parts(g, crs) for k, g in geoms.items()}
     metric_geoms: dict[str, np.ndarray] = {}
 
@@ -339,11 +350,22 @@ def conflicts(
 
     measured = {}
     for a, b in pairs:
-        pieces = _overlap_pieces(dissolved[a].parts, dissolved[b].parts)
+        pieces = overlap_pieces(dissolved[a].parts, dissolved[b].parts)
         frame, outside = measure_pieces(pieces, crs, metric, district=district, min_width=min_width,
                                         a=(in_metric(a), ids[a]), b=(in_metric(b), ids[b]))
         measured[(a, b)] = (frame, float(outside.sum()))
-    return assemble(measured, pairs, crs, units=units, by=by, min_area=min_area, min_width=min_width)
+    return measured
+
+
+def _clean_layers(layers: Mapping[str, gpd.GeoDataFrame], kinds, crs) -> tuple[dict, dict]:
+    """The layers ``kinds``, each checked for usable coordinates in its own CRS, then in ``crs`` and repaired
+    (:func:`clean_layer`): ``({kind: geometries}, {kind: feature ids})``."""
+    geoms, ids = {}, {}
+    for k in kinds:
+        if layers[k].crs is not None:  # in the layer's own CRS, before reprojection turns a 1e300 into inf
+            require_usable(layers[k].geometry.values, layers[k].crs, where=f"layer {k}", ids=layers[k].index)
+        geoms[k], ids[k] = clean_layer(reproject_to(layers[k], crs) if layers[k].crs is not None else layers[k], k)
+    return geoms, ids
 
 
 def resolve_pairs(kinds: Sequence[str], pairs: Sequence[tuple[str, str]] | None) -> list[tuple[str, str]]:

@@ -4,15 +4,15 @@ Every area is ellipsoidal on CGCS2000 (:func:`redline.geometry.area.ellipsoidal_
 A share is ``area(dissolve(layer) ∩ boundary) / area(boundary)``: layers are
 dissolved first so overlaps count once, and clipped so spill-over never counts
 (it is reported as ``outside_m2``). Functions take GeoDataFrames and return
-DataFrames; nothing here reads or writes files.
+DataFrames; nothing here reads or writes files (a layer given by its path is read by a ``measure`` of the
+engines, :func:`redline.engines.local.local_measure`). Class maps are specs (:mod:`redline.specs.classes`);
+their names stay importable here.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -20,22 +20,23 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from .._resources import resource_dir
+from ..errors import CRSError, FieldError, GeometryError, InputError
 from ..geometry.area import UNITS, dissolve, ellipsoidal_area, polygonal, repair
-from ..specs.catalog import find_field
 from ..geometry.crs import working_crs
-from ..errors import CRSError, FieldError, GeometryError
-from ..io import read_toml
-from ..specs.schema import Key, check, spec_error
 from ..geometry.overlay import Dissolved, dissolve_parts, overlap_pairs
+from ..specs.catalog import find_field
+from ..specs.classes import CLASS_MAP_SCHEMA, ClassMap, load_class_map
 
 __all__ = [
     "layer_shares",
     "ledger",
     "PreparedLayer",
     "prepare_layer",
+    "measure_in_memory",
+    "to_crs_densified",
     "Ledger",
     "ClassMap",
+    "CLASS_MAP_SCHEMA",
     "load_class_map",
     "landuse_indicators",
     "LanduseResult",
@@ -142,24 +143,39 @@ def _prepared(gdf, zone_field: str | None) -> PreparedLayer:
     return gdf if isinstance(gdf, PreparedLayer) else prepare_layer(gdf, zone_field)
 
 
-def _measure_here(layer, zone_field: str | None, polys, crs, whole: bool = True
-                  ) -> list[tuple[str | None, np.ndarray, float]]:
-    """The default ``measure``: the layer prepared in memory (a GeoDataFrame, a PreparedLayer or a path); its
-    whole area comes with the dissolve, so ``whole`` changes nothing here."""
+def measure_in_memory(layer, zone_field: str | None, polys, crs, whole: bool = True
+                      ) -> list[tuple[str | None, np.ndarray, float]]:
+    """The default ``measure`` of :func:`layer_shares` and :func:`ledger`: the layer (a GeoDataFrame or a
+    :class:`PreparedLayer`) prepared in memory; its whole area comes with the dissolve, so ``whole`` changes
+    nothing here. A layer given by its path is read by a ``measure`` of the engines
+    (:func:`redline.engines.local.local_measure`, :func:`redline.engines.dask.dask_measure`), never here."""
     if not isinstance(layer, (gpd.GeoDataFrame, PreparedLayer)):
-        from ..io import read_layer
-
-        layer = read_layer(layer, geometry="polygon")[0]
+        raise InputError(f"layer {layer!r} is not a GeoDataFrame: read it first (redline.read_layer), or pass "
+                         f"measure=redline.engines.local.local_measure to read it while measuring")
     return _prepared(layer, zone_field).inside(polys, crs)
 
 
-def _to_crs(geoms: np.ndarray, src, dst) -> np.ndarray:
+def to_crs_densified(geoms: np.ndarray, src, dst) -> np.ndarray:
     """Polygons from ``src`` to ``dst``, their edges densified first so they keep their shape."""
     src, dst = CRS.from_user_input(src), CRS.from_user_input(dst)
     if src.equals(dst):
         return geoms
     step = 0.001 if src.is_geographic else 100.0
     return gpd.GeoSeries(shapely.segmentize(geoms, step), crs=src).to_crs(dst).values.to_numpy()
+
+
+#: The former private name of :func:`to_crs_densified`, still imported by :mod:`redline.engines.dask`.
+_to_crs = to_crs_densified
+_SHARE_COLUMNS = ["kind", "zone", *_area_columns(0.0), "share_pct", "outside_m2", "outside_km2"]
+
+
+def _share_row(kind: str, zone: str | None, inside_m2: float, whole_m2: float, boundary_m2: float) -> dict:
+    """One row of :func:`layer_shares`: the area inside the district, its share and the layer's area outside."""
+    # never more than the district: pieces of a split polygon add up to it within ~1e-9 (rounding)
+    inside_m2 = min(inside_m2, boundary_m2)
+    outside_m2 = float(max(whole_m2 - inside_m2, 0.0))
+    return {"kind": kind, "zone": zone, **_area_columns(float(inside_m2)),
+            "share_pct": 100.0 * inside_m2 / boundary_m2, "outside_m2": outside_m2, "outside_km2": outside_m2 / 1e6}
 
 
 def layer_shares(
@@ -185,8 +201,8 @@ def layer_shares(
     measure : callable, optional
         ``measure(layer, zone_field, polygons, crs, whole=True) -> [(zone, m² inside each polygon, m² in all)]``,
         the whole layer first (zone None), then each zone: how the areas are taken (``whole=False``: the m² in
-        all is not needed and may be 0). Default: here, in memory (:func:`prepare_layer`); the Dask engine passes
-        :func:`redline.engines.dask.dask_measure`.
+        all is not needed and may be 0). Default: here, in memory (:func:`measure_in_memory`); the engines pass
+        :func:`redline.engines.local.local_measure` (layers given by path) and :func:`redline.engines.dask.dask_measure`.
 
     Returns
     -------
@@ -205,23 +221,10 @@ def layer_shares(
     zone_fields = zone_fields or {}
     crs = boundary.crs
     district, boundary_m2 = _district(boundary)
-    rows = []
-    for kind, gdf in layers.items():
-        for zone, inside, whole_m2 in (measure or _measure_here)(gdf, zone_fields.get(kind), [district], crs):
-            # never more than the district: pieces of a split polygon add up to it within ~1e-9 (rounding)
-            inside_m2 = min(float(inside[0]), boundary_m2)
-            outside_m2 = max(whole_m2 - inside_m2, 0.0)
-            rows.append(
-                {
-                    "kind": kind,
-                    "zone": zone,
-                    **_area_columns(float(inside_m2)),
-                    "share_pct": 100.0 * inside_m2 / boundary_m2,
-                    "outside_m2": float(outside_m2),
-                    "outside_km2": float(outside_m2) / 1e6,
-                }
-            )
-    table = pd.DataFrame(rows, columns=["kind", "zone", *_area_columns(0.0), "share_pct", "outside_m2", "outside_km2"])
+    rows = [_share_row(kind, zone, float(inside[0]), whole_m2, boundary_m2)
+            for kind, gdf in layers.items()
+            for zone, inside, whole_m2 in (measure or measure_in_memory)(gdf, zone_fields.get(kind), [district], crs)]
+    table = pd.DataFrame(rows, columns=_SHARE_COLUMNS)
     table.attrs["boundary_m2"] = boundary_m2
     return table
 
@@ -286,6 +289,33 @@ def ledger(
         raise FieldError(f"no field {by!r} in the units layer; fields: {', '.join(map(str, units.columns.drop(units.geometry.name)))}")
     crs = boundary.crs if boundary is not None else units.crs
     units = units.to_crs(crs)
+    clipped, unit_m2, tiling, gap = _clip_units(units, boundary, crs)
+    ids = units[by].astype(str).to_numpy()
+    per = unit_m2  # the area each row's share is of
+    if tiling["gap_m2"] > 0:  # the part of the district no unit covers gets a row of its own, so totals equal the district's
+        clipped = np.append(clipped, polygonal([gap])[0])
+        unit_m2 = np.append(unit_m2, tiling["gap_m2"])
+        ids = np.append(ids, UNASSIGNED)
+        # that row is no unit: its share is of the district, as the totals' is (a share of the gap itself put
+        # e.g. 11.76 % beside the 0.00 公顷 of a 42 m² sliver)
+        per = np.append(per, unit_m2.sum())
+    zone_fields = zone_fields or {}
+    rows = [
+        {"unit": uid, "kind": kind, "zone": zone, **_area_columns(float(m2)),
+         "share_pct": 100.0 * m2 / total if total else float("nan")}
+        for kind, gdf in layers.items()
+        for zone, inside, _ in (measure or measure_in_memory)(gdf, zone_fields.get(kind), clipped, crs, whole=False)
+        for uid, m2, total in zip(ids, np.minimum(inside, unit_m2), per)
+    ]
+    table = pd.DataFrame(rows, columns=["unit", "kind", "zone", *_area_columns(0.0), "share_pct"])
+    return Ledger(rows=table, totals=_ledger_totals(table, float(unit_m2.sum())),
+                  units=pd.DataFrame({"unit": ids, "unit_area_m2": unit_m2}), tiling=tiling)
+
+
+def _clip_units(units: gpd.GeoDataFrame, boundary: gpd.GeoDataFrame | None, crs
+                ) -> tuple[np.ndarray, np.ndarray, dict, shapely.Geometry]:
+    """The units (in ``crs``) repaired and clipped to the boundary: ``(clipped units, their m², tiling, the part
+    of the boundary no unit covers)``; ``tiling`` holds the m² of gaps, overlaps and spill-over."""
     geoms = repair(units.geometry.values, crs=crs, where="units layer", ids=units.index).geoms
     union_units = dissolve(geoms)
     if boundary is not None:
@@ -302,28 +332,11 @@ def ledger(
         "overlap_m2": float(max(raw_m2 - union_m2, 0.0)),
         "outside_m2": float(outside_m2),
     }
-    ids = units[by].astype(str).to_numpy()
-    per = unit_m2  # the area each row's share is of
-    if gap_m2 > 0:  # the part of the district no unit covers gets a row of its own, so totals equal the district's
-        clipped = np.append(clipped, polygonal([gap])[0])
-        unit_m2 = np.append(unit_m2, gap_m2)
-        ids = np.append(ids, UNASSIGNED)
-        # that row is no unit: its share is of the district, as the totals' is (a share of the gap itself put
-        # e.g. 11.76 % beside the 0.00 公顷 of a 42 m² sliver)
-        per = np.append(per, unit_m2.sum())
-    unit_table = pd.DataFrame({"unit": ids, "unit_area_m2": unit_m2})
-    zone_fields = zone_fields or {}
-    rows = []
-    for kind, gdf in layers.items():
-        for zone, inside, _ in (measure or _measure_here)(gdf, zone_fields.get(kind), clipped, crs, whole=False):
-            for uid, m2, total in zip(ids, np.minimum(inside, unit_m2), per):
-                rows.append(
-                    {"unit": uid, "kind": kind, "zone": zone, **_area_columns(float(m2)),
-                     "share_pct": 100.0 * m2 / total if total else float("nan")}
-                )
-    columns = ["unit", "kind", "zone", *_area_columns(0.0), "share_pct"]
-    table = pd.DataFrame(rows, columns=columns)
-    all_units_m2 = float(unit_m2.sum())
+    return clipped, unit_m2, tiling, gap
+
+
+def _ledger_totals(table: pd.DataFrame, all_units_m2: float) -> pd.DataFrame:
+    """The ledger's rows summed over units, per kind and zone, with the share of the units' total area."""
     totals = (
         table.assign(zone=table["zone"].fillna(""))
         .groupby(["kind", "zone"], sort=False)["area_m2"]
@@ -333,89 +346,11 @@ def ledger(
     totals["zone"] = totals["zone"].replace("", None)
     totals = pd.concat([totals[["kind", "zone"]], pd.DataFrame([_area_columns(v) for v in totals["area_m2"]])], axis=1)
     totals["share_pct"] = 100.0 * totals["area_m2"] / all_units_m2 if all_units_m2 else float("nan")
-    return Ledger(rows=table, totals=totals, units=unit_table, tiling=tiling)
+    return totals
 
 
 # ---------------------------------------------------------------------------
 # land use
-
-
-@dataclass(frozen=True)
-class ClassMap:
-    """Land-use codes → indicator groups (三调 by default), with class names and park service tiers."""
-
-    name: str
-    code_fields: tuple[str, ...]
-    groups: dict[str, tuple[str, ...]]
-    names: dict[str, str]
-    park_service: tuple[tuple[float, float], ...]  # (min_area_m2, radius_m), largest first
-
-    def codes(self, group: str, values: Sequence[str]) -> np.ndarray:
-        """Boolean mask of ``values`` (class codes) belonging to ``group`` (codes or prefixes)."""
-        patterns = self.groups.get(group, ())
-        arr = np.asarray(values, dtype=str)
-        mask = np.zeros(len(arr), dtype=bool)
-        for p in patterns:
-            mask |= np.char.startswith(arr, p)
-        return mask
-
-
-_REQUIRED_GROUPS = ("farmland", "forest", "wetland", "vegetation", "residential", "park")
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-#: The keys of a class map TOML (``analyses/classes/*.toml``, ``--landcover-classes``, ``--class-map``).
-CLASS_MAP_SCHEMA = {
-    "name": Key("string"),
-    "name_en": Key("string"),
-    "code_fields": Key("list", items="string", what="a list of field names"),
-    "groups": Key("table", values=Key("list", what='a list of code strings (quote them: "0101")'),
-                  what="a table of group = [codes]"),
-    "park_service": Key("tables", keys={"min_area_m2": Key("any"), "radius_m": Key("any")},
-                        what="an array of tables ([[park_service]])"),
-    "names": Key("table", values=Key("string", what="a class name (a string)"), what="a table of code = name"),
-}
-
-
-def load_class_map(path: str | os.PathLike | None = None, required: Sequence[str] = _REQUIRED_GROUPS) -> ClassMap:
-    """Load a land-use class map TOML (default: the bundled 三调 map ``analyses/classes/sandiao.toml``).
-
-    Raises :class:`CatalogError` listing every problem.
-
-    Examples
-    --------
-    >>> cm = load_class_map()
-    >>> cm.groups["farmland"]
-    ('0101', '0102', '0103')
-    """
-    path = Path(path) if path is not None else resource_dir("analyses") / "classes" / "sandiao.toml"
-    data = read_toml(path, "class map TOML")
-    problems = check(data, CLASS_MAP_SCHEMA)
-    groups = data.get("groups", {})
-    groups = groups if isinstance(groups, dict) else {}
-    for g in required:
-        if g not in groups:
-            problems.append(f"group {g!r} is missing from [groups]")
-    for g, codes in groups.items():
-        if isinstance(codes, list) and not all(isinstance(c, str) and c for c in codes):
-            problems.append(f"groups.{g} must be a list of code strings (quote them: \"0101\"), not {codes!r}")
-    tiers = data.get("park_service", [])
-    for i, t in enumerate(tiers if isinstance(tiers, list) else []):
-        if isinstance(t, dict) and not all(_is_number(t.get(k)) for k in ("min_area_m2", "radius_m")):
-            problems.append(f"park_service[{i}] needs numbers min_area_m2 and radius_m")
-    if problems:
-        raise spec_error(path, "class map", problems)
-    tier_list = sorted(((float(t["min_area_m2"]), float(t["radius_m"])) for t in tiers), reverse=True)
-    return ClassMap(
-        name=str(data.get("name", path.stem)),
-        code_fields=tuple(data.get("code_fields", ("DLBM",))),
-        groups={g: tuple(c) for g, c in groups.items()},
-        names={str(k): str(v) for k, v in data.get("names", {}).items()},
-        park_service=tuple(tier_list),
-    )
 
 
 @dataclass
@@ -466,29 +401,26 @@ def landuse_indicators(
         )
     crs = boundary.crs
     district, boundary_m2 = _district(boundary)
-    lu = landuse.to_crs(crs)
-    geoms = repair(lu.geometry.values, crs=crs, where="land-use layer", ids=lu.index).geoms
-    shapely.prepare(district)
-    inside = shapely.contains_properly(district, geoms)
-    clipped = geoms.copy()
-    clipped[~inside] = polygonal(shapely.intersection(geoms[~inside], district))
-    codes = lu[field_name].astype(str).str.strip().to_numpy()
-    m2 = ellipsoidal_area(clipped, crs=crs)
-    pieces = gpd.GeoDataFrame({"code": codes, "area_m2": m2}, geometry=clipped, crs=crs)
-    pieces = pieces[m2 > 0]
-    by_class = (
-        pieces.groupby("code", sort=True)["area_m2"].sum().reset_index()
-        .assign(name=lambda d: d["code"].map(class_map.names).fillna(""))
-    )
-    by_class["share_pct"] = 100.0 * by_class["area_m2"] / boundary_m2
-    by_class = by_class[["code", "name", "area_m2", "share_pct"]]
+    pieces = _landuse_pieces(landuse, field_name, district, crs)
+    wetland_mask = class_map.codes("wetland", pieces["code"]) & ~class_map.codes("paddy", pieces["code"])
+    wetland_m2 = float(pieces["area_m2"][wetland_mask].sum())
+    ind = _group_areas(pieces, class_map, boundary_m2, wetland_m2)
+    if protected is not None and wetland_m2 > 0:
+        ind["wetland_protection_rate_pct"] = _wetland_protection(pieces.geometry.values[wetland_mask], wetland_m2,
+                                                                 protected, crs)
+    if builtup is not None:
+        ind.update(_green_coverage(pieces, class_map, builtup, district, crs))
+    ind["park_service_coverage_pct"] = _park_service(pieces, class_map, crs)
+    return LanduseResult(indicators=ind, by_class=_by_class(pieces, class_map, boundary_m2), pieces=pieces)
 
+
+def _group_areas(pieces: gpd.GeoDataFrame, class_map: ClassMap, boundary_m2: float, wetland_m2: float
+                 ) -> dict[str, float | None]:
+    """The indicators that are areas of groups (forest, farmland, wetland), the others still ``None``."""
     def group_area(group: str) -> float:
         return float(pieces["area_m2"][class_map.codes(group, pieces["code"])].sum())
 
-    wetland_mask = class_map.codes("wetland", pieces["code"]) & ~class_map.codes("paddy", pieces["code"])
-    wetland_m2 = float(pieces["area_m2"][wetland_mask].sum())
-    ind: dict[str, float | None] = {
+    return {
         "boundary_m2": boundary_m2,
         "forest_m2": group_area("forest"),
         "forest_coverage_pct": 100.0 * group_area("forest") / boundary_m2,
@@ -498,21 +430,50 @@ def landuse_indicators(
         "green_coverage_pct": None,
         "park_service_coverage_pct": None,
     }
-    if protected is not None and wetland_m2 > 0:
-        reserve = dissolve(protected.to_crs(crs).geometry.values)
-        wet = pieces.geometry.values[wetland_mask]
-        inside_m2 = ellipsoidal_area(polygonal(shapely.intersection(wet, reserve)), crs=crs).sum()
-        ind["wetland_protection_rate_pct"] = 100.0 * float(inside_m2) / wetland_m2
-    if builtup is not None:
-        area_b = polygonal([shapely.intersection(dissolve(builtup.to_crs(crs).geometry.values), district)])[0]
-        builtup_m2 = float(ellipsoidal_area([area_b], crs=crs)[0])
-        if builtup_m2 > 0:
-            veg = pieces.geometry.values[class_map.codes("vegetation", pieces["code"])]
-            veg_m2 = ellipsoidal_area(polygonal(shapely.intersection(veg, area_b)), crs=crs).sum()
-            ind["green_coverage_pct"] = 100.0 * float(veg_m2) / builtup_m2
-            ind["builtup_m2"] = builtup_m2
-    ind["park_service_coverage_pct"] = _park_service(pieces, class_map, crs)
-    return LanduseResult(indicators=ind, by_class=by_class.reset_index(drop=True), pieces=pieces)
+
+
+def _landuse_pieces(landuse: gpd.GeoDataFrame, field_name: str, district, crs) -> gpd.GeoDataFrame:
+    """The land-use parcels (in ``crs``) clipped to the district: ``code, area_m2``, only those with area."""
+    lu = landuse.to_crs(crs)
+    geoms = repair(lu.geometry.values, crs=crs, where="land-use layer", ids=lu.index).geoms
+    shapely.prepare(district)
+    inside = shapely.contains_properly(district, geoms)
+    clipped = geoms.copy()
+    clipped[~inside] = polygonal(shapely.intersection(geoms[~inside], district))
+    codes = lu[field_name].astype(str).str.strip().to_numpy()
+    m2 = ellipsoidal_area(clipped, crs=crs)
+    pieces = gpd.GeoDataFrame({"code": codes, "area_m2": m2}, geometry=clipped, crs=crs)
+    return pieces[m2 > 0]
+
+
+def _by_class(pieces: gpd.GeoDataFrame, class_map: ClassMap, boundary_m2: float) -> pd.DataFrame:
+    """The area of each class: ``code, name, area_m2, share_pct`` (of the boundary's area)."""
+    by_class = (
+        pieces.groupby("code", sort=True)["area_m2"].sum().reset_index()
+        .assign(name=lambda d: d["code"].map(class_map.names).fillna(""))
+    )
+    by_class["share_pct"] = 100.0 * by_class["area_m2"] / boundary_m2
+    return by_class[["code", "name", "area_m2", "share_pct"]].reset_index(drop=True)
+
+
+def _wetland_protection(wet: np.ndarray, wetland_m2: float, protected: gpd.GeoDataFrame, crs) -> float:
+    """Wetland inside the protected areas (dissolved) ÷ all wetland, in %."""
+    reserve = dissolve(protected.to_crs(crs).geometry.values)
+    inside_m2 = ellipsoidal_area(polygonal(shapely.intersection(wet, reserve)), crs=crs).sum()
+    return 100.0 * float(inside_m2) / wetland_m2
+
+
+def _green_coverage(pieces: gpd.GeoDataFrame, class_map: ClassMap, builtup: gpd.GeoDataFrame, district, crs
+                    ) -> dict[str, float]:
+    """``green_coverage_pct`` (vegetation inside the built-up area ÷ the built-up area) and ``builtup_m2``;
+    nothing when the built-up area within the district is empty."""
+    area_b = polygonal([shapely.intersection(dissolve(builtup.to_crs(crs).geometry.values), district)])[0]
+    builtup_m2 = float(ellipsoidal_area([area_b], crs=crs)[0])
+    if builtup_m2 <= 0:
+        return {}
+    veg = pieces.geometry.values[class_map.codes("vegetation", pieces["code"])]
+    veg_m2 = ellipsoidal_area(polygonal(shapely.intersection(veg, area_b)), crs=crs).sum()
+    return {"green_coverage_pct": 100.0 * float(veg_m2) / builtup_m2, "builtup_m2": builtup_m2}
 
 
 def _park_service(pieces: gpd.GeoDataFrame, class_map: ClassMap, crs) -> float | None:

@@ -17,25 +17,15 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS
 
-from .._resources import resource_dir
-from ..geometry.area import areal_scale, ellipsoidal_area
 from ..errors import CRSError, FieldError, LayerReadError
-from .indicators import ClassMap, load_class_map
+from ..geometry.area import areal_scale, ellipsoidal_area
+from ..specs.classes import LANDCOVER_GROUPS, ClassMap, load_raster_classes
 
 __all__ = ["landcover_areas", "group_shares", "geographic_cell_area", "load_raster_classes", "check_classified",
-           "class_notes", "LANDCOVER_GROUPS"]
+           "class_notes", "cell_areas", "LANDCOVER_GROUPS"]
 
 #: A unit whose cells with data cover less than this share of it gets a note (its shares are then too low).
 MIN_COVERAGE = 0.99
-
-#: The groups a land-cover class map must define.
-LANDCOVER_GROUPS = ("forest", "farmland", "wetland", "vegetation")
-
-
-def load_raster_classes(path=None) -> ClassMap:
-    """Load a raster class map (default: ESA WorldCover, ``analyses/classes/worldcover.toml``)."""
-    path = path if path is not None else resource_dir("analyses") / "classes" / "worldcover.toml"
-    return load_class_map(path, required=LANDCOVER_GROUPS)
 
 
 def check_classified(raster) -> None:
@@ -98,7 +88,8 @@ def geographic_cell_area(lat_center, dlat: float, dlon: float, a: float = 637813
     return 0.5 * b2 * np.radians(abs(dlon)) * np.abs(q(lat + abs(dlat) / 2) - q(lat - abs(dlat) / 2))
 
 
-def _cell_areas(raster, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+def cell_areas(raster, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Ellipsoidal area (m²) of the raster's cells centred at ``xs``, ``ys`` (in the raster's CRS)."""
     crs = CRS.from_user_input(raster.crs)
     t = raster.transform
     if crs.is_geographic:
@@ -152,31 +143,45 @@ def landcover_areas(
     rows, uncovered = [], []
     # one row of statistics per zone, in the zones' order (one Python step per unit, not per cell)
     for uid, rec in zip(zones[by], stats.itertuples(index=False)):
-        values = np.asarray(rec.values)
-        if not values.size:
-            uncovered.append((uid, 0.0))
-            continue
-        weights = np.asarray(rec.coverage) * _cell_areas(raster, np.asarray(rec.center_x), np.asarray(rec.center_y))
-        codes, inverse = np.unique(values, return_inverse=True)
-        sums = np.bincount(inverse.ravel(), weights=weights)
-        if unit_m2[uid] and sums.sum() < MIN_COVERAGE * unit_m2[uid]:
-            uncovered.append((uid, 100.0 * sums.sum() / unit_m2[uid]))
-        for code, m2 in zip(codes, sums):
-            key = str(int(code)) if float(code).is_integer() else str(code)
-            rows.append({"unit": uid, "code": key, "name": class_map.names.get(key, ""), "area_m2": float(m2),
-                         "share_pct": 100.0 * m2 / unit_m2[uid] if unit_m2[uid] else float("nan")})
+        found, covered_pct = _unit_classes(raster, uid, rec, unit_m2[uid], class_map)
+        rows += found
+        if covered_pct is not None:
+            uncovered.append((uid, covered_pct))
     table = pd.DataFrame(rows, columns=["unit", "code", "name", "area_m2", "share_pct"])
     name = getattr(raster, "name", "raster")
-    notes = class_notes(table["code"], table["area_m2"], class_map, name)
-    if len(uncovered) == len(zones) and all(pct == 0.0 for _, pct in uncovered):
+    table.attrs["notes"] = (class_notes(table["code"], table["area_m2"], class_map, name)
+                            + _coverage_notes(name, uncovered, len(zones)))
+    return table
+
+
+def _unit_classes(raster, uid: str, rec, unit_m2: float, class_map: ClassMap) -> tuple[list[dict], float | None]:
+    """The rows of one unit (``rec``: its exactextract statistics) and, when the raster's cells with data cover
+    less than :data:`MIN_COVERAGE` of it, the % they cover (else None)."""
+    values = np.asarray(rec.values)
+    if not values.size:
+        return [], 0.0
+    weights = np.asarray(rec.coverage) * cell_areas(raster, np.asarray(rec.center_x), np.asarray(rec.center_y))
+    codes, inverse = np.unique(values, return_inverse=True)
+    sums = np.bincount(inverse.ravel(), weights=weights)
+    covered = 100.0 * sums.sum() / unit_m2 if unit_m2 and sums.sum() < MIN_COVERAGE * unit_m2 else None
+    rows = []
+    for code, m2 in zip(codes, sums):
+        key = str(int(code)) if float(code).is_integer() else str(code)
+        rows.append({"unit": uid, "code": key, "name": class_map.names.get(key, ""), "area_m2": float(m2),
+                     "share_pct": 100.0 * m2 / unit_m2 if unit_m2 else float("nan")})
+    return rows, covered
+
+
+def _coverage_notes(name: str, uncovered: list[tuple[str, float]], n_units: int) -> list[str]:
+    """A warning for the units the raster covers only in part; an error when it covers none of them at all."""
+    if len(uncovered) == n_units and all(pct == 0.0 for _, pct in uncovered):
         raise LayerReadError(f"{name}: does not cover the units (no cell with data inside them); give the "
                              f"land-cover raster of this area (check its CRS and extent)")
-    if uncovered:
-        shown = ", ".join(f"{u} {p:.1f} %" for u, p in uncovered[:8]) + (", …" if len(uncovered) > 8 else "")
-        notes.append(f"{name}: warning: the raster's cells with data cover only part of {len(uncovered)} "
-                     f"unit{'s' if len(uncovered) > 1 else ''} ({shown}); their shares count only what is covered")
-    table.attrs["notes"] = notes
-    return table
+    if not uncovered:
+        return []
+    shown = ", ".join(f"{u} {p:.1f} %" for u, p in uncovered[:8]) + (", …" if len(uncovered) > 8 else "")
+    return [f"{name}: warning: the raster's cells with data cover only part of {len(uncovered)} "
+            f"unit{'s' if len(uncovered) > 1 else ''} ({shown}); their shares count only what is covered"]
 
 
 def group_shares(table: pd.DataFrame, class_map: ClassMap, groups: Sequence[str] = LANDCOVER_GROUPS) -> pd.DataFrame:

@@ -25,27 +25,18 @@ import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
-from ..specs.catalog import LayerKind, load_catalog
-from ..geometry.crs import working_crs
 from ..errors import RedlineError
+from ..geometry.crs import working_crs
 from ..io import format_number
-from .theme import GCJ02_HOSTS, Theme, load_theme
+from ..specs.catalog import LayerKind, load_catalog
+from ..specs.theme import GCJ02_HOSTS, Theme, load_theme
+from ..text import labels, t
 
-__all__ = ["MapResult", "build_map", "render_html", "simplify_for_map", "BASEMAPS"]
+__all__ = ["MapResult", "build_map", "render_html", "simplify_for_map", "map_text", "BASEMAPS"]
 
 BASEMAPS = ("osm", "tianditu_vec", "tianditu_img", "none")
 _STATIC = Path(__file__).resolve().parent / "static"
 _MAX_POPUP_FIELDS = 8
-_TEXT = {
-    "zh": {"legend": "图例", "projects": "建设项目", "encroachments": "占用图斑", "boundary": "行政边界",
-           "units": "乡镇(街道)", "verdict": "结论", "findings": "问题", "area": "面积(公顷)",
-           "prohibited": "禁止", "conditional": "有条件准入", "restricted": "限制", "clear": "无冲突",
-           "note": "面积为 CGCS2000 椭球面积，取自分析结果；图形已按地图比例简化"},
-    "en": {"legend": "Legend", "projects": "Projects", "encroachments": "Encroachments", "boundary": "Boundary",
-           "units": "Townships", "verdict": "verdict", "findings": "findings", "area": "area (ha)",
-           "prohibited": "prohibited", "conditional": "conditional", "restricted": "restricted", "clear": "clear",
-           "note": "Areas are CGCS2000 ellipsoidal areas from the analysis; shapes are simplified for display"},
-}
 
 
 @dataclass
@@ -172,13 +163,101 @@ def _basemap(m: folium.Map, name: str, theme: Theme, key: str | None, lang: str,
     if bm.get("crs", "WGS84").upper() == "GCJ02" or any(h in tiles for h in GCJ02_HOSTS):
         notes.append(f"basemap {name}: GCJ-02 tiles are shifted 300–600 m from CGCS2000 data — do not read "
                      "positions off this basemap")
-    label = bm.get("name_en" if lang == "en" else "name_zh", name)
+    label = bm.get(f"name_{lang}", name)
     folium.TileLayer(tiles=tiles, attr=bm.get("attribution", label), name=label, max_zoom=18,
                      subdomains=bm.get("subdomains", "abc"), control=True).add_to(m)
     if "labels" in bm:
         folium.TileLayer(tiles=bm["labels"].replace("{key}", key or ""), attr=bm.get("attribution", ""),
-                         name=f"{label} 注记" if lang == "zh" else f"{label} labels", overlay=True,
+                         name=t("maps.interactive.basemap_labels", lang, label=label), overlay=True,
                          subdomains=bm.get("subdomains", "abc"), max_zoom=18).add_to(m)
+
+
+def map_text(lang: str) -> dict[str, str]:
+    """The interactive map's labels in ``lang``: layer names, popup fields and the verdicts by their code."""
+    return {**labels("maps.interactive", lang), **labels("maps.verdict", lang),
+            "legend": t("maps.legend", lang), "boundary": t("maps.boundary", lang)}
+
+
+@dataclass
+class _Drawing:
+    """A map being drawn: each layer added as a feature group, the legend entries, the notes and the extent."""
+
+    map: folium.Map
+    theme: Theme
+    notes: list[str] = field(default_factory=list)
+    legend: list[tuple[str, str, str]] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    bounds: list = field(default_factory=list)
+
+    def add(self, gdf, name, style, popups, tips, show=True, group=None):
+        """Draw ``gdf`` (in EPSG:4326) as a GeoJSON layer with popups and tooltips, in its own feature group
+        (listed in the layer control) or in ``group``; the feature group."""
+        fg = group or folium.FeatureGroup(name=name, show=show)
+        points = bool(len(gdf)) and bool(np.all(shapely.get_type_id(gdf.geometry.values) == 0))
+        folium.GeoJson(
+            _geojson(gdf, popups, tips),
+            style_function=lambda _f, s=style: s,
+            highlight_function=lambda _f: {"weight": 3},
+            popup=folium.GeoJsonPopup(fields=["_popup"], labels=False, localize=False, max_width=420),
+            tooltip=folium.GeoJsonTooltip(fields=["_tip"], labels=False, localize=False),
+            marker=folium.CircleMarker(radius=6, fill=True) if points else None,
+            name=name,
+        ).add_to(fg)
+        if group is None:
+            fg.add_to(self.map)
+            self.names.append(name)
+            self.bounds.append(gdf.total_bounds)
+        return fg
+
+    def simplified(self, gdf, label):
+        """``gdf`` simplified to the theme's scale, in EPSG:4326 (with a note when vertices were dropped)."""
+        theme = self.theme
+        out, before, after = simplify_for_map(gdf, theme.tolerance_m, theme.precision_deg)
+        if after < before:
+            self.notes.append(f"{label}: {len(gdf):,} features drawn with {after:,} of {before:,} vertices "
+                              f"(simplified to {theme.tolerance_m:g} m, coordinates to {theme.precision_deg:g}°)")
+        return out
+
+
+def _add_layers(d: _Drawing, layers: Mapping[str, gpd.GeoDataFrame], catalog, lang: str) -> None:
+    """The control lines, each styled from its catalog entry, tooltips naming the zone."""
+    for kind_name, gdf in layers.items():
+        kind = catalog[kind_name]
+        label = kind.label(lang)
+        shown = d.simplified(gdf, label)
+        st = kind.style
+        style = {"fillColor": st.get("fill", "#888888"), "color": st.get("stroke", "#444444"),
+                 "weight": 1, "fillOpacity": st.get("fill_opacity", 0.4)}
+        zone_col = next((c for c in kind.zone_fields if c in gdf.columns), None)
+        tips = [f"{label}" + (f" · {z}" if zone_col and isinstance(z, str) else "")
+                for z in (shown[zone_col] if zone_col else [None] * len(shown))]
+        d.add(shown, label, style, _feature_popups(shown, label), tips)
+        d.legend.append((label, style["fillColor"], style["color"]))
+
+
+def _add_outlines(d: _Drawing, units, units_by: str | None, boundary, text: dict) -> None:
+    """The units (dashed, tooltips their ids) and the boundary, as outlines."""
+    theme = d.theme
+    if units is not None:
+        shown = d.simplified(units, text["units"])
+        tips = [str(v) for v in shown[units_by]] if units_by in shown.columns else [text["units"]] * len(shown)
+        d.add(shown, text["units"], {"fillOpacity": 0, "color": theme.units.get("stroke", "#757575"), "weight": 1,
+                                     "dashArray": "4 4"}, _feature_popups(shown, text["units"]), tips)
+    if boundary is not None:
+        shown = d.simplified(boundary, text["boundary"])
+        d.add(shown, text["boundary"], {"fillOpacity": 0, "color": theme.boundary.get("stroke", "#212121"),
+                                        "weight": 2.5}, _feature_popups(shown, text["boundary"]),
+              [text["boundary"]] * len(shown))
+        d.legend.append((text["boundary"], "#ffffff", theme.boundary.get("stroke", "#212121")))
+
+
+def _add_controls(m: folium.Map) -> None:
+    """The layer control, fullscreen and the measuring tool (metres and hectares)."""
+    folium.LayerControl(collapsed=False).add_to(m)
+    folium.plugins.Fullscreen(position="topleft").add_to(m)
+    folium.plugins.MeasureControl(position="topleft", primary_length_unit="meters",
+                                  secondary_length_unit="kilometers", primary_area_unit="sqmeters",
+                                  secondary_area_unit="hectares").add_to(m)
 
 
 def build_map(
@@ -214,81 +293,27 @@ def build_map(
     >>> html = render_html(result.map)  # doctest: +SKIP
     """
     catalog = catalog or load_catalog()
-    theme = theme or load_theme()
-    text = _TEXT["en" if lang == "en" else "zh"]
-    notes: list[str] = []
-    m = folium.Map(tiles=None, control_scale=False, prefer_canvas=True)
-    _MetricScale().add_to(m)
-    _basemap(m, basemap, theme, tianditu_key, lang, notes)
-    legend: list[tuple[str, str, str]] = []
-    names: list[str] = []
-    bounds = []
-
-    def add(gdf, name, style, popups, tips, show=True, group=None):
-        fg = group or folium.FeatureGroup(name=name, show=show)
-        points = bool(len(gdf)) and bool(np.all(shapely.get_type_id(gdf.geometry.values) == 0))
-        folium.GeoJson(
-            _geojson(gdf, popups, tips),
-            style_function=lambda _f, s=style: s,
-            highlight_function=lambda _f: {"weight": 3},
-            popup=folium.GeoJsonPopup(fields=["_popup"], labels=False, localize=False, max_width=420),
-            tooltip=folium.GeoJsonTooltip(fields=["_tip"], labels=False, localize=False),
-            marker=folium.CircleMarker(radius=6, fill=True) if points else None,
-            name=name,
-        ).add_to(fg)
-        if group is None:
-            fg.add_to(m)
-            names.append(name)
-            bounds.append(gdf.total_bounds)
-        return fg
-
-    def simplified(gdf, label):
-        out, before, after = simplify_for_map(gdf, theme.tolerance_m, theme.precision_deg)
-        if after < before:
-            notes.append(f"{label}: {len(gdf):,} features drawn with {after:,} of {before:,} vertices "
-                         f"(simplified to {theme.tolerance_m:g} m, coordinates to {theme.precision_deg:g}°)")
-        return out
-
-    for kind_name, gdf in layers.items():
-        kind = catalog[kind_name]
-        label = kind.label(lang)
-        shown = simplified(gdf, label)
-        st = kind.style
-        style = {"fillColor": st.get("fill", "#888888"), "color": st.get("stroke", "#444444"),
-                 "weight": 1, "fillOpacity": st.get("fill_opacity", 0.4)}
-        zone_col = next((c for c in kind.zone_fields if c in gdf.columns), None)
-        tips = [f"{label}" + (f" · {z}" if zone_col and isinstance(z, str) else "")
-                for z in (shown[zone_col] if zone_col else [None] * len(shown))]
-        add(shown, label, style, _feature_popups(shown, label), tips)
-        legend.append((label, style["fillColor"], style["color"]))
-    if units is not None:
-        shown = simplified(units, text["units"])
-        tips = [str(v) for v in shown[units_by]] if units_by in shown.columns else [text["units"]] * len(shown)
-        add(shown, text["units"], {"fillOpacity": 0, "color": theme.units.get("stroke", "#757575"), "weight": 1,
-                                   "dashArray": "4 4"}, _feature_popups(shown, text["units"]), tips)
-    if boundary is not None:
-        shown = simplified(boundary, text["boundary"])
-        add(shown, text["boundary"], {"fillOpacity": 0, "color": theme.boundary.get("stroke", "#212121"),
-                                      "weight": 2.5}, _feature_popups(shown, text["boundary"]),
-            [text["boundary"]] * len(shown))
-        legend.append((text["boundary"], "#ffffff", theme.boundary.get("stroke", "#212121")))
+    text = map_text(lang)
+    d = _Drawing(folium.Map(tiles=None, control_scale=False, prefer_canvas=True), theme or load_theme())
+    _MetricScale().add_to(d.map)
+    _basemap(d.map, basemap, d.theme, tianditu_key, lang, d.notes)
+    _add_layers(d, layers, catalog, lang)
+    _add_outlines(d, units, units_by, boundary, text)
     if screening is not None:
-        _add_screening(m, screening, theme, text, add, legend)
-    folium.LayerControl(collapsed=False).add_to(m)
-    folium.plugins.Fullscreen(position="topleft").add_to(m)
-    folium.plugins.MeasureControl(position="topleft", primary_length_unit="meters",
-                                  secondary_length_unit="kilometers", primary_area_unit="sqmeters",
-                                  secondary_area_unit="hectares").add_to(m)
-    m.get_root().add_child(_Legend(text["legend"], legend, text["note"]))
+        _add_screening(d, screening, text)
+    _add_controls(d.map)
+    d.map.get_root().add_child(_Legend(text["legend"], d.legend, text["note"]))
     if title:
-        m.get_root().add_child(_Title(title))
-    if bounds:
-        b = np.array(bounds)
-        m.fit_bounds([[b[:, 1].min(), b[:, 0].min()], [b[:, 3].max(), b[:, 2].max()]])
-    return MapResult(m, notes, names)
+        d.map.get_root().add_child(_Title(title))
+    if d.bounds:
+        b = np.array(d.bounds)
+        d.map.fit_bounds([[b[:, 1].min(), b[:, 0].min()], [b[:, 3].max(), b[:, 2].max()]])
+    return MapResult(d.map, d.notes, d.names)
 
 
-def _add_screening(m, screening, theme: Theme, text: dict, add, legend: list) -> None:
+def _add_screening(d: _Drawing, screening, text: dict) -> None:
+    """The projects by verdict (footprints and a marker each) and the encroachment pieces."""
+    theme, legend = d.theme, d.legend
     projects = screening.projects.to_crs(4326)
     enc = screening.encroachments.to_crs(4326)
     for verdict in ("clear", "restricted", "conditional", "prohibited"):
@@ -299,36 +324,42 @@ def _add_screening(m, screening, theme: Theme, text: dict, add, legend: list) ->
         popups = [
             _popup_html(f"{r.project_id} {getattr(r, 'name', '') or ''}".strip(), [
                 (text["verdict"], text[r.verdict]),
-                ("类别" if text is _TEXT["zh"] else "category", r.category_label or r.category),
+                (text["category"], r.category_label or r.category),
                 (text["area"], r.footprint_ha),
                 (text["findings"], r.findings or "—"),
             ])
             for r in sel.itertuples(index=False)
         ]
         tips = [f"{r.project_id} · {text[r.verdict]}" for r in sel.itertuples(index=False)]
-        fg = add(sel, f"{text['projects']} · {text[verdict]}",
-                 {"fillColor": colour, "color": theme.verdicts.get("outline", "#000000"), "weight": 2,
-                  "fillOpacity": 0.75}, popups, tips)
+        fg = d.add(sel, f"{text['projects']} · {text[verdict]}",
+                   {"fillColor": colour, "color": theme.verdicts.get("outline", "#000000"), "weight": 2,
+                    "fillOpacity": 0.75}, popups, tips)
         # a marker too: footprints of a few hectares vanish at district scale
         points = sel.set_geometry(sel.geometry.representative_point())
-        add(points, "", {"fillColor": colour, "color": theme.verdicts.get("outline", "#000000"), "weight": 1.5,
-                         "fillOpacity": 0.9}, popups, tips, group=fg)
+        d.add(points, "", {"fillColor": colour, "color": theme.verdicts.get("outline", "#000000"), "weight": 1.5,
+                           "fillOpacity": 0.9}, popups, tips, group=fg)
         legend.append((f"{text['projects']} · {text[verdict]}", colour, theme.verdicts.get("outline", "#000000")))
     if not enc.empty:
-        popups = [
-            _popup_html(f"{r.project_id} · {r.kind_label}", [
-                ("分区" if text is _TEXT["zh"] else "zone", r.zone or "—"),
-                (text["verdict"], text.get(r.severity, r.severity)),
-                (text["area"], r.area_ha),
-            ])
-            for r in enc.itertuples(index=False)
-        ]
-        tips = [f"{r.project_id} · {r.kind_label} {r.area_ha:,.2f}" for r in enc.itertuples(index=False)]
-        add(enc, text["encroachments"], {"fillColor": theme.encroachment.get("fill", "#000000"),
-                                         "color": theme.encroachment.get("stroke", "#d50000"),
-                                         "weight": 2, "fillOpacity": 0.6}, popups, tips)
-        legend.append((text["encroachments"], theme.encroachment.get("fill", "#000000"),
-                       theme.encroachment.get("stroke", "#d50000")))
+        _add_encroachments(d, enc, text)
+
+
+def _add_encroachments(d: _Drawing, enc: gpd.GeoDataFrame, text: dict) -> None:
+    """The encroachment pieces (in EPSG:4326), popups with their zone, severity and area."""
+    theme = d.theme
+    popups = [
+        _popup_html(f"{r.project_id} · {r.kind_label}", [
+            (text["zone"], r.zone or "—"),
+            (text["verdict"], text.get(r.severity, r.severity)),
+            (text["area"], r.area_ha),
+        ])
+        for r in enc.itertuples(index=False)
+    ]
+    tips = [f"{r.project_id} · {r.kind_label} {r.area_ha:,.2f}" for r in enc.itertuples(index=False)]
+    d.add(enc, text["encroachments"], {"fillColor": theme.encroachment.get("fill", "#000000"),
+                                       "color": theme.encroachment.get("stroke", "#d50000"),
+                                       "weight": 2, "fillOpacity": 0.6}, popups, tips)
+    d.legend.append((text["encroachments"], theme.encroachment.get("fill", "#000000"),
+                     theme.encroachment.get("stroke", "#d50000")))
 
 
 # ---------------------------------------------------------------------------

@@ -31,15 +31,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from ..specs.catalog import LayerKind, load_catalog  # noqa: E402
-from ..geometry.crs import working_crs  # noqa: E402
 from ..errors import CatalogError  # noqa: E402
-from .theme import Theme, load_theme  # noqa: E402
+from ..geometry.crs import working_crs  # noqa: E402
+from ..specs.catalog import LayerKind, load_catalog  # noqa: E402
+from ..specs.theme import Theme, load_theme  # noqa: E402
+from ..text import labels, t  # noqa: E402
 
 __all__ = ["cjk_font", "bundled_font", "map_font", "MapFont", "FontCheck", "overview_png", "project_png",
            "FONT_ENV", "BUNDLED_FONT", "FONT_HINT"]
 
-_VERDICT_ZH = {"prohibited": "禁止", "conditional": "有条件准入", "restricted": "限制", "clear": "无冲突"}
+#: The Chinese verdicts the maps draw (the bundled font must have their characters).
+_VERDICT_ZH = labels("maps.verdict", "zh")
 
 #: Environment variable choosing the maps' CJK font: ``auto`` (default: the first font of the theme's
 #: ``[fonts] cjk`` installed, else the bundled one), ``bundled`` (the bundled font on every machine: the same
@@ -208,13 +210,12 @@ def _scale_bar(ax, lang: str) -> None:
     for i in range(2):
         ax.add_patch(plt.Rectangle((bx + i * nice / 2, by), nice / 2, h, facecolor="black" if i == 0 else "white",
                                    edgecolor="black", lw=0.8, zorder=20))
-    label = (f"{nice / 1000:g} 公里" if lang == "zh" else f"{nice / 1000:g} km") if nice >= 1000 else \
-        (f"{nice} 米" if lang == "zh" else f"{nice} m")
+    label = t("maps.static.scale_km", lang, km=nice / 1000) if nice >= 1000 else t("maps.static.scale_m", lang, m=nice)
     ax.text(bx + nice / 2, by + h * 2, label, ha="center", va="bottom", fontsize=8, zorder=20)
 
 
 def _north_arrow(ax, lang: str) -> None:
-    ax.annotate("北" if lang == "zh" else "N", xy=(0.95, 0.95), xytext=(0.95, 0.85), xycoords="axes fraction",
+    ax.annotate(t("maps.static.north", lang), xy=(0.95, 0.95), xytext=(0.95, 0.85), xycoords="axes fraction",
                 ha="center", va="center", fontsize=11, fontweight="bold",
                 arrowprops=dict(facecolor="black", width=4, headwidth=10, headlength=10), zorder=20)
 
@@ -269,7 +270,7 @@ def _overview(layers, boundary, screening, title, catalog, theme, lang) -> bytes
     _draw_layers(ax, layers, catalog, crs, lang, handles)
     boundary.to_crs(crs).boundary.plot(ax=ax, color=theme.boundary.get("stroke", "#212121"), linewidth=1.5)
     handles.append(Patch(facecolor="none", edgecolor=theme.boundary.get("stroke", "#212121"),
-                         label="行政边界" if lang == "zh" else "Boundary"))
+                         label=t("maps.boundary", lang)))
     if screening is not None:
         _draw_projects(ax, screening, crs, theme, lang, handles, markers=True)
     ax.set_axis_off()
@@ -279,7 +280,7 @@ def _overview(layers, boundary, screening, title, catalog, theme, lang) -> bytes
     _scale_bar(ax, lang)
     _north_arrow(ax, lang)
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, frameon=False,
-              title="图例" if lang == "zh" else "Legend")
+              title=t("maps.legend", lang))
     return _png(fig)
 
 
@@ -296,7 +297,7 @@ def _draw_projects(ax, screening, crs, theme, lang, handles, markers=False, only
         if markers:
             pts = sel.geometry.representative_point()
             ax.scatter(pts.x, pts.y, s=28, c=colour, edgecolors="black", linewidths=0.6, zorder=11)
-        label = (f"项目 · {_VERDICT_ZH[verdict]}" if lang == "zh" else f"project · {verdict}")
+        label = t("maps.static.project", lang, verdict=t(f"maps.verdict.{verdict}", lang))
         handles.append(Patch(facecolor=colour, edgecolor="black", label=label))
 
 
@@ -338,7 +339,7 @@ def _project(project_id, layers, screening, margin_m, catalog, theme, lang) -> b
         enc.plot(ax=ax, facecolor="none", edgecolor=theme.encroachment.get("stroke", "#d50000"), hatch="////",
                  linewidth=1.2, zorder=12)
         handles.append(Patch(facecolor="none", edgecolor=theme.encroachment.get("stroke", "#d50000"), hatch="////",
-                             label="占用图斑" if lang == "zh" else "encroachment"))
+                             label=t("maps.static.encroachment", lang)))
     ax.set_xlim(box[0], box[2])
     ax.set_ylim(box[1], box[3])
     ax.set_aspect("equal")
@@ -347,11 +348,11 @@ def _project(project_id, layers, screening, margin_m, catalog, theme, lang) -> b
     ax.set_xlabel("")
     ax.set_ylabel("")
     r = row.iloc[0]
-    verdict = _VERDICT_ZH[r["verdict"]] if lang == "zh" else r["verdict"]
+    verdict = t(f"maps.verdict.{r['verdict']}", lang)
     name = r.get("name", "") if "name" in row.columns else ""
     ax.set_title(f"{project_id} {name or ''} — {verdict}".replace("  ", " "), fontsize=12)
     _scale_bar(ax, lang)
     _north_arrow(ax, lang)
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, frameon=False,
-              title="图例" if lang == "zh" else "Legend")
+              title=t("maps.legend", lang))
     return _png(fig)
