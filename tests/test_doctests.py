@@ -9,7 +9,8 @@ import pytest
 
 MODULES = ["redline.geometry.area", "redline.geometry.clean", "redline.geometry.crs", "redline.specs.catalog",
            "redline.analyses.indicators", "redline.analyses.scorecard", "redline.analyses.landcover", "redline.io",
-           "redline.io.read", "redline.io.tables"]
+           "redline.io.read", "redline.io.tables", "redline.specs.classes", "redline.specs.recipe",
+           "redline.specs.transitions", "redline.specs.theme", "redline.text"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 
+from ..analyses import indicators
 from ..analyses.indicators import PreparedLayer, measure_in_memory
 from ..io import read_layer
 
-__all__ = ["local_measure"]
+__all__ = ["layer_shares", "ledger", "local_measure"]
 
 
 def local_measure(layer, zone_field: str | None, polys, crs, whole: bool = True
@@ -23,3 +24,13 @@ def local_measure(layer, zone_field: str | None, polys, crs, whole: bool = True
     if not isinstance(layer, (gpd.GeoDataFrame, PreparedLayer)):
         layer = read_layer(layer, geometry="polygon")[0]
     return measure_in_memory(layer, zone_field, polys, crs, whole)
+
+
+def layer_shares(*args, measure=None, **kwargs):
+    """:func:`redline.analyses.indicators.layer_shares` run here, layers given by path read (``redline.layer_shares``)."""
+    return indicators.layer_shares(*args, measure=measure or local_measure, **kwargs)
+
+
+def ledger(*args, measure=None, **kwargs):
+    """:func:`redline.analyses.indicators.ledger` run here, layers given by path read (``redline.ledger``)."""
+    return indicators.ledger(*args, measure=measure or local_measure, **kwargs)

@@ -8,7 +8,6 @@ ones are 三调 (``sandiao.toml``, land-use layers) and ESA WorldCover (``worldc
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,30 +15,15 @@ from pathlib import Path
 import numpy as np
 
 from .._resources import resource_dir
-from ..errors import CatalogError
-from .schema import Key, check, spec_error
+from .schema import Key, check, read_toml, spec_error
 
 __all__ = ["ClassMap", "CLASS_MAP_SCHEMA", "LANDCOVER_GROUPS", "LANDUSE_GROUPS", "load_class_map",
-           "load_raster_classes", "read_toml"]
+           "load_raster_classes"]
 
 #: The groups a land-use class map must define.
 LANDUSE_GROUPS = ("farmland", "forest", "wetland", "vegetation", "residential", "park")
 #: The groups a land-cover class map must define.
 LANDCOVER_GROUPS = ("forest", "farmland", "wetland", "vegetation")
-
-
-def read_toml(path: str | os.PathLike, what: str = "TOML file") -> dict:
-    """Read a spec file as a dict; :class:`~redline.errors.CatalogError` naming the file and ``what`` it should be.
-
-    The spec rooms' own reader (the io room's :func:`redline.io.read_toml` also registers the file as an input).
-    """
-    path = Path(path)
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CatalogError(f"{path}: {what} not found") from None
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CatalogError(f"{path}: not a valid {what} ({exc})") from None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..geometry.area import UNITS
 from .catalog import load_catalog
-from .classes import read_toml
+from .schema import read_toml
 from .schema import Key, check, spec_error, suggest, unknown_name
 
 __all__ = ["Recipe", "load_recipe", "check_metric", "is_area_metric", "COMPARATORS", "PERCENT_METRICS",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._resources import resource_dir
-from .classes import read_toml
+from .schema import read_toml
 from .schema import Key, check, spec_error
 
 __all__ = ["Theme", "load_theme", "GCJ02_HOSTS", "THEME_SCHEMA"]

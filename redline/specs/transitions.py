@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._resources import resource_dir
-from .classes import ClassMap, read_toml
+from .classes import ClassMap
+from .schema import read_toml
 from .schema import Key, check, spec_error, unknown_name
 
 __all__ = ["Transition", "TRANSITIONS_SCHEMA", "load_transitions"]
