@@ -66,12 +66,21 @@ def test_no_private_helper_is_imported_across_rooms():
     assert not crossings, "\n".join(crossings)
 
 
+def _code_lines(node) -> int:
+    """Lines of a function without its docstring: documentation is not length."""
+    lines = node.end_lineno - node.lineno + 1
+    first = node.body[0]
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+        lines -= first.end_lineno - first.lineno + 1
+    return lines
+
+
 def test_functions_stay_short():
     long = []
     for path, module, _ in _modules():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                lines = node.end_lineno - node.lineno + 1
+                lines = _code_lines(node)
                 name = f"{module}.{node.name}"
                 if lines > MAX_LINES and name not in LONG_FUNCTIONS:
                     long.append(f"{name}: {lines} lines")
