@@ -36,8 +36,10 @@ __all__ = [
     "MIN_WIDTH_M",
     "ConflictResult",
     "assemble",
+    "clean_features",
     "conflicts",
     "measure_pieces",
+    "overlap_pieces",
     "resolve_pairs",
     "split_by_units",
 ]
@@ -54,8 +56,9 @@ MIN_AREA_M2 = 1.0
 MIN_WIDTH_M = 2.0
 
 
-def _clean(gdf: gpd.GeoDataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Valid polygonal geometries of a layer and the ids (index) of the features they come from."""
+def clean_features(gdf: gpd.GeoDataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Valid polygonal geometries of a layer and the ids (index) of the features they come from (empty ones
+    dropped); :class:`~redline.errors.CRSError` for a layer without a CRS. The Dask engine cleans its reads so."""
     if gdf.crs is None:
         raise CRSError(f"layer {name}: no CRS; set one on the GeoDataFrame")
     geoms = repair(np.asarray(gdf.geometry.values, dtype=object), crs=gdf.crs, where=f"layer {name}",
@@ -102,13 +105,13 @@ def split_by_units(geoms: np.ndarray, crs, units: gpd.GeoDataFrame, by: str) -> 
     return src[keep][order], unit[keep][order].astype(object), parts[keep][order]
 
 
-def _overlap_pieces(pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
+def overlap_pieces(pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
     """The connected pieces of the overlap of two dissolved layers (parts that overlap nothing else in their own
     layer, :func:`redline.geometry.overlay.dissolve_parts`).
 
     Part × part intersections cannot overlap each other, so nothing is unioned but the pieces that touch (one
     conflict spanning several parcels), cluster by cluster. A part lying wholly inside the other layer's part is
-    its own piece.
+    its own piece. The Dask engine finds the pieces of each of its cells so.
     """
     if not len(pa) or not len(pb):
         return np.array([], dtype=object)
@@ -326,7 +329,7 @@ def conflicts(
     for k in {k for p in pairs for k in p}:
         if layers[k].crs is not None:  # in the layer's own CRS, before reprojection turns a 1e300 into inf
             require_usable(layers[k].geometry.values, layers[k].crs, where=f"layer {k}", ids=layers[k].index)
-        geoms[k], ids[k] = _clean(reproject_to(layers[k], crs) if layers[k].crs is not None else layers[k], k)
+        geoms[k], ids[k] = clean_features(reproject_to(layers[k], crs) if layers[k].crs is not None else layers[k], k)
     metric = working_crs(boundary if boundary is not None else first)
     district = dissolve(boundary.to_crs(crs).geometry.values) if boundary is not None else None
     dissolved = {k: dissolve_parts(g, crs) for k, g in geoms.items()}
@@ -339,7 +342,7 @@ def conflicts(
 
     measured = {}
     for a, b in pairs:
-        pieces = _overlap_pieces(dissolved[a].parts, dissolved[b].parts)
+        pieces = overlap_pieces(dissolved[a].parts, dissolved[b].parts)
         frame, outside = measure_pieces(pieces, crs, metric, district=district, min_width=min_width,
                                         a=(in_metric(a), ids[a]), b=(in_metric(b), ids[b]))
         measured[(a, b)] = (frame, float(outside.sum()))

@@ -23,7 +23,7 @@ from pyproj import CRS
 from .._resources import resource_dir
 from ..geometry.area import UNITS, dissolve, ellipsoidal_area, polygonal, repair
 from ..specs.catalog import find_field
-from ..geometry.crs import working_crs
+from ..geometry.crs import reproject_polygons, working_crs
 from ..errors import CRSError, FieldError, GeometryError
 from ..io import read_toml
 from ..specs.schema import Key, check, spec_error
@@ -101,7 +101,7 @@ class PreparedLayer:
 
     def inside(self, polys: np.ndarray, crs) -> list[tuple[str | None, np.ndarray, float]]:
         """``[(zone, m² inside each of polys, m² in all)]`` for the whole layer (zone None), then per zone."""
-        polys = _to_crs(np.asarray(polys, dtype=object), crs, self.crs)
+        polys = reproject_polygons(np.asarray(polys, dtype=object), crs, self.crs)
         out = [(None, self.whole.inside(polys), self.whole.total_m2)]
         out += [(zone, d.inside(polys), d.total_m2) for zone, d in self.zones.items()]
         return out
@@ -151,15 +151,6 @@ def _measure_here(layer, zone_field: str | None, polys, crs, whole: bool = True
 
         layer = read_layer(layer, geometry="polygon")[0]
     return _prepared(layer, zone_field).inside(polys, crs)
-
-
-def _to_crs(geoms: np.ndarray, src, dst) -> np.ndarray:
-    """Polygons from ``src`` to ``dst``, their edges densified first so they keep their shape."""
-    src, dst = CRS.from_user_input(src), CRS.from_user_input(dst)
-    if src.equals(dst):
-        return geoms
-    step = 0.001 if src.is_geographic else 100.0
-    return gpd.GeoSeries(shapely.segmentize(geoms, step), crs=src).to_crs(dst).values.to_numpy()
 
 
 def layer_shares(
