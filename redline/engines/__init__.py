@@ -57,17 +57,41 @@ def screen(projects, layers: Mapping[str, object], *, engine: str = "local", wor
            scheduler: str | None = None, client=None, progress=None, **options) -> ScreeningResult:
     """Screen project footprints against control-line layers: overlaps, distances, rings and verdicts.
 
-    ``projects``, each of ``layers`` (``{kind: layer}``) and ``boundary`` are GeoDataFrames or paths
-    (:func:`redline.read_layer`); ``options`` are those of :func:`redline.analyses.screening.screen`
-    (``boundary, id_field, category_field, buffers, line_width, point_radius, rules, catalog, lang, repaired``).
-    Every input is opened and checked — the rule set, the kinds, the projects, the boundary and every layer —
-    before the first overlay, so a broken layer fails at once. ``engine="dask"`` screens chunks of projects on
-    a Dask cluster (:func:`redline.engines.dask.screen_dask`, the same result; the workers read the layers near
-    their chunk), ``progress(done, total)`` called as chunks finish (the local engine has no chunks to count).
+    Parameters
+    ----------
+    projects : GeoDataFrame or path
+        Polygons, lines (with ``width_m``) and points (with ``radius_m``), in any CRS; a path is read with
+        :func:`redline.read_layer` (invalid geometries repaired and flagged).
+    layers : mapping of kind -> GeoDataFrame or path
+        Catalog kinds (``eco_redline``, ``basic_farmland``, ``urban_boundary`` …), each in any CRS; a PostGIS
+        table or a partitioned layer is read only near the projects (:mod:`redline.engines.local`).
+    engine : {"local", "dask"}
+        ``"dask"``: chunks of projects screened on a Dask cluster (:func:`redline.engines.dask.screen_dask`, the
+        same result) — ``client``, or one made from ``workers``/``scheduler`` and closed after;
+        ``progress(done, total)`` is called as chunks finish.
+    boundary : GeoDataFrame or path, optional
+        The district: the part of each footprint outside it is reported (``outside_boundary_m2``).
+    id_field, category_field : str, optional
+        Default: first of ``project_id, id, name, 编号, 名称`` / ``category, 类别, 项目类别, type``.
+    buffers : iterable of float, optional
+        Ring distances in metres (default: the rule set's, 500, 1000, 5000); empty for none.
+    line_width, point_radius : float, optional
+        Width (m) of lines and radius (m) of points without a ``width_m`` / ``radius_m``.
+    rules : RuleSet or path, optional
+        Screening rule set (categories, rings, safety distances); default the bundled one.
+    catalog : mapping, optional
+        The layer catalog; default :func:`redline.load_catalog`.
+    lang : {"zh", "en"}
+        Language of the messages.
+    repaired : iterable or mapping, optional
+        Index values of projects already repaired upstream, to flag them; a mapping gives what was done to each.
+    crs : optional
+        The metric CRS the work is done in (default: the CGCS2000 Gauss-Krüger zone of the projects).
 
-    Examples
-    --------
-    >>> redline.screen("data/qianjiang/projects.geojson", {"basic_farmland": gdf}, boundary=boundary)  # doctest: +SKIP
+    Every input — the rule set, the kinds, the projects, the boundary and every layer — is opened and checked
+    before the first overlay, so a broken layer fails at once with its one-line error
+    (:class:`~redline.errors.CatalogError`, :class:`~redline.errors.LayerReadError`, ``GeometryError``,
+    ``CRSError``; :class:`~redline.errors.InputError` for Dask's options with the local engine).
     """
     _check_engine(engine, workers, scheduler, client)
     if engine == "local":

@@ -4,7 +4,8 @@ Inputs may be GeoDataFrames or anything :func:`redline.read_layer` reads (files,
 partitioned directories). A PostGIS table or a partitioned layer is read only near the projects: within the
 widest ring or safety distance of its kind, and at least :data:`POSTGIS_REACH_M`; the screening is told so
 (``within_m``), and reports no nearest distance beyond it. Every layer is opened before the first overlay runs,
-so a broken one fails at once, with its one-line error.
+so a broken one fails at once, with its one-line error. Conflicts read their layers, boundary and units first
+the same way (:func:`conflicts_local`).
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ tables and partitioned layers, and says how far around the projects it read them
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 
 import geopandas as gpd
@@ -41,7 +42,7 @@ def screen(
     buffers: Iterable[float] | None = None,
     line_width: float | None = None,
     point_radius: float | None = None,
-    rules: RuleSet | str | None = None,
+    rules: RuleSet | str | os.PathLike | None = None,
     catalog: Mapping[str, LayerKind] | None = None,
     lang: Lang = "zh",
     repaired: Iterable | None = None,
@@ -51,7 +52,7 @@ def screen(
 ) -> ScreeningResult:
     """Screen project footprints (GeoDataFrames) against control-line layers (GeoDataFrames).
 
-    The options are those of :func:`redline.screen`, which takes paths as well and reads them; here
+    The options are those of :func:`redline.screen` (documented there), which takes paths as well; here
     ``within_m`` says, per kind, how far around the projects a layer was read (PostGIS, partitions): a
     nearest distance beyond it is not reported (NaN). ``notes`` (what reading said) start the result's notes.
     Every input is checked (rule set, kinds, rings, projects, each layer, the boundary) before the first overlay.
