@@ -780,7 +780,7 @@ def _refuse_overwrite(targets, inputs, folder: bool = False) -> None:
     """Fail before any work when an output would overwrite an input (a shapefile's parts count) or cannot be
     written (:func:`redline.io.check_output`; ``folder``: the outputs are folders)."""
     from .errors import OutputError
-    from .io import _parts, check_output
+    from .io import check_output, source_files as _parts
 
     ins = {q.resolve() for p in inputs if p is not None for q in _parts(Path(p))}
     for target in targets:

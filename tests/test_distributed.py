@@ -210,3 +210,25 @@ def test_cli_conflicts_engine_dask(tmp_path):
     got = gpd.read_file(tmp_path / "c.gpkg", layer="conflicts")
     ids = {i for v in got.loc[got["b"] == "basic_farmland", "b_ids"] for i in v.split("、")}
     assert ids and ids <= {str(i) for i in files.index}  # GeoPackage fids, not row numbers of a partition
+
+
+def test_engines_entry_points_dispatch_to_dask(client, tmp_path):
+    # redline.engines: the same screening and conflicts on either engine, paths or GeoDataFrames
+    from redline import engines
+    from redline.errors import InputError
+
+    layers = {"eco_redline": str(SAMPLE / "eco_redline.gpkg"), "urban_boundary": str(SAMPLE / "urban_boundary.gpkg")}
+    one = engines.screen(SAMPLE / "projects.geojson", layers, boundary=SAMPLE / "boundary.gpkg")
+    many = engines.screen(SAMPLE / "projects.geojson", layers, boundary=SAMPLE / "boundary.gpkg", engine="dask",
+                          client=client)
+    for name in ("projects", "hits", "encroachments", "buffers", "rings"):
+        _same(getattr(one, name), getattr(many, name))
+    assert one.notes == many.notes
+    _, paths, boundary, _ = _conflict_layers(tmp_path)
+    _same(engines.conflicts(paths, boundary=boundary).pieces,
+          engines.conflicts(paths, boundary=boundary, engine="dask", client=client, cell_km=5.0).pieces)
+    with engines.measure_for("local") as measure:
+        assert measure is None
+    for wrong in ({"workers": 2}, {"scheduler": "tcp://127.0.0.1:9"}):
+        with pytest.raises(InputError, match="--workers and --scheduler go with --engine dask"):
+            engines.screen(SAMPLE / "projects.geojson", layers, **wrong)

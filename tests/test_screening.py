@@ -16,7 +16,8 @@ from pyproj import Geod
 from shapely import LineString, Point, Polygon, box
 
 from conftest import BOWTIE, SAMPLE, WITH_HOLE
-from redline.analyses.screening import load_rules, screen
+from redline.analyses.screening import load_rules
+from redline.engines import screen
 from redline.specs.catalog import load_catalog
 from redline.errors import CatalogError, FieldError, GeometryError
 
@@ -471,7 +472,8 @@ def test_rule_set_validation_lists_every_problem(tmp_path):
         assert expected in text
 
 
-@pytest.mark.parametrize("name", ["redline.analyses.screening", "redline.geometry.footprints", "redline.specs.catalog"])
+@pytest.mark.parametrize("name", ["redline.analyses.screening.coordinator", "redline.specs.rules",
+                                  "redline.geometry.footprints", "redline.specs.catalog"])
 def test_docstring_examples(name):
     import doctest
     import importlib
@@ -486,3 +488,19 @@ def test_explore_makes_a_folium_map():
     assert isinstance(m, folium.Map)
     html = m.get_root().render()
     assert "P-04" in html and "prohibited" in html
+
+
+def test_a_broken_third_layer_fails_before_any_overlay(tmp_path, monkeypatch):
+    import redline.analyses.screening as analysis
+    from redline.errors import LayerReadError
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the screening ran before every layer was opened")
+
+    monkeypatch.setattr(analysis, "screen", no_work)
+    (tmp_path / "broken.gpkg").write_bytes(b"not a geopackage")
+    layers = {"eco_redline": SAMPLE / "eco_redline.gpkg", "basic_farmland": SAMPLE / "basic_farmland.gpkg",
+              "urban_boundary": tmp_path / "broken.gpkg"}
+    with pytest.raises(LayerReadError) as err:
+        screen(SAMPLE / "projects.geojson", layers, buffers=[])
+    assert "broken.gpkg" in str(err.value) and "\n" not in str(err.value)

@@ -38,10 +38,10 @@ __all__ = [
     "MIN_WIDTH_M",
     "ConflictResult",
     "assemble",
-    "clean_layer",
+    "clean_features",
     "conflicts",
-    "overlap_pieces",
     "measure_pieces",
+    "overlap_pieces",
     "resolve_pairs",
     "split_by_units",
 ]
@@ -58,8 +58,9 @@ MIN_AREA_M2 = 1.0
 MIN_WIDTH_M = 2.0
 
 
-def clean_layer(gdf: gpd.GeoDataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Valid polygonal geometries of a layer and the ids (index) of the features they come from."""
+def clean_features(gdf: gpd.GeoDataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Valid polygonal geometries of a layer and the ids (index) of the features they come from (empty ones
+    dropped); :class:`~redline.errors.CRSError` for a layer without a CRS. The Dask engine cleans its reads so."""
     if gdf.crs is None:
         raise CRSError(f"layer {name}: no CRS; set one on the GeoDataFrame")
     geoms = repair(np.asarray(gdf.geometry.values, dtype=object), crs=gdf.crs, where=f"layer {name}",
@@ -112,7 +113,7 @@ def overlap_pieces(pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
 
     Part × part intersections cannot overlap each other, so nothing is unioned but the pieces that touch (one
     conflict spanning several parcels), cluster by cluster. A part lying wholly inside the other layer's part is
-    its own piece.
+    its own piece. The Dask engine finds the pieces of each of its cells so.
     """
     if not len(pa) or not len(pb):
         return np.array([], dtype=object)
@@ -131,11 +132,6 @@ def overlap_pieces(pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
     merged = np.concatenate([pieces[alone], merged])
     out = shapely.get_parts(polygonal(merged))
     return out[~shapely.is_empty(out)]
-
-
-#: The former private names of :func:`clean_layer` and :func:`overlap_pieces`, still imported by
-#: :mod:`redline.engines.dask`.
-_clean, _overlap_pieces = clean_layer, overlap_pieces
 
 
 def _clip_to(pieces: np.ndarray, district, crs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -359,12 +355,12 @@ def _measure_pairs(pairs, geoms: dict, ids: dict, crs, metric, district, min_wid
 
 def _clean_layers(layers: Mapping[str, gpd.GeoDataFrame], kinds, crs) -> tuple[dict, dict]:
     """The layers ``kinds``, each checked for usable coordinates in its own CRS, then in ``crs`` and repaired
-    (:func:`clean_layer`): ``({kind: geometries}, {kind: feature ids})``."""
+    (:func:`clean_features`): ``({kind: geometries}, {kind: feature ids})``."""
     geoms, ids = {}, {}
     for k in kinds:
         if layers[k].crs is not None:  # in the layer's own CRS, before reprojection turns a 1e300 into inf
             require_usable(layers[k].geometry.values, layers[k].crs, where=f"layer {k}", ids=layers[k].index)
-        geoms[k], ids[k] = clean_layer(reproject_to(layers[k], crs) if layers[k].crs is not None else layers[k], k)
+        geoms[k], ids[k] = clean_features(reproject_to(layers[k], crs) if layers[k].crs is not None else layers[k], k)
     return geoms, ids
 
 

@@ -22,7 +22,7 @@ from pyproj import CRS
 
 from ..errors import CRSError, FieldError, GeometryError, InputError
 from ..geometry.area import UNITS, dissolve, ellipsoidal_area, polygonal, repair
-from ..geometry.crs import working_crs
+from ..geometry.crs import reproject_polygons, working_crs
 from ..geometry.overlay import Dissolved, dissolve_parts, overlap_pairs
 from ..specs.catalog import find_field
 from ..specs.classes import CLASS_MAP_SCHEMA, ClassMap, load_class_map
@@ -33,7 +33,6 @@ __all__ = [
     "PreparedLayer",
     "prepare_layer",
     "measure_in_memory",
-    "to_crs_densified",
     "Ledger",
     "ClassMap",
     "CLASS_MAP_SCHEMA",
@@ -102,7 +101,7 @@ class PreparedLayer:
 
     def inside(self, polys: np.ndarray, crs) -> list[tuple[str | None, np.ndarray, float]]:
         """``[(zone, m² inside each of polys, m² in all)]`` for the whole layer (zone None), then per zone."""
-        polys = _to_crs(np.asarray(polys, dtype=object), crs, self.crs)
+        polys = reproject_polygons(np.asarray(polys, dtype=object), crs, self.crs)
         out = [(None, self.whole.inside(polys), self.whole.total_m2)]
         out += [(zone, d.inside(polys), d.total_m2) for zone, d in self.zones.items()]
         return out
@@ -155,17 +154,6 @@ def measure_in_memory(layer, zone_field: str | None, polys, crs, whole: bool = T
     return _prepared(layer, zone_field).inside(polys, crs)
 
 
-def to_crs_densified(geoms: np.ndarray, src, dst) -> np.ndarray:
-    """Polygons from ``src`` to ``dst``, their edges densified first so they keep their shape."""
-    src, dst = CRS.from_user_input(src), CRS.from_user_input(dst)
-    if src.equals(dst):
-        return geoms
-    step = 0.001 if src.is_geographic else 100.0
-    return gpd.GeoSeries(shapely.segmentize(geoms, step), crs=src).to_crs(dst).values.to_numpy()
-
-
-#: The former private name of :func:`to_crs_densified`, still imported by :mod:`redline.engines.dask`.
-_to_crs = to_crs_densified
 _SHARE_COLUMNS = ["kind", "zone", *_area_columns(0.0), "share_pct", "outside_m2", "outside_km2"]
 
 

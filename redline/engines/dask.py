@@ -15,6 +15,7 @@ access to the layer paths (a shared file system, object storage mounted, or a Po
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -22,10 +23,17 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from ..analyses.screening import ScreeningResult, screen
-from ..geometry.area import describe_repairs
-from ..geometry.crs import working_crs
-from ..errors import EngineError
+from ..analyses.conflicts import (MIN_AREA_M2, MIN_WIDTH_M, assemble, clean_features, measure_pieces,
+                                  overlap_pieces, resolve_pairs)
+from ..analyses.indicators import prepare_layer
+from ..analyses.screening import ScreeningResult
+from ..errors import EngineError, FieldError
+from ..geometry.area import describe_repairs, dissolve, polygonal
+from ..geometry.crs import reproject_polygons, reproject_to, transform_bbox, working_crs
+from ..geometry.overlay import dissolve_parts
+from ..io import read_layer
+from ..io.info import layer_info
+from .local import screen_local
 
 __all__ = ["close_client", "conflicts_dask", "dask_client", "dask_measure", "layer_info", "screen_dask"]
 
@@ -57,8 +65,9 @@ def close_client(client) -> None:
 
 
 def _screen_chunk(chunk: gpd.GeoDataFrame, layers: Mapping[str, object], crs: str, options: dict) -> dict:
-    """One task: screen a chunk of projects; plain frames back (the encroachments built here)."""
-    result = screen(chunk, layers, crs=crs, **options)
+    """One task: screen a chunk of projects (:func:`redline.engines.local.screen_local`, which reads what the
+    chunk reaches); plain frames back (the encroachments built here)."""
+    result = screen_local(chunk, layers, crs=crs, **options)
     return {"projects": result.projects, "hits": result.hits, "encroachments": result.encroachments,
             "buffers": result.buffers, "rings": result.rings, "kinds": result.kinds, "crs": result.crs,
             "notes": result.notes}
@@ -71,7 +80,7 @@ def screen_dask(projects: gpd.GeoDataFrame, layers: Mapping[str, object], *, cli
     ``layers`` are best given as paths: partitioned directories or PostGIS URIs, which each task reads only near
     its chunk (GeoDataFrames are sent to the workers once). ``client`` reuses a ``dask.distributed.Client``;
     otherwise one is made (:func:`dask_client`) and closed at the end. ``progress(done, total)`` is called as
-    chunks finish. Other keywords go to :func:`redline.screen`.
+    chunks finish. Other keywords go to :func:`redline.engines.local.screen_local`.
     """
     from dask.distributed import as_completed
 
@@ -130,49 +139,6 @@ def _merge(parts: list[dict], projects: gpd.GeoDataFrame, layers: Mapping[str, o
 # indicators: the plane cut into grid cells, one task per cell
 
 
-def layer_info(layer) -> tuple[CRS, tuple[float, float, float, float], list[str]]:
-    """CRS, extent (in that CRS) and attribute columns of a layer — a GeoDataFrame, a partitioned directory, a
-    PostGIS URI or a file — without reading its features (a file's extent comes from GDAL's header)."""
-    from ..errors import LayerReadError
-    from ..io.partition import is_partitioned, read_index
-    from ..io.postgis import is_postgis, source_info
-
-    if isinstance(layer, gpd.GeoDataFrame):
-        return CRS.from_user_input(layer.crs), tuple(layer.total_bounds), list(layer.columns.drop(layer.geometry.name))
-    if is_postgis(layer):
-        crs, box, cols = source_info(str(layer))
-    elif is_partitioned(layer):
-        import pyarrow.parquet as pq
-
-        index = read_index(layer)
-        boxes = np.array([p.bbox for p in index["partitions"]]) if index["partitions"] else np.zeros((0, 4))
-        box = (boxes[:, 0].min(), boxes[:, 1].min(), boxes[:, 2].max(), boxes[:, 3].max()) if len(boxes) else None
-        crs = index["crs"]
-        first = index["partitions"][0].path if index["partitions"] else None
-        cols = [c for c in pq.read_schema(f"{layer}/{first}").names if c != "geometry"] if first else []
-    elif str(layer).lower().endswith((".parquet", ".geoparquet")):
-        try:
-            gdf = gpd.read_parquet(layer)  # one file: its extent needs the geometries
-        except Exception as exc:
-            raise LayerReadError(f"{layer}: not a readable GeoParquet file ({str(exc).splitlines()[0]})") from None
-        crs = CRS.from_user_input(gdf.crs) if gdf.crs is not None else None
-        box, cols = tuple(gdf.total_bounds), list(gdf.columns.drop(gdf.geometry.name))
-    else:
-        from ..io import _layer_info
-
-        try:
-            info = _layer_info(layer, force_total_bounds=True)  # field names decoded as read_layer does
-        except LayerReadError:
-            raise
-        except Exception as exc:
-            raise LayerReadError(f"{layer}: cannot read ({str(exc).splitlines()[0]})") from None
-        crs = CRS.from_user_input(info["crs"]) if info.get("crs") else None
-        box, cols = tuple(info["total_bounds"]), [str(f) for f in info["fields"]]
-    if crs is None:
-        raise LayerReadError(f"{layer}: no CRS; the Dask engine needs layers with a CRS")
-    return crs, box, cols
-
-
 def _cells(bounds: tuple[float, float, float, float], size: float) -> np.ndarray:
     """Square cells of ``size`` on a grid anchored at 0 covering ``bounds``, their edges densified (size/20)."""
     x0, y0, x1, y1 = bounds
@@ -187,9 +153,6 @@ def _cell_task(layer, zone_field, cell, pieces: np.ndarray, crs) -> list[tuple]:
     """One task: the layer's features meeting ``cell`` (a cell of the grid, or the box of one polygon measured
     whole; only those features are read), dissolved; the area inside each of ``pieces`` and inside the cell
     itself (its share of the whole layer). ``[(zone, m² per piece, m² in the cell)]``."""
-    from ..analyses.indicators import prepare_layer
-    from ..io import read_layer
-
     box = shapely.bounds(cell)
     if isinstance(layer, gpd.GeoDataFrame):
         gdf = layer.iloc[layer.sindex.query(shapely.box(*box))]
@@ -212,10 +175,8 @@ def dask_measure(client, cell_km: float = 20.0):
     them).
     """
     def measure(layer, zone_field, polys, crs, whole: bool = True):
-        from ..analyses.indicators import _to_crs
-
         layer_crs, extent, _ = layer_info(layer)
-        polys = _to_crs(np.asarray(polys, dtype=object), crs, layer_crs)
+        polys = reproject_polygons(np.asarray(polys, dtype=object), crs, layer_crs)
         size = cell_km / 111.32 if layer_crs.is_geographic else cell_km * 1000.0
         ok = ~(shapely.is_missing(polys) | shapely.is_empty(polys))
         b = np.full((len(polys), 4), np.nan)
@@ -261,10 +222,6 @@ def dask_measure(client, cell_km: float = 20.0):
 def _near(layer, kind: str, box, crs, repairs: dict) -> tuple[np.ndarray, np.ndarray]:
     """The features of ``layer`` meeting ``box`` (in ``crs``), cleaned and in ``crs``, in the layer's order, and
     their ids; the ids of features repaired or dropped while reading go to ``repairs[kind]``."""
-    from ..analyses.conflicts import _clean
-    from ..geometry.crs import reproject_to, transform_bbox
-    from ..io import read_layer
-
     valid = False
     if isinstance(layer, gpd.GeoDataFrame):
         near = layer.sindex.query(shapely.box(*transform_bbox(box, crs, layer.crs)))
@@ -280,7 +237,7 @@ def _near(layer, kind: str, box, crs, repairs: dict) -> tuple[np.ndarray, np.nda
     moved = reproject_to(gdf, crs)
     if valid and moved is gdf:
         return np.asarray(gdf.geometry.values, dtype=object), np.asarray(gdf.index)
-    return _clean(moved, kind)
+    return clean_features(moved, kind)
 
 
 def _conflict_task(layers: Mapping[str, object], pairs: list[tuple[str, str]], box, crs, metric, district,
@@ -294,38 +251,17 @@ def _conflict_task(layers: Mapping[str, object], pairs: list[tuple[str, str]], b
     edge come back open, to be found again in a box grown around them. The lowest point of the whole piece lies
     on the part of it that the cell holding that point sees, so every piece is some task's.
     """
-    from ..analyses.conflicts import _overlap_pieces, measure_pieces
-    from ..geometry.area import polygonal
-    from ..geometry.crs import reproject_to
-    from ..geometry.overlay import dissolve_parts
-
-    rect = shapely.box(*box)
-    shapely.prepare(rect)
     repairs: dict = {}
-    feats = {}
-    for kind in dict.fromkeys(k for p in pairs for k in p):
-        geoms, ids = _near(layers[kind], kind, box, crs, repairs)
-        cut = geoms.copy()
-        across = ~shapely.contains_properly(rect, geoms) if len(geoms) else np.array([], bool)
-        cut[across] = polygonal(shapely.intersection(geoms[across], rect))
-        cut = cut[~shapely.is_empty(cut)]
-        in_metric = reproject_to(gpd.GeoSeries(geoms, crs=crs), metric).values if len(geoms) else geoms
-        feats[kind] = (cut, in_metric, ids)
+    feats = {kind: _clipped(layers[kind], kind, box, crs, metric, repairs)
+             for kind in dict.fromkeys(k for p in pairs for k in p)}
     out = {}
-    x0, y0, x1, y1 = box
     for a, b in pairs:
         pa, pb = (dissolve_parts(feats[k][0], crs, m2=np.zeros(len(feats[k][0]))).parts for k in (a, b))
-        pieces = _overlap_pieces(pa, pb)
+        pieces = overlap_pieces(pa, pb)
         bounds = shapely.bounds(pieces) if len(pieces) else np.zeros((0, 4))
+        x0, y0, x1, y1 = box
         inside = (bounds[:, 0] > x0) & (bounds[:, 1] > y0) & (bounds[:, 2] < x1) & (bounds[:, 3] < y1)
-        if own is not None:
-            eps = 1e-6 * (own[2] - own[0])
-            x, y = _lowest_points(pieces)
-            mine = (x >= own[0] - eps) & (x < own[2] + eps) & (y >= own[1] - eps) & (y < own[3] + eps)
-        else:
-            mine = np.zeros(len(pieces), bool)
-            if len(pieces):
-                mine[np.unique(shapely.STRtree(pieces).query(seeds, predicate="intersects")[1])] = True
+        mine = _owned(pieces, own, seeds)
         done = pieces[mine & inside]
         frame, outside = measure_pieces(done, crs, metric, district=district, min_width=min_width,
                                         a=feats[a][1:], b=feats[b][1:])
@@ -333,6 +269,31 @@ def _conflict_task(layers: Mapping[str, object], pairs: list[tuple[str, str]], b
         out[(a, b)] = {"frame": frame, "bounds": bounds[mine & inside], "size": shapely.area(done),
                        "outside": outside, "open": (bounds[cut], shapely.point_on_surface(pieces[cut]))}
     return {"pairs": out, "repairs": repairs}
+
+
+def _clipped(layer, kind: str, box, crs, metric, repairs: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The features of ``layer`` meeting ``box``: clipped to it, whole in the ``metric`` CRS, and their ids."""
+    rect = shapely.box(*box)
+    shapely.prepare(rect)
+    geoms, ids = _near(layer, kind, box, crs, repairs)
+    cut = geoms.copy()
+    across = ~shapely.contains_properly(rect, geoms) if len(geoms) else np.array([], bool)
+    cut[across] = polygonal(shapely.intersection(geoms[across], rect))
+    cut = cut[~shapely.is_empty(cut)]
+    in_metric = reproject_to(gpd.GeoSeries(geoms, crs=crs), metric).values if len(geoms) else geoms
+    return cut, in_metric, ids
+
+
+def _owned(pieces: np.ndarray, own, seeds) -> np.ndarray:
+    """Which pieces are a task's: their lowest point in its cell ``own`` (widened by a hair), or holding a seed."""
+    if own is not None:
+        eps = 1e-6 * (own[2] - own[0])
+        x, y = _lowest_points(pieces)
+        return (x >= own[0] - eps) & (x < own[2] + eps) & (y >= own[1] - eps) & (y < own[3] + eps)
+    mine = np.zeros(len(pieces), bool)
+    if len(pieces):
+        mine[np.unique(shapely.STRtree(pieces).query(seeds, predicate="intersects")[1])] = True
+    return mine
 
 
 def _lowest_points(pieces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -369,6 +330,151 @@ def _distinct(bounds: np.ndarray, size: np.ndarray) -> np.ndarray:
     return keep
 
 
+@dataclass
+class _Grid:
+    """The plane of a conflicts run on Dask: the CRS pieces are found in and the metric one they are measured in,
+    each layer's extent, the district, the cell size and its margin, and the cells (anchored at the layers'
+    south-west corner)."""
+
+    crs: CRS
+    metric: str
+    extents: dict
+    district: object
+    size: float
+    margin: float
+    cells: np.ndarray
+
+    def boxes(self, pairs: list[tuple[str, str]]):
+        """``(cell, read box, pairs whose layers both reach the box)`` for every cell some pair reaches."""
+        for cell in self.cells:
+            box = (cell[0] - self.margin, cell[1] - self.margin, cell[2] + self.margin, cell[3] + self.margin)
+            active = [p for p in pairs if _meets(box, self.extents[p[0]]) and _meets(box, self.extents[p[1]])]
+            if active:
+                yield cell, box, active
+
+
+def _meets(box, other) -> bool:
+    """Whether two boxes ``(xmin, ymin, xmax, ymax)`` meet."""
+    return box[0] <= other[2] and other[0] <= box[2] and box[1] <= other[3] and other[1] <= box[3]
+
+
+def _grid(layers: Mapping[str, object], pairs, boundary: gpd.GeoDataFrame | None, cell_km: float) -> _Grid:
+    """The grid of a run: layers' extents from their headers (:func:`redline.io.info.layer_info`), in the
+    boundary's CRS, else the first layer's; ``cell_km`` cells with a margin of a tenth of a cell."""
+    info = {k: layer_info(layers[k]) for k in dict.fromkeys(k for p in pairs for k in p)}
+    first_crs, first_box, _ = info[pairs[0][0]]
+    crs = CRS.from_user_input(boundary.crs) if boundary is not None else first_crs
+    metric = working_crs(boundary if boundary is not None else
+                         gpd.GeoDataFrame(geometry=[shapely.box(*first_box)], crs=first_crs))
+    extents = {k: transform_bbox(box, layer_crs, crs) for k, (layer_crs, box, _) in info.items()}
+    district = dissolve(boundary.to_crs(crs).geometry.values) if boundary is not None else None
+    size = cell_km / 111.32 if crs.is_geographic else cell_km * 1000.0
+    reach = list(extents.values())
+    x0, y0 = min(b[0] for b in reach), min(b[1] for b in reach)
+    nx = max(1, int(np.ceil((max(b[2] for b in reach) - x0) / size)))
+    ny = max(1, int(np.ceil((max(b[3] for b in reach) - y0) / size)))
+    gx, gy = np.meshgrid(x0 + size * np.arange(nx), y0 + size * np.arange(ny))
+    cells = np.c_[gx.ravel(), gy.ravel(), gx.ravel() + size, gy.ravel() + size]
+    # a piece smaller than the margin is whole in the box of the cell holding its lowest point
+    return _Grid(crs, metric, extents, district, size, size / 10, cells)
+
+
+class _Progress:
+    """``progress(done, total)`` as tasks finish; the total grows as tasks are added."""
+
+    def __init__(self, callback):
+        self.callback, self.done, self.total = callback, 0, 0
+
+    def tick(self) -> None:
+        """One task finished."""
+        self.done += 1
+        if self.callback is not None:
+            self.callback(self.done, self.total)
+
+
+def _gather(futures, found: dict, repairs: dict, progress: _Progress) -> dict:
+    """The tasks' results: pieces into ``found`` per pair, repairs merged; the open pieces per pair."""
+    from dask.distributed import as_completed
+
+    opened: dict[tuple[str, str], list] = {}
+    for future in as_completed(futures):
+        result = future.result()
+        for kind, seen in result["repairs"].items():
+            mine = repairs.setdefault(kind, {"repaired": set(), "dropped": set()})
+            for what in ("repaired", "dropped"):
+                mine[what] |= seen[what]
+        for pair, part in result["pairs"].items():
+            found[pair].append(part)
+            if len(part["open"][0]):
+                opened.setdefault(pair, []).append(part["open"])
+        progress.tick()
+    return opened
+
+
+def _regrown(opened: dict, grid: _Grid) -> list[tuple[tuple[str, str], tuple, np.ndarray]]:
+    """Pieces reaching their box's edge: ``(pair, box, seeds)``, a box grown around each group of them."""
+    tasks = []
+    for pair, parts in opened.items():
+        bounds = np.concatenate([b for b, _ in parts])
+        seeds = np.concatenate([s for _, s in parts])
+        grow = np.maximum(grid.margin, 0.5 * np.fmax(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1]))
+        boxes = bounds + np.c_[-grow, -grow, grow, grow]
+        for group in _groups(seeds, grid.size):
+            tasks.append((pair, (*boxes[group, :2].min(axis=0), *boxes[group, 2:].max(axis=0)), seeds[group]))
+    return tasks
+
+
+def _run_conflicts(client, layers: Mapping[str, object], pairs, grid: _Grid, min_width: float, progress: _Progress):
+    """Every task of a run, round after round until no piece is left open: the pieces found per pair, and the
+    repairs made while reading."""
+    shipped = {k: client.scatter(v, broadcast=True) if isinstance(v, gpd.GeoDataFrame) else v
+               for k, v in layers.items() if k in grid.extents}
+    where = client.scatter(grid.district, broadcast=True) if grid.district is not None else None
+    common = (grid.crs, grid.metric, where, min_width)
+    futures = [client.submit(_conflict_task, shipped, active, box, *common, own=tuple(cell), pure=False)
+               for cell, box, active in grid.boxes(pairs)]
+    found: dict[tuple[str, str], list[dict]] = {p: [] for p in pairs}
+    repairs: dict[str, dict[str, set]] = {}
+    rounds = 0
+    while futures:
+        progress.total += len(futures)
+        opened = _gather(futures, found, repairs, progress)
+        rounds += 1
+        if opened and rounds > 60:  # each round grows a box by half its piece at least: never in practice
+            raise EngineError("conflicts on Dask: pieces still cut by their boxes after 60 rounds; give a larger "
+                              "--cell-km, or run on one machine (--engine local)")
+        futures = [client.submit(_conflict_task, shipped, [pair], box, *common, seeds=seeds, pure=False)
+                   for pair, box, seeds in _regrown(opened, grid)]
+    return found, repairs
+
+
+def _measured(found: dict) -> dict:
+    """Per pair, the measured pieces of every task (each piece once) and the area outside the district."""
+    measured = {}
+    for pair, parts in found.items():
+        keep = _distinct(np.concatenate([p["bounds"] for p in parts]), np.concatenate([p["size"] for p in parts]))
+        frames, outside, start = [], 0.0, 0
+        for p in parts:
+            mine = keep[start:start + len(p["bounds"])]
+            start += len(p["bounds"])
+            frames.append(p["frame"][mine[p["frame"]["parent"].to_numpy(int)]] if len(p["frame"]) else p["frame"])
+            outside += float(p["outside"][mine].sum())
+        measured[pair] = (pd.concat(frames, ignore_index=True), outside)
+    return measured
+
+
+def _repair_notes(repairs: dict) -> list[str]:
+    """What reading repaired or dropped, per kind."""
+    notes = []
+    for kind, seen in repairs.items():
+        if seen["repaired"]:
+            notes.append(f"{kind}: {describe_repairs(fix for _, fix in seen['repaired'])}")
+        if seen["dropped"]:
+            notes.append(f"{kind}: {len(seen['dropped'])} features dropped (not polygons, empty, or with "
+                         f"unusable coordinates: see redline layers check)")
+    return notes
+
+
 def conflicts_dask(layers: Mapping[str, object], pairs=None, *, boundary: gpd.GeoDataFrame | None = None,
                    units: gpd.GeoDataFrame | None = None, by: str | None = None, min_area: float | None = None,
                    min_width: float | None = None, client=None, workers: int | None = None,
@@ -384,102 +490,19 @@ def conflicts_dask(layers: Mapping[str, object], pairs=None, *, boundary: gpd.Ge
     measured whole, once. Pieces are then numbered, summed per pair and per unit as on one machine.
     ``progress(done, total)`` is called as tasks finish (the total grows when pieces are found again).
     """
-    from dask.distributed import as_completed
-
-    from ..analyses.conflicts import MIN_AREA_M2, MIN_WIDTH_M, assemble, resolve_pairs
-    from ..geometry.area import dissolve
-    from ..geometry.crs import transform_bbox
-
     min_area = MIN_AREA_M2 if min_area is None else min_area
     min_width = MIN_WIDTH_M if min_width is None else min_width
     pairs = resolve_pairs(list(layers), pairs)
     if units is not None and by is None:
-        from ..errors import FieldError
-
         raise FieldError("units given without the unit id field (by=)")
-    info = {k: layer_info(layers[k]) for k in dict.fromkeys(k for p in pairs for k in p)}
-    first_crs, first_box, _ = info[pairs[0][0]]
-    crs = CRS.from_user_input(boundary.crs) if boundary is not None else first_crs
-    metric = working_crs(boundary if boundary is not None else
-                         gpd.GeoDataFrame(geometry=[shapely.box(*first_box)], crs=first_crs))
-    extents = {k: transform_bbox(box, layer_crs, crs) for k, (layer_crs, box, _) in info.items()}
-    district = dissolve(boundary.to_crs(crs).geometry.values) if boundary is not None else None
-    size = cell_km / 111.32 if crs.is_geographic else cell_km * 1000.0
-    margin = size / 10  # a piece smaller than this is whole in the box of the cell holding its lowest point
-
-    def meets(box, other) -> bool:
-        return box[0] <= other[2] and other[0] <= box[2] and box[1] <= other[3] and other[1] <= box[3]
-
-    reach = list(extents.values())
-    x0, y0 = min(b[0] for b in reach), min(b[1] for b in reach)
-    nx = max(1, int(np.ceil((max(b[2] for b in reach) - x0) / size)))
-    ny = max(1, int(np.ceil((max(b[3] for b in reach) - y0) / size)))
-    gx, gy = np.meshgrid(x0 + size * np.arange(nx), y0 + size * np.arange(ny))
-    cells = np.c_[gx.ravel(), gy.ravel(), gx.ravel() + size, gy.ravel() + size]  # anchored at the layers' corner
+    grid = _grid(layers, pairs, boundary, cell_km)
     own = client is None
     client = dask_client(workers, scheduler) if own else client
-    found: dict[tuple[str, str], list[dict]] = {p: [] for p in pairs}
-    repairs: dict[str, dict[str, set]] = {}
     try:
-        shipped = {k: client.scatter(v, broadcast=True) if isinstance(v, gpd.GeoDataFrame) else v
-                   for k, v in layers.items() if k in info}
-        where = client.scatter(district, broadcast=True) if district is not None else None
-        futures = []
-        for cell in cells:
-            box = (cell[0] - margin, cell[1] - margin, cell[2] + margin, cell[3] + margin)
-            active = [p for p in pairs if meets(box, extents[p[0]]) and meets(box, extents[p[1]])]
-            if active:
-                futures.append(client.submit(_conflict_task, shipped, active, box, crs, metric, where, min_width,
-                                             own=tuple(cell), pure=False))
-        total, done, rounds = len(futures), 0, 0
-        while futures:
-            opened: dict[tuple[str, str], list] = {}
-            for future in as_completed(futures):
-                result = future.result()
-                for kind, seen in result["repairs"].items():
-                    mine = repairs.setdefault(kind, {"repaired": set(), "dropped": set()})
-                    for what in ("repaired", "dropped"):
-                        mine[what] |= seen[what]
-                for pair, part in result["pairs"].items():
-                    found[pair].append(part)
-                    if len(part["open"][0]):
-                        opened.setdefault(pair, []).append(part["open"])
-                done += 1
-                if progress is not None:
-                    progress(done, total)
-            futures = []
-            rounds += 1
-            if opened and rounds > 60:  # each round grows a box by half its piece at least: never in practice
-                raise EngineError("conflicts on Dask: pieces still cut by their boxes after 60 rounds; give a larger "
-                                  "--cell-km, or run on one machine (--engine local)")
-            for pair, parts in opened.items():  # pieces reaching their box's edge: again in a box grown around them
-                bounds = np.concatenate([b for b, _ in parts])
-                seeds = np.concatenate([s for _, s in parts])
-                grow = np.maximum(margin, 0.5 * np.fmax(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1]))
-                boxes = bounds + np.c_[-grow, -grow, grow, grow]
-                for group in _groups(seeds, size):
-                    box = (*boxes[group, :2].min(axis=0), *boxes[group, 2:].max(axis=0))
-                    futures.append(client.submit(_conflict_task, shipped, [pair], box, crs, metric, where,
-                                                 min_width, seeds=seeds[group], pure=False))
-            total += len(futures)
+        found, repairs = _run_conflicts(client, layers, pairs, grid, min_width, _Progress(progress))
     finally:
         if own:
             close_client(client)
-    measured = {}
-    for pair, parts in found.items():
-        keep = _distinct(np.concatenate([p["bounds"] for p in parts]), np.concatenate([p["size"] for p in parts]))
-        frames, outside, start = [], 0.0, 0
-        for p in parts:
-            mine = keep[start:start + len(p["bounds"])]
-            start += len(p["bounds"])
-            frames.append(p["frame"][mine[p["frame"]["parent"].to_numpy(int)]] if len(p["frame"]) else p["frame"])
-            outside += float(p["outside"][mine].sum())
-        measured[pair] = (pd.concat(frames, ignore_index=True), outside)
-    result = assemble(measured, pairs, crs, units=units, by=by, min_area=min_area, min_width=min_width)
-    for kind, seen in repairs.items():
-        if seen["repaired"]:
-            result.notes.append(f"{kind}: {describe_repairs(fix for _, fix in seen['repaired'])}")
-        if seen["dropped"]:
-            result.notes.append(f"{kind}: {len(seen['dropped'])} features dropped (not polygons, empty, or with "
-                                f"unusable coordinates: see redline layers check)")
+    result = assemble(_measured(found), pairs, grid.crs, units=units, by=by, min_area=min_area, min_width=min_width)
+    result.notes += _repair_notes(repairs)
     return result

@@ -14,6 +14,7 @@ from typing import Literal
 
 import geopandas as gpd
 import numpy as np
+import shapely
 from pyproj import CRS, Transformer
 
 from ..errors import CRSError
@@ -29,6 +30,7 @@ __all__ = [
     "describe_crs",
     "crs_code",
     "to_crs",
+    "reproject_polygons",
     "reproject_to",
     "transform_bbox",
     "working_crs",
@@ -255,6 +257,16 @@ def reproject_to(data, crs):
     from .clean import reproject  # clean.py names CRSs with this module: imported here, not in a cycle
 
     return reproject(data, crs)
+
+
+def reproject_polygons(geoms: np.ndarray, src, dst) -> np.ndarray:
+    """Polygons from CRS ``src`` to ``dst``, their edges densified first (0.001° or 100 m) so they keep their shape;
+    ``geoms`` themselves when the two CRSs are the same."""
+    src, dst = CRS.from_user_input(src), CRS.from_user_input(dst)
+    if src.equals(dst):
+        return geoms
+    step = 0.001 if src.is_geographic else 100.0
+    return gpd.GeoSeries(shapely.segmentize(geoms, step), crs=src).to_crs(dst).values.to_numpy()
 
 
 def transform_bbox(bbox, src, dst) -> tuple[float, float, float, float]:

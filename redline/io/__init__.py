@@ -15,7 +15,8 @@ The names below are the room's API, importable from ``redline.io`` as before the
 
 from ..geometry.footprints import check_project_ids, prepare_projects
 from ..specs.schema import read_toml
-from .encoding import detect_encoding, layer_info
+from .encoding import detect_encoding, read_info
+from .info import layer_info
 from .limits import MAX_FEATURES_ENV, MAX_MEMORY_ENV, estimate_memory
 from .provenance import file_sha256
 from .raster import open_raster
@@ -36,9 +37,7 @@ from .write import (
     write_styled_gpkg,
 )
 
-# the old private names of layer_info and source_files, imported by the dask engine and the command line until
-# they use the public ones; and helpers the tests call
-_layer_info, _parts = layer_info, source_files
+# helpers the tests call
 from .write import _host, _process_start  # noqa: E402,F401
 
 __all__ = [
@@ -72,5 +71,6 @@ __all__ = [
     "MAX_MEMORY_ENV",
     "estimate_memory",
     "layer_info",
+    "read_info",
     "source_files",
 ]

@@ -385,7 +385,7 @@ def _decode_name(name, encoding: str):
         return name
 
 
-def layer_info(path: str | os.PathLike, layer: str | None = None, plan: _Encoding | None = None, **kwargs) -> dict:
+def read_info(path: str | os.PathLike, layer: str | None = None, plan: _Encoding | None = None, **kwargs) -> dict:
     """``pyogrio.read_info`` with the text decoded as :func:`redline.io.read_layer` decodes it: field names in GBK under a
     ``.cpg`` saying UTF-8 would fail, or come out as mojibake. ``plan``: the encoding, when already decided."""
     import pyogrio

@@ -31,7 +31,7 @@ from pyproj import CRS
 
 from ..geometry.crs import transform_bbox
 from ..errors import FieldError, InputError, LayerReadError, OutputError
-from .encoding import _TEXT_FORMATS, layer_info, _plan
+from .encoding import _TEXT_FORMATS, read_info, _plan
 from .write import atomic_folder
 
 __all__ = ["INDEX", "Partition", "check_target", "is_partitioned", "partition_layer", "read_index", "read_partitioned"]
@@ -83,7 +83,7 @@ def _batches(src: Path, batch_size: int):
                              f"export it again (as a GeoPackage, or a shapefile in one encoding) and partition that")
     encoding = plan.gdal
     try:
-        info = layer_info(src, plan=plan)
+        info = read_info(src, plan=plan)
     except Exception as exc:
         raise LayerReadError(f"{src}: cannot read ({str(exc).splitlines()[0]})") from None
     crs = CRS.from_user_input(info["crs"]) if info.get("crs") else None

@@ -28,6 +28,7 @@ import geopandas as gpd
 
 from ..errors import OutputError, RedlineError
 from ..specs.schema import ON_READ
+from . import postgis
 from .sources import _DB_URI, _PARQUET, _gdal_message, _sibling
 
 # Inputs read while :func:`protect_inputs` is active (the CLI turns it on for every command):
@@ -525,12 +526,18 @@ def _write_gpkg_layers(tmp: Path, layers, path: Path) -> None:
 
 
 def write_layers(layers: dict[str, gpd.GeoDataFrame], path: str | os.PathLike, what: str = "output") -> Path:
-    """Write several named layers into one GeoPackage, atomically (all of them or nothing).
+    """Write several named layers into one GeoPackage, atomically (all of them or nothing) — or, when ``path``
+    is ``postgresql://…?table=NAME``, to PostGIS in one transaction: the first layer to table ``NAME``, each
+    other to ``NAME_<layer>`` (:func:`redline.io.postgis.write_postgis`).
 
     Examples
     --------
     >>> write_layers({"added": added, "removed": removed}, "change.gpkg")  # doctest: +SKIP
     """
+    if postgis.is_postgis(path):
+        tables = {"" if i == 0 else name: gdf for i, (name, gdf) in enumerate(layers.items())}
+        postgis.write_postgis(tables, os.fspath(path))
+        return postgis.parse_uri(os.fspath(path)).where
     path = Path(path)
     if path.suffix.lower() != ".gpkg":
         raise OutputError(f"{path}: the {what} is a GeoPackage with {len(layers)} layers; use .gpkg")
