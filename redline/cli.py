@@ -411,7 +411,8 @@ def screen(projects, layer_specs, boundary, id_field, category_field, buffers, l
         --layer basic_farmland=data/qianjiang/basic_farmland.gpkg \\
         --layer urban_boundary=data/qianjiang/urban_boundary.gpkg --out screening.gpkg
     """
-    from .analyses.screening import load_rules, screen as run_screen
+    from .analyses.screening import load_rules
+    from .engines.local import screen_local as run_screen
     from .specs.catalog import SEVERITY_RANK, kind_problems, load_catalog
     from .errors import CatalogError
     from .io import prepare_projects, read_layer

@@ -49,12 +49,15 @@ def screen(
     crs=None,
     within_m: Mapping[str, float] | None = None,
     notes: Iterable[str] = (),
+    checked: Iterable[str] = (),
 ) -> ScreeningResult:
     """Screen project footprints (GeoDataFrames) against control-line layers (GeoDataFrames).
 
     The options are those of :func:`redline.screen` (documented there), which takes paths as well; here
     ``within_m`` says, per kind, how far around the projects a layer was read (PostGIS, partitions): a
-    nearest distance beyond it is not reported (NaN). ``notes`` (what reading said) start the result's notes.
+    nearest distance beyond it is not reported (NaN). ``notes`` (what reading said) start the result's notes;
+    ``checked`` names the layers (kinds, ``"boundary"``) :func:`redline.read_layer` read, repaired and checked
+    already, which are not checked again.
     Every input is checked (rule set, kinds, rings, projects, each layer, the boundary) before the first overlay.
 
     Examples
@@ -72,8 +75,10 @@ def screen(
     proj = project_footprints(projects, rules, id_field=id_field, category_field=category_field,
                               line_width=line_width, point_radius=point_radius, repaired=repaired, crs=crs)
     notes += proj.notes
-    checked = {kind: check_layer(gdf, kind, notes) for kind, gdf in layers.items()}
-    boundary = check_layer(boundary, "boundary", notes) if boundary is not None else None
+    done = set(checked)
+    checked = {kind: gdf if kind in done else check_layer(gdf, kind, notes) for kind, gdf in layers.items()}
+    if boundary is not None and "boundary" not in done:
+        boundary = check_layer(boundary, "boundary", notes)
     rings = Rings(proj.geoms, rings_m)
     found, ring_rows = [], []
     for name, layer in checked.items():
