@@ -2,7 +2,7 @@
 client of ``--engine dask``, and the short listing of what tripped a gate.
 
 A job reports how far it is through one optional callable, ``progress(description, done, total)`` (``total`` None
-while unknown); it prints nothing itself.
+while unknown).
 """
 
 from __future__ import annotations

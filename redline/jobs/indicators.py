@@ -37,7 +37,7 @@ from ..io import open_raster, read_layer, read_table, write_tables
 from ..specs.catalog import kind_problems, load_catalog
 from ..specs.workspace import Workspace
 from ..text import labels as text_labels, t
-from .common import counted, district_workspace, refuse_overwrite
+from .common import counted, district_workspace, engine_client, refuse_overwrite
 
 __all__ = ["IndicatorReport", "run_indicators", "indicators_job", "scorecard_key", "display_lang", "DISTRICT",
            "BUILTUP"]
@@ -369,20 +369,21 @@ def write_indicator_tables(report: IndicatorReport, lang: str, outputs, only_sco
         write_tables(chosen, path)
 
 
-def indicators_job(workspace=None, *, recipe=None, outputs=(), lang: str = "zh", per_unit: bool = True, client=None,
-                   cell_km: float = 20.0, progress=None, **inputs) -> IndicatorReport:
+def indicators_job(workspace=None, *, recipe=None, outputs=(), lang: str = "zh", per_unit: bool = True,
+                   engine: str = "local", workers=None, scheduler=None, cell_km: float = 20.0, progress=None,
+                   **inputs) -> IndicatorReport:
     """``redline indicators`` / ``scorecard``: the workspace, the recipe and the outputs checked, every indicator
-    measured (on
-    ``client``'s Dask cluster, cell by cell, when given), the tables written to ``outputs``.
+    measured (with ``engine="dask"``, the control-line areas cell by cell on a Dask cluster), the tables written to
+    ``outputs``.
 
     ``progress(description, done, total)`` (optional) follows the reads and steps of :func:`run_indicators`."""
     ws = indicator_workspace(workspace, per_unit=per_unit, **inputs)
     rec = load_recipe(recipe) if recipe else None
     refuse_overwrite(outputs, [ws.boundary, *ws.layers.values(), ws.units, ws.landuse, ws.quotas, ws.landcover,
                                ws.landcover_classes])
-    measure = dask_measure(client, cell_km) if client is not None else None
     steps = 2 + len(ws.layers) + (ws.units is not None) + (ws.landuse is not None) + (ws.landcover is not None)
-    step = counted(progress, steps)
-    report = run_indicators(ws, rec, lang, progress=step, measure=measure)
+    with engine_client(engine, workers, scheduler) as client:
+        measure = dask_measure(client, cell_km) if client is not None else None
+        report = run_indicators(ws, rec, lang, progress=counted(progress, steps), measure=measure)
     write_indicator_tables(report, lang, outputs, only_scorecard=not per_unit)
     return report

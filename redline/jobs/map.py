@@ -11,6 +11,7 @@ from ..maps import build_map, load_theme, render_html
 from ..specs.workspace import Workspace
 from ..text import t
 from .common import check_layer_kinds
+from .indicators import display_lang
 
 __all__ = ["MapRun", "map_job"]
 
@@ -53,7 +54,7 @@ def map_job(ws: Workspace, out, *, projects=None, basemap: str = "osm", tianditu
         result = screen(proj, layers, boundary=district, buffers=[], lang=lang, rules=rules,
                         repaired={r["id"]: r.get("repair", "") for r in rep.repaired})
     if title is None and "name" in district.columns:
-        title = t("jobs.map.title", "en" if lang == "en" else "zh", district=district.iloc[0]["name"])
+        title = t("jobs.map.title", display_lang(lang), district=district.iloc[0]["name"])
     built = build_map(layers, boundary=district, units=towns, units_by=ws.by, screening=result, lang=lang,
                       basemap=basemap, tianditu_key=tianditu_key, title=title, theme=theme)
     page = render_html(built.map)

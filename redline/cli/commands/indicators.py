@@ -32,13 +32,13 @@ def indicators(workspace, boundary, layer_specs, units, by, landuse, landuse_fie
           --layer eco_redline=data/qianjiang/eco_redline.gpkg --layer nature_reserve=data/qianjiang/nature_reserve.gpkg
       redline indicators --workspace data/qianjiang/workspace.toml --recipe analyses/qianjiang-2025.toml --out ledger.xlsx
     """
-    from ...jobs.common import engine_client  # the jobs load GDAL: only when the command runs
-    from ...jobs.indicators import indicators_job
+    from ...jobs.indicators import indicators_job  # the job loads GDAL: only when the command runs
 
     refuse_csv_without_scorecard(outputs, recipe)
-    with engine_client(engine, workers, scheduler) as client, job_progress(as_json, "measuring") as progress:
-        report = indicators_job(workspace, recipe=recipe, outputs=outputs, lang=lang, client=client, cell_km=cell_km,
-                                progress=progress, boundary=boundary, layers=layer_specs, units=units, by=by,
+    with job_progress(as_json, "measuring") as progress:
+        report = indicators_job(workspace, recipe=recipe, outputs=outputs, lang=lang, engine=engine, workers=workers,
+                                scheduler=scheduler, cell_km=cell_km, progress=progress, boundary=boundary,
+                                layers=layer_specs, units=units, by=by,
                                 landuse=landuse, landuse_field=landuse_field, quotas=quotas, landcover=landcover,
                                 landcover_classes=landcover_classes)
     if as_json:
