@@ -1,7 +1,7 @@
 """What the command line prints: the consoles, JSON, the tables, progress bars, and errors as one line.
 
 Only light modules are imported when this module loads (``redline --help`` imports every command's module, and
-each of them this one); what draws a result imports the result's modules when it runs.
+each of them this one): rich, and the modules of a result, are imported when something is printed.
 """
 
 from __future__ import annotations
@@ -10,27 +10,44 @@ import json
 import re
 import sys
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from ..errors import redact
 from ..text import labels, t
 
-__all__ = ["err", "console", "progress_bar", "job_progress", "dumps", "fail", "one_line", "cell", "print_tables",
-           "print_notes", "print_files", "print_written", "check_table", "check_details", "verdict_table"]
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
-#: Standard error: progress, the one-line errors, what tripped a gate.
-err = Console(stderr=True, highlight=False)
+__all__ = ["err_console", "say", "console", "progress_bar", "job_progress", "dumps", "fail", "one_line", "cell",
+           "print_tables", "print_notes", "print_files", "print_written", "check_table", "check_details",
+           "verdict_table"]
 
 _VERDICT_STYLE = {"prohibited": "bold red", "conditional": "dark_orange", "restricted": "yellow", "clear": "green"}
 _RIGHT = ("features", "fixes", "area_km2")
 
 
+@cache
+def err_console() -> Console:
+    """Standard error: progress, the one-line errors, what tripped a gate."""
+    from rich.console import Console  # rich is slow to import: not for --help
+
+    return Console(stderr=True, highlight=False)
+
+
+def say(message: str) -> None:
+    """``message`` as one line on stderr, as it is (no markup, no wrapping)."""
+    err_console().print(message, markup=False, soft_wrap=True)
+
+
 def console() -> Console:
     """Standard output; when piped to a file, wide enough that tables are not cut."""
+    from rich.console import Console
+
     con = Console(highlight=False)
     return con if con.is_terminal else Console(highlight=False, width=160)
 
@@ -39,6 +56,7 @@ def progress_bar(disable: bool = False):
     """A progress bar on stderr, shown only on a terminal (in a log or a pipe it would leave blank lines)."""
     from rich.progress import Progress  # rich's progress module is slow to import: only when a command runs
 
+    err = err_console()
     return Progress(transient=True, console=err, disable=disable or not err.is_terminal)
 
 
@@ -64,7 +82,7 @@ def dumps(data) -> str:
 
 def fail(message: str, exit: bool = False) -> None:
     """Print ``redline: error: <message>`` as one line on stderr and exit with code 1."""
-    err.print(f"redline: error: {one_line(message)}", markup=False, soft_wrap=True)
+    say(f"redline: error: {one_line(message)}")
     if exit:
         sys.exit(1)
     click.get_current_context().exit(1)
@@ -104,6 +122,8 @@ def cell(value) -> str:
 
 def print_tables(tables: dict, notes, lang: str, outputs=()) -> None:
     """Each table (numbers right-aligned), then the notes, then ``结果已写入 <path>`` for each output."""
+    from rich.table import Table
+
     con = console()
     for name, df in tables.items():
         table = Table(title=name)
@@ -140,6 +160,8 @@ def print_files(files, notes, lang: str) -> None:
 
 def check_table(results: list[dict], lang: str) -> Table:
     """The table of ``layers check`` (and of the demo's layers): one row per layer."""
+    from rich.table import Table
+
     table = Table(title=t("cli.check.title", lang))
     for key, header in labels("cli.check.columns", lang).items():
         table.add_column(header, justify="right" if key in _RIGHT else "left", overflow="fold")
@@ -176,6 +198,7 @@ def verdict_table(result, lang: str, brief: bool = False) -> Table:
     """The verdict per project (shared by ``screen`` and ``demo``; ``brief``: flagged kinds, not messages)."""
     from ..analyses.screening import SEVERITY_LABELS  # the analyses load GDAL: only once there is a result
     from ..specs.catalog import SEVERITY_RANK, load_catalog
+    from rich.table import Table
 
     catalog = load_catalog()
     flagged = result.hits[result.hits["severity"].map(SEVERITY_RANK) > 0]

@@ -1,4 +1,4 @@
-"""``redline change``: a layer's version-to-version change (面积不减少、性质不改变), read, compared, written, gated."""
+"""``redline change``: a layer's change between versions (面积不减少、性质不改变), compared, written, gated."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``redline conflicts``: every overlap between pairs of control lines (三条控制线不交叉不重叠), read, found, written."""
+"""``redline conflicts``: the overlaps between pairs of control lines (三条控制线不交叉不重叠), found and written."""
 
 from __future__ import annotations
 

@@ -171,7 +171,8 @@ def write_demo(result: DemoResult, out: str | Path, lang: str = "zh", basemap: s
     return [out / f.relative_to(stage) for f in (target, *built.files)]
 
 
-def demo_job(out: str | Path, lang: str = "zh", basemap: str = "osm", progress: bool = True) -> tuple[DemoResult, list[Path]]:
+def demo_job(out: str | Path, lang: str = "zh", basemap: str = "osm",
+             progress: bool = True) -> tuple[DemoResult, list[Path]]:
     """``redline demo``: the output folder checked, the demo run (:func:`run_demo`) and written (:func:`write_demo`);
     the result and the files written."""
     check_output(out, folder=True)

@@ -159,8 +159,9 @@ class IndicatorReport:
         table = pd.DataFrame({col["unit"]: order})
         for kind in dict.fromkeys(rows["kind"]):
             label = self._label(kind, lang)
-            table[t("jobs.columns.layer_ha", shown, label=label)] = wide[("area_ha", kind)].reindex(order).round(2).to_numpy()
-            table[t("jobs.columns.layer_share", shown, label=label)] = wide[("share_pct", kind)].reindex(order).round(2).to_numpy()
+            for column, value in (("layer_ha", "area_ha"), ("layer_share", "share_pct")):
+                table[t(f"jobs.columns.{column}", shown, label=label)] = \
+                    wide[(value, kind)].reindex(order).round(2).to_numpy()
         totals = self.ledger.totals[self.ledger.totals["zone"].isna()]
         total_row = {table.columns[0]: t("jobs.cells.total", shown)}
         for rec in totals.itertuples(index=False):

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..options import json_option, lang_option, need_by, units_options
-from ..output import dumps, err, job_progress, print_tables
+from ..output import dumps, job_progress, print_tables, say
 
 #: Exit code of ``redline change --no-decrease`` when the area decreased (1 = bad input, 3 = screen --fail-on).
 CHANGE_DECREASE_EXIT = 4
@@ -59,5 +59,5 @@ def change(old, new, key, units, by, tolerance, no_decrease, strict, out, table_
     else:
         print_tables(run.result.tables(lang), run.result.notes, lang, run.written)
     if run.failure is not None:
-        err.print(f"redline: {run.failure}", markup=False, soft_wrap=True)
+        say(f"redline: {run.failure}")
         sys.exit(CHANGE_DECREASE_EXIT)

@@ -1,4 +1,4 @@
-"""``redline conflicts``: three-line conflicts (三条控制线不交叉不重叠), every overlap between pairs of layers."""
+"""``redline conflicts``: three-line conflicts (三条控制线不交叉不重叠), the overlaps between pairs of layers."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ import click
 
 from ..main import RedlineGroup
 from ..options import check_crs, json_option, lang_option
-from ..output import check_details, check_table, console, dumps, err, one_line
+from ..output import check_details, check_table, console, dumps, one_line, say
 
 
 @click.group(cls=RedlineGroup)
@@ -43,7 +43,7 @@ def layers_check(paths, crs, encoding, engine, swap_xy, lang, as_json):
         click.echo(dumps(results))
     else:
         for r in failed:
-            err.print(f"redline: error: {one_line(r['error'])}", markup=False, soft_wrap=True)
+            say(f"redline: error: {one_line(r['error'])}")
         out = console()
         out.print(check_table(results, lang))
         check_details(out, results)

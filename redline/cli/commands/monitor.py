@@ -1,4 +1,4 @@
-"""``redline monitor``: human activity inside a protected layer from two land-cover rasters (人类活动遥感监测)."""
+"""``redline monitor``: human activity in a protected layer from two land-cover rasters (人类活动遥感监测)."""
 
 from __future__ import annotations
 

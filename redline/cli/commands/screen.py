@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..options import engine_options, json_option, lang_option, parse_buffers, parse_layer_specs
-from ..output import console, dumps, err, job_progress, print_notes, print_written, verdict_table
+from ..output import console, dumps, job_progress, print_notes, print_written, say, verdict_table
 
 #: Exit code of ``redline screen --fail-on`` when a project's verdict reaches the threshold.
 SCREEN_FAIL_EXIT = 3
@@ -65,5 +65,5 @@ def screen(projects, layer_specs, boundary, id_field, category_field, buffers, l
         print_notes(con, run.result.notes)
         print_written(con, run.written, lang)
     if run.failure is not None:
-        err.print(f"redline: {run.failure}", markup=False, soft_wrap=True)
+        say(f"redline: {run.failure}")
         sys.exit(SCREEN_FAIL_EXIT)
