@@ -91,6 +91,7 @@ def load_workspace(path: str | os.PathLike) -> Workspace:
 
 
 def __getattr__(name: str):
+    """The names of :data:`_MOVED`, from :mod:`redline.jobs.indicators` (loaded when first asked for)."""
     if name in _MOVED:
         from ..jobs import indicators
 
