@@ -64,7 +64,7 @@ _EXPORTS = {
     "reproject": ".io",
     "write_layer": ".io",
     "load_workspace": ".specs.workspace",
-    "run_indicators": ".specs.workspace",
+    "run_indicators": ".jobs.indicators",
 }
 
 __all__ = [

@@ -20,15 +20,15 @@ from contextlib import contextmanager
 from ..analyses.screening import ScreeningResult
 from ..errors import InputError
 from .dask import close_client, conflicts_dask, dask_client, dask_measure, screen_dask
-from .local import conflicts_local, open_extras, open_screening, screen_local
+from .local import conflicts_local, local_measure, open_extras, open_screening, screen_local
 
-__all__ = ["ENGINES", "conflicts", "engine_client", "measure_for", "screen"]
+__all__ = ["ENGINES", "check_engine", "conflicts", "engine_client", "measure_for", "screen"]
 
 #: The engines an analysis runs on.
 ENGINES: tuple[str, ...] = ("local", "dask")
 
 
-def _check_engine(engine: str, workers, scheduler, client) -> None:
+def check_engine(engine: str, workers=None, scheduler=None, client=None) -> None:
     """Refuse an unknown engine, and Dask's options with the local one."""
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
@@ -42,7 +42,7 @@ def engine_client(engine: str = "local", workers: int | None = None, scheduler: 
     """The Dask client of ``engine="dask"``: ``client`` itself, or one made from ``workers``/``scheduler`` and
     closed after; None for the local engine, which takes none of them
     (:class:`~redline.errors.InputError`)."""
-    _check_engine(engine, workers, scheduler, client)
+    check_engine(engine, workers, scheduler, client)
     if engine != "dask" or client is not None:
         yield client
         return
@@ -93,7 +93,7 @@ def screen(projects, layers: Mapping[str, object], *, engine: str = "local", wor
     (:class:`~redline.errors.CatalogError`, :class:`~redline.errors.LayerReadError`, ``GeometryError``,
     ``CRSError``; :class:`~redline.errors.InputError` for Dask's options with the local engine).
     """
-    _check_engine(engine, workers, scheduler, client)
+    check_engine(engine, workers, scheduler, client)
     if engine == "local":
         return screen_local(projects, layers, **options)
     inputs = open_screening(projects, layers, lazy=True, **options)
@@ -107,7 +107,7 @@ def conflicts(layers: Mapping[str, object], pairs=None, *, engine: str = "local"
     GeoDataFrames or paths; ``boundary`` and ``units`` too. ``engine="dask"`` cuts the plane into cells, one
     task each (:func:`redline.engines.dask.conflicts_dask`, ``cell_km``; the workers read the layers), with
     ``progress(done, total)`` as tasks finish."""
-    _check_engine(engine, workers, scheduler, client)
+    check_engine(engine, workers, scheduler, client)
     if engine == "local":
         options.pop("cell_km", None)  # the local engine cuts nothing
         return conflicts_local(layers, pairs, **options)
@@ -121,11 +121,11 @@ def conflicts(layers: Mapping[str, object], pairs=None, *, engine: str = "local"
 @contextmanager
 def measure_for(engine: str = "local", workers: int | None = None, scheduler: str | None = None, client=None,
                 cell_km: float = 20.0) -> Iterator[object | None]:
-    """The ``measure`` hook of :func:`redline.layer_shares` and :func:`redline.ledger` for ``engine``: None on
-    this machine, :func:`redline.engines.dask.dask_measure` on a Dask cluster (its client closed after when made
-    here)."""
+    """The ``measure`` hook of :func:`redline.layer_shares` and :func:`redline.ledger` for ``engine``:
+    :func:`redline.engines.local.local_measure` on this machine (layers given by path read whole),
+    :func:`redline.engines.dask.dask_measure` on a Dask cluster (its client closed after when made here)."""
     with engine_client(engine, workers, scheduler, client) as dask:
         if dask is None:
-            yield None
+            yield local_measure
             return
         yield dask_measure(dask, cell_km)

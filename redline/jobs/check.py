@@ -1,4 +1,4 @@
-"""Summaries of layers for ``redline layers check``: pure functions over a read layer."""
+"""``redline layers check``: each layer read, and what is in it and what was repaired summarised."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from pyproj import CRS, Transformer
 
 from ..geometry.area import convert, covered_area
 from ..geometry.crs import CGCS2000
-from ..io import ReadReport
+from ..errors import RedlineError, redact
+from ..io import ReadReport, read_layer
 
-__all__ = ["summarize_layer", "bounds_lonlat"]
+__all__ = ["summarize_layer", "bounds_lonlat", "check_layers"]
 
 
 def bounds_lonlat(gdf: gpd.GeoDataFrame) -> list[float]:
@@ -70,3 +71,17 @@ def _first_row(gdf: gpd.GeoDataFrame) -> dict:
             value = str(value)
         out[str(key)] = value
     return out
+
+
+
+def check_layers(paths, *, crs=None, encoding=None, engine: str = "pyogrio", swap_xy: bool = False) -> list[dict]:
+    """Read every layer and summarise it (:func:`summarize_layer`); a layer that cannot be read is
+    ``{"path", "error"}`` (both with secrets masked) and the others are still read."""
+    results = []
+    for path in paths:
+        try:
+            gdf, report = read_layer(path, crs=crs, encoding=encoding, engine=engine, detect_crs=True, swap_xy=swap_xy)
+            results.append(summarize_layer(gdf, report))
+        except RedlineError as exc:
+            results.append({"path": redact(str(path)), "error": redact(str(exc))})
+    return results

@@ -15,10 +15,12 @@ from ..analyses.monitor import MonitorResult, monitor
 from ..analyses.scorecard import load_recipe
 from ..analyses.screening import ScreeningResult, screen
 from .check import summarize_layer
-from ..io import LayerCache, atomic_folder, atomic_output, open_raster
-from ..specs.workspace import IndicatorReport, Workspace, load_workspace, run_indicators
+from ..io import LayerCache, atomic_folder, atomic_output, check_output, open_raster
+from ..specs.workspace import Workspace, load_workspace
+from .indicators import IndicatorReport, run_indicators
+from .report import build_outputs
 
-__all__ = ["DemoResult", "run_demo", "write_demo", "SAMPLE_LAYERS", "SCREEN_KINDS"]
+__all__ = ["DemoResult", "run_demo", "write_demo", "demo_job", "SAMPLE_LAYERS", "SCREEN_KINDS"]
 
 #: Files of the sample county: name -> file in data/qianjiang (the control lines are catalog kinds).
 SAMPLE_LAYERS = {
@@ -155,10 +157,8 @@ class _progress:
 
 
 def write_demo(result: DemoResult, out: str | Path, lang: str = "zh", basemap: str = "osm") -> list[Path]:
-    """Write ``demo.json`` and everything :func:`redline.report.build_outputs` makes — ``indicators.xlsx``,
+    """Write ``demo.json`` and everything :func:`redline.jobs.report.build_outputs` makes — ``indicators.xlsx``,
     ``map.html``, ``maps/*.png``, ``report.html``, ``report.docx``, ``results.gpkg`` — into ``out``."""
-    from ..report import build_outputs
-
     out = Path(out)
     with atomic_folder(out) as stage:  # all files or none: a failed run leaves no half-filled folder
         built = build_outputs(result.workspace, stage, lang=lang, basemap=basemap, cache=result.cache,
@@ -169,3 +169,12 @@ def write_demo(result: DemoResult, out: str | Path, lang: str = "zh", basemap: s
             tmp.write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=2, sort_keys=True, default=str),
                            encoding="utf-8")
     return [out / f.relative_to(stage) for f in (target, *built.files)]
+
+
+def demo_job(out: str | Path, lang: str = "zh", basemap: str = "osm",
+             progress: bool = True) -> tuple[DemoResult, list[Path]]:
+    """``redline demo``: the output folder checked, the demo run (:func:`run_demo`) and written (:func:`write_demo`);
+    the result and the files written."""
+    check_output(out, folder=True)
+    result = run_demo(progress=progress, lang=lang)
+    return result, write_demo(result, out, lang, basemap=basemap)

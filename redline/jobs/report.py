@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
+from ..analyses.scorecard import load_recipe
 from ..analyses.screening import ScreeningResult, load_rules, screen
 from ..specs.catalog import load_catalog
 from ..io import LayerCache, atomic_folder, atomic_output, prepare_projects, write_styled_gpkg, write_tables
@@ -13,17 +13,20 @@ from ..maps import build_map, render_html as render_map
 from ..maps.qgis import categorized_qml, fill_qml, outline_qml
 from ..maps.static import FontCheck, overview_png, project_png
 from ..maps.theme import load_theme
-from ..specs.workspace import IndicatorReport, Workspace, run_indicators
 from ..report.document import ReportData, render_docx, render_html
+from ..specs.workspace import Workspace
+from ..text import labels, t
+from .common import check_layer_kinds, counted
+from .indicators import IndicatorReport, display_lang, run_indicators
 
-__all__ = ["Outputs", "build_outputs", "SCREEN_KINDS"]
+__all__ = ["Outputs", "build_outputs", "report_job", "SCREEN_KINDS"]
 
 #: Kinds screened by default when a workspace has them.
 SCREEN_KINDS = ("eco_redline", "basic_farmland", "urban_boundary", "nature_reserve", "water_source",
                 "control_unit", "build_zone")
-_VERDICT_LABELS = {"zh": {"prohibited": "禁止", "conditional": "有条件准入", "restricted": "限制", "clear": "无冲突"},
-                   "en": {"prohibited": "prohibited", "conditional": "conditional", "restricted": "restricted",
-                          "clear": "clear"}}
+
+#: The steps of :func:`build_outputs`, as its ``progress`` names them.
+REPORT_STEPS = ("indicators", "screening", "map", "static maps", "report", "gpkg")
 
 
 @dataclass
@@ -73,79 +76,130 @@ def build_outputs(
         cache = cache or LayerCache()
         catalog, theme = load_catalog(), load_theme()
         rules = load_rules(catalog=catalog) if screening is None and projects is not None else None  # before any read
-        zh = lang != "en"
         if indicators is None:
             indicators = run_indicators(ws, recipe, lang, reader=cache)
         step("indicators")
-        boundary = cache(ws.boundary, geometry="polygon").gdf
-        layers = {k: cache(p, geometry="polygon").gdf for k, p in ws.layers.items()}
-        units = cache(ws.units, geometry="polygon").gdf if ws.units else None
+        run = _Run(ws, cache, catalog, theme, lang, indicators)
         if screening is None and projects is not None:
-            screen_layers = {k: layers[k] for k in SCREEN_KINDS if k in layers}
-            proj, report = cache(projects, geometry="any")
-            proj = prepare_projects(proj, report)
-            screening = screen(proj, screen_layers, boundary=boundary, lang=lang, rules=rules,
-                               repaired={r["id"]: r.get("repair", "") for r in report.repaired})
+            screening = _screen_projects(run, projects, rules)
+        run.screening = screening
         step("screening")
-        district = str(boundary.iloc[0].get("name", "")) if "name" in boundary.columns else ""
-        title = title or (f"{district} 国土空间管控分析报告" if zh else f"{district} territorial-spatial constraint report")
-        files: list[Path] = []
-        notes = list(indicators.notes)
-
-        files.append(write_tables(indicators.tables(lang), out / "indicators.xlsx"))
-        result = build_map(layers, boundary=boundary, units=units, units_by=ws.by, screening=screening, catalog=catalog,
-                           theme=theme, lang=lang, basemap=basemap, tianditu_key=tianditu_key,
-                           title=f"{district} 三区三线“一张图”" if zh else f"{district}: one map")
-        notes += result.notes
-        files.append(_write(out / "map.html", render_map(result.map)))
+        text_lang = display_lang(lang)
+        run.title = title or t("jobs.report.title", text_lang, district=run.district)
+        files = [write_tables(indicators.tables(lang), out / "indicators.xlsx"),
+                 _write_map(run, out, basemap, tianditu_key)]
         step("map")
-
-        fonts = FontCheck()  # characters drawn as boxes in any of the maps: said once, in the notes and on stderr
-        overview = overview_png(layers, boundary, screening=screening, title=title, catalog=catalog, theme=theme, lang=lang,
-                                fonts=fonts)
-        files.append(_write(out / "maps" / "overview.png", overview))
-        pngs = {}
-        if screening is not None:
-            for pid in screening.projects.loc[screening.projects["verdict"] != "clear", "project_id"]:
-                pngs[pid] = project_png(pid, layers, screening, catalog=catalog, theme=theme, lang=lang, fonts=fonts)
-                files.append(_write(out / "maps" / f"{_safe(pid)}.png", pngs[pid]))
-        if fonts.note():
-            notes.append(fonts.note())
-            fonts.warn()
+        files += _write_static_maps(run, out)
         step("static maps")
-
-        data = ReportData(title=title, lang=lang, district=district, indicators=indicators, screening=screening,
-                          overview_png=overview, project_pngs=pngs, provenance=cache.provenance(), notes=notes)
+        data = ReportData(title=run.title, lang=lang, district=run.district, indicators=indicators,
+                          screening=screening, overview_png=run.overview, project_pngs=run.pngs,
+                          provenance=cache.provenance(), notes=run.notes)
         files.append(_write(out / "report.html", render_html(data)))
         files.append(_write(out / "report.docx", render_docx(data)))
         step("report")
-
-        styled = []
-        for kind_name, gdf in layers.items():
-            kind = catalog[kind_name]
-            st = kind.style
-            styled.append((kind_name, gdf, kind.label(lang), fill_qml(st.get("fill", "#888888"), st.get("stroke", "#444444"),
-                                                                      st.get("fill_opacity", 0.4))))
-        styled.append(("boundary", boundary, "行政边界" if zh else "boundary", outline_qml(theme.boundary["stroke"], 0.8)))
-        if units is not None:
-            styled.append(("units", units, "乡镇(街道)" if zh else "units", outline_qml(theme.units["stroke"], 0.3)))
-        if screening is not None:
-            labels = _VERDICT_LABELS["en" if lang == "en" else "zh"]
-            cats = [(v, labels[v], theme.verdicts[v]) for v in ("prohibited", "conditional", "restricted", "clear")]
-            projects_out = screening.projects.copy()
-            for col in projects_out.columns:
-                if projects_out[col].map(lambda v: isinstance(v, (list, tuple))).any():
-                    projects_out[col] = projects_out[col].map(lambda v: "、".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
-            styled.append(("projects", projects_out, "建设项目" if zh else "projects", categorized_qml("verdict", cats)))
-            if len(screening.encroachments):
-                styled.append(("encroachments", screening.encroachments, "占用图斑" if zh else "encroachments",
-                               fill_qml(theme.encroachment["fill"], theme.encroachment["stroke"], 0.6)))
-        files.append(write_styled_gpkg(styled, out / "results.gpkg"))
+        files.append(write_styled_gpkg(_styled_layers(run), out / "results.gpkg"))
         step("gpkg")
     files = [final / f.relative_to(out) for f in files]
-    return Outputs(files, indicators, screening, notes)
+    return Outputs(files, indicators, screening, run.notes)
+
+
+class _Run:
+    """What the steps of :func:`build_outputs` share: the inputs read, the specs, and what earlier steps made."""
+
+    def __init__(self, ws: Workspace, cache: LayerCache, catalog, theme, lang: str, indicators: IndicatorReport):
+        self.ws, self.cache, self.catalog, self.theme, self.lang = ws, cache, catalog, theme, lang
+        self.boundary = cache(ws.boundary, geometry="polygon").gdf
+        self.layers = {k: cache(p, geometry="polygon").gdf for k, p in ws.layers.items()}
+        self.units = cache(ws.units, geometry="polygon").gdf if ws.units else None
+        self.district = str(self.boundary.iloc[0].get("name", "")) if "name" in self.boundary.columns else ""
+        self.notes = list(indicators.notes)
+        self.screening: ScreeningResult | None = None
+        self.title = ""
+        self.overview: bytes = b""
+        self.pngs: dict = {}
+
+
+def _screen_projects(run: _Run, projects, rules) -> ScreeningResult:
+    """The projects screened against the kinds of :data:`SCREEN_KINDS` the workspace has."""
+    screen_layers = {k: run.layers[k] for k in SCREEN_KINDS if k in run.layers}
+    proj, report = run.cache(projects, geometry="any")
+    proj = prepare_projects(proj, report)
+    return screen(proj, screen_layers, boundary=run.boundary, lang=run.lang, rules=rules,
+                  repaired={r["id"]: r.get("repair", "") for r in report.repaired})
+
+
+def _write_map(run: _Run, out: Path, basemap: str, tianditu_key: str | None) -> Path:
+    """``map.html``: the one map of the district."""
+    result = build_map(run.layers, boundary=run.boundary, units=run.units, units_by=run.ws.by,
+                       screening=run.screening, catalog=run.catalog, theme=run.theme, lang=run.lang, basemap=basemap,
+                       tianditu_key=tianditu_key,
+                       title=t("jobs.map.title", display_lang(run.lang), district=run.district))
+    run.notes += result.notes
+    return _write(out / "map.html", render_map(result.map))
+
+
+def _write_static_maps(run: _Run, out: Path) -> list[Path]:
+    """``maps/overview.png`` and one PNG per project that is not clear; missing glyphs said once."""
+    fonts = FontCheck()  # characters drawn as boxes in any of the maps: said once, in the notes and on stderr
+    options = dict(catalog=run.catalog, theme=run.theme, lang=run.lang, fonts=fonts)
+    run.overview = overview_png(run.layers, run.boundary, screening=run.screening, title=run.title, **options)
+    files = [_write(out / "maps" / "overview.png", run.overview)]
+    if run.screening is not None:
+        projects = run.screening.projects
+        for pid in projects.loc[projects["verdict"] != "clear", "project_id"]:
+            run.pngs[pid] = project_png(pid, run.layers, run.screening, **options)
+            files.append(_write(out / "maps" / f"{_safe(pid)}.png", run.pngs[pid]))
+    if fonts.note():
+        run.notes.append(fonts.note())
+        fonts.warn()
+    return files
+
+
+def _joined(frame):
+    """A copy whose list values are joined with 、 (a GeoPackage field holds no lists)."""
+    frame = frame.copy()
+    for col in frame.columns:
+        if frame[col].map(lambda v: isinstance(v, (list, tuple))).any():
+            frame[col] = frame[col].map(lambda v: "、".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
+    return frame
+
+
+def _styled_layers(run: _Run) -> list[tuple]:
+    """``(name, frame, label, QML style)`` of every layer of ``results.gpkg``."""
+    theme, lang = run.theme, display_lang(run.lang)
+    styled = []
+    for kind_name, gdf in run.layers.items():
+        kind = run.catalog[kind_name]
+        st = kind.style
+        styled.append((kind_name, gdf, kind.label(run.lang), fill_qml(st.get("fill", "#888888"),
+                                                                      st.get("stroke", "#444444"),
+                                                                      st.get("fill_opacity", 0.4))))
+    name = labels("jobs.gpkg", lang)
+    styled.append(("boundary", run.boundary, name["boundary"], outline_qml(theme.boundary["stroke"], 0.8)))
+    if run.units is not None:
+        styled.append(("units", run.units, name["units"], outline_qml(theme.units["stroke"], 0.3)))
+    screening = run.screening
+    if screening is not None:
+        verdict = labels("jobs.verdicts", lang)
+        cats = [(v, verdict[v], theme.verdicts[v]) for v in ("prohibited", "conditional", "restricted", "clear")]
+        styled.append(("projects", _joined(screening.projects), name["projects"], categorized_qml("verdict", cats)))
+        if len(screening.encroachments):
+            styled.append(("encroachments", screening.encroachments, name["encroachments"],
+                           fill_qml(theme.encroachment["fill"], theme.encroachment["stroke"], 0.6)))
+    return styled
 
 
 def _safe(name: str) -> str:
     """A file name from a project id (no path separators or reserved characters)."""
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in str(name)) or "project"
+
+
+def report_job(ws: Workspace, out, *, projects=None, recipe=None, lang: str = "zh", basemap: str = "osm",
+               tianditu_key=None, title=None, progress=None) -> Outputs:
+    """``redline report``: the layer kinds and the recipe checked, then :func:`build_outputs` into ``out``.
+
+    ``progress(description, done, total)`` (optional) follows its six steps."""
+    check_layer_kinds(ws)
+    rec = load_recipe(recipe) if recipe else None
+    return build_outputs(ws, out, projects=projects, recipe=rec, lang=lang, basemap=basemap,
+                         tianditu_key=tianditu_key, title=title, progress=counted(progress, len(REPORT_STEPS)))
