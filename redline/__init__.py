@@ -17,7 +17,7 @@ _EXPORTS = {
     "ChangeResult": ".analyses.change",
     "change": ".analyses.change",
     "ConflictResult": ".analyses.conflicts",
-    "conflicts": ".analyses.conflicts",
+    "conflicts": ".engines",
     "PreparedLayer": ".analyses.indicators",
     "check_quotas": ".analyses.indicators",
     "landuse_indicators": ".analyses.indicators",

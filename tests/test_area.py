@@ -11,7 +11,8 @@ import shapely
 from pyproj import Geod
 from shapely import box
 
-from redline.geometry.area import UNITS, area, convert, covered_area, dissolve, ellipsoidal_area, plane_area, polygonal
+from redline.geometry.area import UNITS, area, convert, covered_area, dissolve, ellipsoidal_area, plane_area
+from redline.geometry.clean import polygonal
 from redline.errors import CRSError
 
 from conftest import BOWTIE, MULTI, SQUARE, WITH_HOLE

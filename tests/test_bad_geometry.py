@@ -62,7 +62,7 @@ def frame(geoms, crs=4490, **cols):
 
 
 def test_repair_gives_the_union_and_says_so():
-    from redline.geometry.area import repair
+    from redline.geometry.clean import repair
 
     # the hand-made union is the union: the two squares less the part they share
     assert UNION_M2 == pytest.approx(geod(A) + geod(B) - geod(SHARED), rel=1e-7)
@@ -92,7 +92,7 @@ def test_repair_gives_the_union_and_says_so():
     (Polygon(A.exterior.coords, [B.exterior.coords]), geod(A) - geod(SHARED), "hole crossing the boundary"),
 ])
 def test_repair_keeps_what_was_drawn(geom, expected, fix):
-    from redline.geometry.area import repair
+    from redline.geometry.clean import repair
 
     fixed = repair([geom])
     assert fixed.repaired[0] and fixed.fixes[0].startswith(fix)

@@ -21,9 +21,11 @@ import pandas as pd
 import shapely
 
 from ..errors import CRSError, FieldError
-from ..geometry.area import dissolve, ellipsoidal_area, polygonal, repair
+from ..geometry.area import dissolve, ellipsoidal_area
+from ..geometry.clean import polygonal, repair
 from ..geometry.crs import describe_crs
 from ..specs.catalog import load_catalog
+from ..io import write_layers
 from ..text import LANGS, labels, t
 from .conflicts import split_by_units
 from .indicators import UNASSIGNED
@@ -112,8 +114,6 @@ class ChangeResult:
 
     def to_file(self, path: str | os.PathLike) -> Path:
         """Write the layers ``added`` and ``removed`` (pieces, per unit when units were given) to one GeoPackage."""
-        from ..io import write_layers
-
         layers = {name: self.pieces[self.pieces["change"] == name] for name in ("added", "removed")}
         return write_layers(layers, path, "change output")
 

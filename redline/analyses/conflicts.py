@@ -25,10 +25,12 @@ import shapely
 
 from ..errors import CRSError, FieldError, GeometryError
 from ..geometry._parallel import query, threaded
-from ..geometry.area import dissolve, ellipsoidal_area, polygonal, repair, require_usable
+from ..geometry.area import dissolve, ellipsoidal_area
+from ..geometry.clean import polygonal, repair, require_usable
 from ..geometry.crs import reproject_to, working_crs
 from ..geometry.overlay import dissolve_parts, union_clusters
 from ..specs.catalog import load_catalog
+from ..io import write_layers
 from ..text import labels, t
 from .indicators import UNASSIGNED
 
@@ -253,8 +255,6 @@ class ConflictResult:
 
     def to_file(self, path: str | os.PathLike) -> Path:
         """Write the layers ``conflicts`` (real conflicts) and ``slivers`` to one GeoPackage, atomically."""
-        from ..io import write_layers
-
         layers = {"conflicts": self.pieces[~self.pieces["sliver"]], "slivers": self.pieces[self.pieces["sliver"]]}
         return write_layers(layers, path, "conflicts output")
 

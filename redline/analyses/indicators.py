@@ -18,10 +18,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS
 
 from ..errors import CRSError, FieldError, GeometryError, InputError
-from ..geometry.area import UNITS, dissolve, ellipsoidal_area, polygonal, repair
+from ..geometry.area import UNITS, dissolve, ellipsoidal_area
+from ..geometry.clean import polygonal, repair
 from ..geometry.crs import reproject_polygons, working_crs
 from ..geometry.overlay import Dissolved, dissolve_parts, overlap_pairs
 from ..specs.catalog import find_field

@@ -25,10 +25,12 @@ import shapely
 from pyproj import CRS
 
 from ..errors import CRSError, FieldError, GeometryError, OutputError
-from ..geometry.area import dissolve, ellipsoidal_area, polygonal, repair
+from ..geometry.area import dissolve, ellipsoidal_area
+from ..geometry.clean import polygonal, repair
 from ..geometry.crs import describe_crs
 from ..specs.classes import ClassMap, load_raster_classes
 from ..specs.transitions import TRANSITIONS_SCHEMA, Transition, load_transitions
+from ..io import write_layer
 from ..text import labels, t
 from .conflicts import split_by_units
 from .landcover import cell_areas, check_classified, class_notes
@@ -89,8 +91,6 @@ class MonitorResult:
 
     def to_file(self, path: str | os.PathLike) -> Path:
         """Write the patches (layer ``patches``) to a GeoPackage, atomically."""
-        from ..io import write_layer
-
         path = Path(path)
         if path.suffix.lower() != ".gpkg":
             raise OutputError(f"{path}: the monitor output is a GeoPackage; use .gpkg")

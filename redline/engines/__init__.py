@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from ..analyses.screening import ScreeningResult
 from ..errors import InputError
 from .dask import close_client, conflicts_dask, dask_client, dask_measure, screen_dask
-from .local import conflicts_local, local_measure, open_extras, open_screening, screen_local
+from .local import conflicts_local, open_extras, open_screening, screen_local
 
 __all__ = ["ENGINES", "check_engine", "conflicts", "engine_client", "measure_for", "screen"]
 
@@ -121,11 +121,11 @@ def conflicts(layers: Mapping[str, object], pairs=None, *, engine: str = "local"
 @contextmanager
 def measure_for(engine: str = "local", workers: int | None = None, scheduler: str | None = None, client=None,
                 cell_km: float = 20.0) -> Iterator[object | None]:
-    """The ``measure`` hook of :func:`redline.layer_shares` and :func:`redline.ledger` for ``engine``:
-    :func:`redline.engines.local.local_measure` on this machine (layers given by path read whole),
-    :func:`redline.engines.dask.dask_measure` on a Dask cluster (its client closed after when made here)."""
+    """The ``measure`` hook of :func:`redline.layer_shares` and :func:`redline.ledger` for ``engine``: None on
+    this machine (the caller reads the layers and measures them in memory), :func:`redline.engines.dask.dask_measure`
+    on a Dask cluster (its client closed after when made here)."""
     with engine_client(engine, workers, scheduler, client) as dask:
         if dask is None:
-            yield local_measure
+            yield None
             return
         yield dask_measure(dask, cell_km)

@@ -28,7 +28,8 @@ from ..analyses.conflicts import (MIN_AREA_M2, MIN_WIDTH_M, assemble, clean_feat
 from ..analyses.indicators import prepare_layer
 from ..analyses.screening import ScreeningResult
 from ..errors import EngineError, FieldError
-from ..geometry.area import describe_repairs, dissolve, polygonal
+from ..geometry.area import dissolve
+from ..geometry.clean import describe_repairs, polygonal
 from ..geometry.crs import reproject_polygons, reproject_to, transform_bbox, working_crs
 from ..geometry.overlay import dissolve_parts
 from ..io import read_layer

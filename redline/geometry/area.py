@@ -18,7 +18,7 @@ layer of farmland parcels. Plane area is available on request and refused where
 it would mislead (degrees, Web Mercator).
 
 The repair and the coordinate checks the measurements rely on live in
-:mod:`redline.geometry.clean` (re-exported here for code that imports them from this module).
+:mod:`redline.geometry.clean`.
 """
 
 from __future__ import annotations
@@ -36,8 +36,7 @@ from ._parallel import threaded
 from .clean import polygonal, repair
 from .crs import CGCS2000
 from ..errors import CRSError, InputError
-# moved to redline.geometry.clean; re-exported until every room imports them from there
-from .clean import NON_FINITE, Repair, describe_repairs, non_finite, out_of_range, require_usable, unusable_coordinates  # noqa: E402,F401
+from ..text import LANGS, labels
 
 __all__ = [
     "UNITS",
@@ -46,15 +45,6 @@ __all__ = [
     "area",
     "ellipsoidal_area",
     "plane_area",
-    "polygonal",
-    "repair",
-    "Repair",
-    "describe_repairs",
-    "non_finite",
-    "out_of_range",
-    "unusable_coordinates",
-    "require_usable",
-    "NON_FINITE",
     "dissolve",
     "covered_area",
     "areal_scale",
@@ -69,11 +59,8 @@ UNITS: dict[str, float] = {
     "wanmu": 100_000_000.0 / 15.0,
 }
 
-#: Unit labels for tables and reports.
-UNIT_LABELS: dict[str, dict[str, str]] = {
-    "zh": {"m2": "平方米", "km2": "平方公里", "ha": "公顷", "mu": "亩", "wanmu": "万亩"},
-    "en": {"m2": "m²", "km2": "km²", "ha": "ha", "mu": "mu", "wanmu": "10⁴ mu"},
-}
+#: Unit labels for tables and reports, from the message catalog (``text/units.toml``): ``{lang: {unit: label}}``.
+UNIT_LABELS: dict[str, dict[str, str]] = {lang: labels("units", lang) for lang in LANGS}
 
 _GEOD = Geod(ellps="GRS80")
 _PARALLEL_RINGS = 20_000  # below this, threads cost more than they save

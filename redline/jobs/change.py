@@ -25,7 +25,7 @@ def decrease_failure(result: ChangeResult, strict: bool, lang: str) -> str | Non
     """What trips ``--no-decrease`` (``strict``: in any unit too), said as ``screen --fail-on`` says it."""
     if not result.decreased(strict):
         return None
-    ha = t("jobs.change.hectares", "zh" if lang == "zh" else "en")
+    ha = t("jobs.change.hectares", lang)
     parts = []
     if result.decreased():
         tot = result.totals

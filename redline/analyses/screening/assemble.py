@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ...geometry.area import UNITS, dissolve, ellipsoidal_area, polygonal
+from ...geometry.area import UNITS, dissolve, ellipsoidal_area
+from ...geometry.clean import polygonal
 from ...specs.catalog import SEVERITY_RANK, LayerKind
 from ...specs.rules import RuleSet
 from .inputs import ScreenedProjects

@@ -16,7 +16,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from ...geometry.area import polygonal
+from ...geometry.clean import polygonal
 from ...geometry.crs import describe_crs
 from ...geometry.overlay import overlap_areas
 from ...specs.catalog import LayerKind

@@ -17,7 +17,7 @@ import numpy as np
 import shapely
 
 from ...errors import CatalogError, CRSError
-from ...geometry.area import describe_repairs, repair, require_usable
+from ...geometry.clean import describe_repairs, repair, require_usable
 from ...geometry.footprints import CATEGORY_FIELDS, ID_FIELDS, find_field, footprints, working_crs
 from ...specs.catalog import LayerKind, kind_problems, load_catalog
 from ...specs.rules import RuleSet, load_rules

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ...geometry.area import UNITS, ellipsoidal_area, polygonal
+from ...geometry.area import UNITS, ellipsoidal_area
+from ...geometry.clean import polygonal
 from ...geometry.overlay import union_groups
 
 __all__ = ["Rings", "RING_COLUMNS"]

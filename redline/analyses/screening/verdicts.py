@@ -13,7 +13,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from ...geometry.area import polygonal
+from ...geometry.clean import polygonal
 from ...geometry.overlay import Overlaps
 from ...specs.catalog import SEVERITY_RANK, LayerKind
 from ...specs.rules import RuleSet
