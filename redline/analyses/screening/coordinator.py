@@ -14,10 +14,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS
 
-from ...geometry.clean import polygonal
-from ...geometry.crs import describe_crs
+from ...geometry.clean import polygonal, reproject
 from ...geometry.overlay import overlap_areas
 from ...specs.catalog import LayerKind
 from ...specs.rules import RuleSet
@@ -97,9 +95,7 @@ def screen(
 def _screen_kind(name: str, kind: LayerKind, layer: gpd.GeoDataFrame, proj: ScreenedProjects, rules: RuleSet,
                  rings: Rings, within: float | None, notes: list[str], lang: Lang) -> tuple[Findings, list[dict]]:
     """One kind: overlaps, nearest distances, verdicts and messages, safety distances, then the rings."""
-    if not CRS.from_user_input(layer.crs).equals(CRS.from_user_input(proj.crs)):
-        notes.append(f"{name}: reprojected from {describe_crs(layer.crs)} to {describe_crs(proj.crs)}")
-        layer = layer.to_crs(proj.crs)
+    layer = reproject(layer, proj.crs, notes.append, name)
     labels, zone_of = zone_labels(layer, kind, notes)
     feats = polygonal(layer.geometry.values)
     keep = ~shapely.is_empty(feats)
