@@ -95,10 +95,9 @@ def open_screening(projects, layers: Mapping[str, object], *, boundary=None, rul
     projects, report = _read(projects, "projects", notes, geometry="any")
     if report is not None:
         repaired.update({r["id"]: r.get("repair", "") for r in report.repaired})
-    source, boundary = boundary, _read(boundary, "boundary", notes)[0] if boundary is not None else None
+    sources = {**layers, "boundary": boundary}
+    boundary = _read(boundary, "boundary", notes)[0] if boundary is not None else None
     options.update(boundary=boundary, rules=rules, catalog=catalog, buffers=rings_m, repaired=repaired)
-    if not lazy:
-        options["boundary_source"] = source
     if lazy:
         for kind, src in layers.items():
             if isinstance(src, gpd.GeoDataFrame):
@@ -107,10 +106,8 @@ def open_screening(projects, layers: Mapping[str, object], *, boundary=None, rul
                 layer_info(src)
         return ScreeningInputs(projects, dict(layers), {**options, "notes": notes})
     read, within = _read_layers(layers, projects, rules, rings_m, options, notes)
-    # what read_layer read is repaired and checked already: the analysis need not look at it again
-    checked = [k for k, src in (*layers.items(), ("boundary", options.get("boundary_source")))
-               if src is not None and not isinstance(src, gpd.GeoDataFrame)]
-    options.pop("boundary_source", None)
+    # what read_layer read is repaired and checked already: the analysis need not check it again
+    checked = [k for k, src in sources.items() if src is not None and not isinstance(src, gpd.GeoDataFrame)]
     return ScreeningInputs(projects, read, {**options, "within_m": within, "notes": notes, "checked": checked})
 
 
