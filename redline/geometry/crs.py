@@ -9,6 +9,8 @@ with no ``.prj`` at all.  This module recognises what the coordinates reveal and
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -286,3 +288,66 @@ def transform_bbox(bbox, src, dst) -> tuple[float, float, float, float]:
                  np.c_[np.full(21, xmin), ys]]
     x, y = Transformer.from_crs(src, dst, always_xy=True).transform(ring[:, 0], ring[:, 1])
     return float(np.min(x)), float(np.min(y)), float(np.max(x)), float(np.max(y))
+
+
+def bind_towgs84(crs, params: str, where: str = "--towgs84") -> tuple[CRS, str]:
+    """``crs`` bound to WGS84 by Helmert parameters ``dx,dy,dz[,rx,ry,rz,s]`` (metres, arc-seconds, ppm; the
+    position-vector convention of PROJ's ``+towgs84``), so that every transformation from it uses them;
+    ``(bound CRS, the parameters as written)``. Commas, spaces or semicolons separate the numbers.
+
+    Examples
+    --------
+    >>> bound, text = bind_towgs84("EPSG:2383", "24,-123,-94,0.02,-0.25,-0.13,1.1")
+    >>> bound.type_name, text
+    ('Bound CRS', '24,-123,-94,0.02,-0.25,-0.13,1.1')
+    """
+    from pyproj.crs import BoundCRS
+    from pyproj.crs.coordinate_operation import ToWGS84Transformation
+
+    parts = [p for p in re.split(r"[,\s;，]+", str(params).strip()) if p]
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) not in (3, 7) or not all(math.isfinite(v) for v in values):
+        raise CRSError(f"{where}: the datum shift {params!r} is not 3 or 7 numbers; give dx,dy,dz,rx,ry,rz,s "
+                       f"(metres, arc-seconds, ppm), e.g. --towgs84 24,-123,-94,0.02,-0.25,-0.13,1.1")
+    src = CRS.from_user_input(crs)
+    geodetic = src.geodetic_crs or src
+    bound = BoundCRS(source_crs=src, target_crs="EPSG:4326",
+                     transformation=ToWGS84Transformation(geodetic, *values))
+    return bound, ",".join(f"{v:g}" for v in values)
+
+
+def cgcs2000_counterpart(crs) -> CRS:
+    """The CGCS2000 CRS with the same projection as a Xi'an 1980 / Beijing 1954 one (``Xian 1980 / 3-degree
+    Gauss-Kruger CM 114E`` → EPSG:4547), or CGCS2000 lon/lat (EPSG:4490) when there is none."""
+    from pyproj.database import query_crs_info
+
+    src = CRS.from_user_input(crs)
+    if src.is_projected and " / " in src.name:
+        wanted = "CGCS2000 / " + src.name.split(" / ", 1)[1]
+        for info in query_crs_info(auth_name="EPSG", pj_types=["PROJECTED_CRS"]):
+            if info.name == wanted and not info.deprecated:
+                return CRS.from_epsg(int(info.code))
+    return CRS.from_epsg(4490)
+
+
+def shift_datum(geoms: np.ndarray, crs, params: str, where: str = "--towgs84") -> tuple[np.ndarray, CRS, str]:
+    """Geometries in a Xi'an 1980 / Beijing 1954 (or any) CRS moved to CGCS2000 by seven Helmert parameters:
+    through WGS84 (CGCS2000 agrees with it to centimetres) into :func:`cgcs2000_counterpart`;
+    ``(geometries, the CGCS2000 CRS, the parameters as written)``.
+
+    PROJ uses a bound CRS's parameters only on the way to WGS84 itself (to CGCS2000 it prefers its ballpark),
+    so the shift is made here, once, at the read."""
+    bound, text = bind_towgs84(crs, params, where)
+    target = cgcs2000_counterpart(crs)
+    to_wgs = Transformer.from_crs(bound, "EPSG:4326", always_xy=True)
+    from_wgs = Transformer.from_crs("EPSG:4326", target, always_xy=True)
+
+    def move(xy: np.ndarray) -> np.ndarray:
+        lon, lat = to_wgs.transform(xy[:, 0], xy[:, 1])
+        x, y = from_wgs.transform(lon, lat)
+        return np.column_stack([x, y])
+
+    return shapely.transform(geoms, move), target, text

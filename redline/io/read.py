@@ -31,6 +31,7 @@ from ..geometry.clean import NON_FINITE, describe_repairs, non_finite, out_of_ra
 from ..geometry.clean import reproject as _reproject
 from ..geometry.crs import crs_code, describe_crs, guess_crs, looks_swapped, to_crs, transform_bbox
 from . import partition, postgis
+from .formats import FormatOptions, read_format, sniff
 from .encoding import _TEXT_FORMATS, _check_utf8, _encoding_error, _encoding_trouble, _label, _plan, _redecode
 from .limits import _check_size
 from .provenance import file_sha256
@@ -61,6 +62,7 @@ class ReadReport:
     repaired: list = field(default_factory=list)
     dropped: list = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    towgs84: str | None = None
 
     def note(self, message: str) -> None:
         self.notes.append(message)
@@ -452,6 +454,7 @@ def read_layer(
     swap_xy: bool = False,
     bbox: tuple[float, float, float, float] | None = None,
     bbox_crs=None,
+    options: FormatOptions | None = None,
 ) -> LayerRead:
     """Read, validate and repair one layer.
 
@@ -486,6 +489,9 @@ def read_layer(
         filtered on the server with its spatial index (PostGIS), by opening only the partitions whose
         box meets it (partitioned layers), or with GDAL's spatial filter (files; a GeoPackage uses its
         R-tree). The memory guard is skipped: a box reads the part asked for.
+    options : FormatOptions, optional
+        What some formats need (:class:`redline.io.formats.FormatOptions`): GCJ-02 coordinates (``gcj02``), the
+        datum shift of a Xi'an 1980 / Beijing 1954 input (``towgs84``), a coordinate table's columns.
 
     Returns
     -------
@@ -509,11 +515,11 @@ def read_layer(
         gdf, report = _read_partitioned(path, bbox, bbox_crs)
         where = str(path)
     else:
-        gdf, report, where = _read_file(path, layer, encoding, engine, bbox, bbox_crs)
+        gdf, report, where = _read_file(path, layer, encoding, engine, bbox, bbox_crs, options or FormatOptions())
     if bbox is not None and not len(gdf):  # nothing near: an empty layer, not an error
         report.features_in_file = 0
         return LayerRead(gdf, report)
-    return _finish_read(gdf, report, crs, detect_crs, swap_xy, geometry, where)
+    return _finish_read(gdf, report, crs, detect_crs, swap_xy, geometry, where, options or FormatOptions())
 
 
 def _box_text(bbox) -> str:
@@ -541,7 +547,7 @@ def _read_partitioned(path, bbox, bbox_crs) -> tuple[gpd.GeoDataFrame, ReadRepor
 
 
 def _read_file(path, layer: str | None, encoding: str | None, engine: Engine, bbox,
-               bbox_crs) -> tuple[gpd.GeoDataFrame, ReadReport, str]:
+               bbox_crs, options: FormatOptions) -> tuple[gpd.GeoDataFrame, ReadReport, str]:
     """A layer of a file (the features meeting ``bbox``), its text decoded; ``(gdf, report, where)``."""
     if _DB_URI.match(os.fspath(path)):
         _check_source(Path(path))
@@ -549,6 +555,9 @@ def _read_file(path, layer: str | None, encoding: str | None, engine: Engine, bb
         path, layer = split_layer_spec(path)
     path = Path(path)
     _check_source(path)
+    fmt = sniff(path)
+    if fmt is not None:
+        return _read_special(fmt, path, layer, encoding, bbox, bbox_crs, options)
     layer, several = _choose_layer(path, layer)
     where = _where(path, layer if several else None)
     report = ReadReport(path=str(path), layer=layer)
@@ -567,6 +576,23 @@ def _read_file(path, layer: str | None, encoding: str | None, engine: Engine, bb
         gdf = _redecode(gdf, plan)
     if file_box is not None:
         report.note(f"read the {len(gdf):,} features meeting the box {_box_text(file_box)}")
+    return gdf, report, where
+
+
+def _read_special(fmt: str, path: Path, layer: str | None, encoding: str | None, bbox, bbox_crs,
+                  options: FormatOptions) -> tuple[gpd.GeoDataFrame, ReadReport, str]:
+    """A 国土TXT, DXF, KML/KMZ or coordinate table (:mod:`redline.io.formats`), read by its own reader."""
+    where = _where(path, layer)
+    register_input(path)
+    got = read_format(fmt, path, layer, _codec(encoding, where), options)
+    report = ReadReport(path=str(path), layer=layer, encoding=got.encoding, encoding_source=got.encoding_source)
+    report.notes.extend(got.notes)
+    report.dropped.extend(got.dropped)
+    report.towgs84 = got.towgs84
+    gdf = got.gdf
+    if bbox is not None and gdf.crs is not None and len(gdf):
+        box = tuple(bbox) if bbox_crs is None else transform_bbox(bbox, bbox_crs, gdf.crs)
+        gdf = gdf.iloc[np.sort(gdf.sindex.query(shapely.box(*box)))]
     return gdf, report, where
 
 
@@ -598,14 +624,19 @@ def _file_crs(path: Path, layer: str | None):
 
 
 def _finish_read(gdf: gpd.GeoDataFrame, report: ReadReport, crs, detect_crs: bool, swap_xy: bool,
-                 geometry: GeometryKind, where: str) -> LayerRead:
+                 geometry: GeometryKind, where: str, options: FormatOptions) -> LayerRead:
     """CRS resolved, geometries validated and repaired, every change in the report."""
-    report.features_in_file = len(gdf)
+    report.features_in_file = len(gdf) + len(report.dropped)
     if not len(gdf):
+        if report.dropped:
+            raise GeometryError(f"{where}: no usable geometry ({dropped_note(report.dropped)})")
         raise LayerReadError(f"{where}: the layer has no features")
     gdf = _drop_non_finite(gdf, report)
     if len(gdf):
         gdf = _resolve_crs(gdf, report, crs, detect_crs, swap_xy, where)
+        gdf = _datum_shift(gdf, report, options.towgs84 or report.towgs84, where)
+        if options.gcj02:
+            gdf = _from_gcj02(gdf, report, where)
         gdf = _repair(gdf, report, geometry, where)
     if not len(gdf):
         reasons = "; ".join(f"{reason} ×{n}" for reason, n in Counter(d["reason"] for d in report.dropped).items())
@@ -624,6 +655,56 @@ def _finish_read(gdf: gpd.GeoDataFrame, report: ReadReport, crs, detect_crs: boo
     if report.dropped:
         report.note(dropped_note(report.dropped))
     return LayerRead(gdf, report)
+
+
+#: datums PROJ moves to CGCS2000 only by a ballpark (latitude and longitude kept): the size of what that misses
+_BALLPARK_DATUMS = {"Xian 1980": "Xi'an 1980", "Beijing 1954": "Beijing 1954", "New Beijing": "New Beijing"}
+
+
+def _datum_shift(gdf: gpd.GeoDataFrame, report: ReadReport, towgs84: str | None, where: str) -> gpd.GeoDataFrame:
+    """A Xi'an 1980 / Beijing 1954 layer: with seven parameters (``--towgs84``, a 国土TXT's 转换参数) moved to
+    CGCS2000 by them (:func:`redline.geometry.crs.shift_datum`); without, a note says PROJ can only take the
+    latitudes and longitudes over unchanged, and how far off that can be."""
+    from ..geometry.crs import shift_datum
+
+    crs = CRS.from_user_input(gdf.crs)
+    datum = crs.datum.name if crs.datum is not None else ""
+    label = next((v for k, v in _BALLPARK_DATUMS.items() if datum.startswith(k)), None)
+    if towgs84:
+        geoms, target, params = shift_datum(gdf.geometry.values, crs, towgs84, where)
+        report.towgs84 = params
+        report.note(f"{label or datum or crs.name}: moved to {describe_crs(target)} with the seven parameters "
+                    f"{params} (dx,dy,dz m; rx,ry,rz″; s ppm; position vector, as PROJ's +towgs84)")
+        report.crs, report.crs_name = crs_code(target), target.name
+        return gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=target))
+    if label is not None:
+        report.note(f"warning: the layer is on the {label} datum, and PROJ has no transformation from it to CGCS2000 "
+                    f"but a ballpark one (latitudes and longitudes taken over unchanged): positions may be off by "
+                    f"tens of metres, over 100 m in places, against CGCS2000 layers; give the seven parameters "
+                    f"of your province's conversion with --towgs84 dx,dy,dz,rx,ry,rz,s")
+    return gdf
+
+
+def _from_gcj02(gdf: gpd.GeoDataFrame, report: ReadReport, where: str) -> gpd.GeoDataFrame:
+    """GCJ-02 lon/lat (``--gcj02``) converted to WGS84, labelled CGCS2000 (they agree to centimetres)."""
+    from ..geometry.gcj02 import gcj02_to_wgs84, in_china
+
+    crs = CRS.from_user_input(gdf.crs)
+    if not crs.is_geographic:
+        raise CRSError(f"{where}: --gcj02 converts GCJ-02 longitude/latitude, but the layer's coordinates are "
+                       f"{describe_crs(crs)}; leave out --gcj02 (projected coordinates are never GCJ-02)")
+
+    def shift(xy: np.ndarray) -> np.ndarray:
+        lon, lat = gcj02_to_wgs84(xy[:, 0], xy[:, 1])
+        return np.column_stack([lon, lat])
+
+    geoms = shapely.transform(gdf.geometry.values, shift)
+    xy = shapely.get_coordinates(gdf.geometry.values)
+    moved = int(in_china(xy[:, 0], xy[:, 1]).sum()) if len(xy) else 0
+    report.note(f"GCJ-02 coordinates converted to WGS84/CGCS2000 (--gcj02): {moved:,} of {len(xy):,} points "
+                f"moved by the published GCJ-02 offset (300–600 m)")
+    report.crs, report.crs_name = "EPSG:4490", CRS.from_epsg(4490).name
+    return gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs="EPSG:4490"))
 
 
 def dropped_note(dropped: list[dict], shown: int = 10) -> str:
