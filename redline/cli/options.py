@@ -7,6 +7,7 @@ over it) and the units (``--units``, ``--by``).
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import click
@@ -14,7 +15,7 @@ import click
 from ..errors import RedlineError
 
 __all__ = ["lang_option", "json_option", "parse_layer_specs", "parse_buffers", "parse_pairs", "check_crs",
-           "engine_options",
+           "engine_options", "read_options",
            "workspace_options", "indicator_inputs", "map_inputs", "units_options", "need_by", "BASEMAPS"]
 
 #: Basemaps of the maps: OpenStreetMap, Tianditu (vector, imagery; a key), or none (offline).
@@ -155,3 +156,48 @@ def need_by(units, by) -> None:
     """``--units`` goes with ``--by``."""
     if units is not None and not by:
         raise click.UsageError("--units needs --by FIELD (the unit id/name field)")
+
+
+def read_options(what: str = "the projects"):
+    """The options saying how to read an input that needs more than its file: ``--crs`` (none in the file: DXF,
+    a coordinate table without 带号), ``--gcj02``, ``--towgs84``, and a coordinate table's columns. The command
+    receives them as one keyword ``read`` (keywords of :func:`redline.io.read_layer`)."""
+    def decorate(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            from ..io.formats import CoordColumns, FormatOptions
+
+            columns = CoordColumns(**{k: kwargs.pop(f"{k}_field") for k in ("x", "y", "point", "parcel", "ring")})
+            crs = kwargs.pop("input_crs")
+            options = FormatOptions(gcj02=kwargs.pop("gcj02"), towgs84=kwargs.pop("towgs84"), columns=columns)
+            kwargs["read"] = {"crs": crs, "options": options} if crs else {"options": options}
+            return func(*args, **kwargs)
+
+        for option in reversed([
+            click.option("--crs", "input_crs", callback=check_crs, metavar="CRS",
+                         help=f"CRS of {what} when the file has none (DXF, coordinate tables), e.g. EPSG:4524."),
+            click.option("--gcj02", is_flag=True,
+                         help="Coordinates are GCJ-02 (奥维, 高德, Tencent maps): convert them to CGCS2000."),
+            click.option("--towgs84", metavar="DX,DY,DZ,RX,RY,RZ,S", callback=_check_towgs84,
+                         help="Seven parameters from Xi'an 1980 / Beijing 1954 to CGCS2000 (m, arc-seconds, ppm)."),
+            click.option("--x-field", help="Coordinate table: the X (northing) or longitude column."),
+            click.option("--y-field", help="Coordinate table: the Y (easting) or latitude column."),
+            click.option("--point-field", help="Coordinate table: the point number (点号) column."),
+            click.option("--parcel-field", help="Coordinate table: the parcel (地块) column, one polygon each."),
+            click.option("--ring-field", help="Coordinate table: the ring (圈号) column."),
+        ]):
+            wrapper = option(wrapper)
+        return wrapper
+    return decorate
+
+
+def _check_towgs84(ctx, param, value):
+    if value is None:
+        return None
+    from ..geometry.crs import bind_towgs84
+
+    try:
+        bind_towgs84("EPSG:2383", value, "--towgs84")
+    except RedlineError as exc:
+        raise click.BadParameter(str(exc).removeprefix("--towgs84: ")) from None
+    return value

@@ -18,7 +18,8 @@ import geopandas as gpd
 
 from ..errors import LayerReadError
 
-__all__ = ["FormatRead", "FormatOptions", "CoordColumns", "sniff", "read_format", "FORMATS"]
+__all__ = ["FormatRead", "FormatOptions", "CoordColumns", "sniff", "read_format", "FORMATS", "CRS_FREE_FORMATS",
+           "WRITERS"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,9 @@ FORMATS: dict[str, tuple[str, str]] = {
     "coords": ("redline.io.coordtable", "coordinate table"),
 }
 
+#: formats that never carry a CRS: without --crs it is recognised from the coordinates (and the notes say so)
+CRS_FREE_FORMATS = frozenset({"dxf", "coords"})
+
 #: suffix → format (each format adds its suffixes as its reader lands)
 _SUFFIXES: dict[str, str] = {}
 
@@ -98,6 +102,10 @@ def sniff(path: Path) -> str | None:
         raise LayerReadError(f"{path}: a .txt file that is not a 国土TXT boundary-point file (no [属性描述] or "
                              f"[地块坐标] section); give a 国土TXT, or a coordinate table as .csv")
     return None
+
+
+#: output suffix → (module with ``write(gdf, path, *, encoding)``, what it is)
+WRITERS: dict[str, tuple[str, str]] = {".txt": ("redline.io.gtxt", "国土TXT")}
 
 
 def read_format(fmt: str, path: Path, layer: str | None, encoding: str | None, options: FormatOptions) -> FormatRead:

@@ -31,7 +31,7 @@ from ..geometry.clean import NON_FINITE, describe_repairs, non_finite, out_of_ra
 from ..geometry.clean import reproject as _reproject
 from ..geometry.crs import crs_code, describe_crs, guess_crs, looks_swapped, to_crs, transform_bbox
 from . import partition, postgis
-from .formats import FormatOptions, read_format, sniff
+from .formats import CRS_FREE_FORMATS, FormatOptions, read_format, sniff
 from .encoding import _TEXT_FORMATS, _check_utf8, _encoding_error, _encoding_trouble, _label, _plan, _redecode
 from .limits import _check_size
 from .provenance import file_sha256
@@ -63,6 +63,7 @@ class ReadReport:
     dropped: list = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     towgs84: str | None = None
+    format: str | None = None  # a format of :mod:`redline.io.formats` ("gtxt", "dxf" …), None for GDAL's
 
     def note(self, message: str) -> None:
         self.notes.append(message)
@@ -309,14 +310,20 @@ def _resolve_crs(
             hint = (
                 f"; coordinates suggest {guess.crs} ({guess.reason}) — re-run with --crs {guess.crs}"
                 if guess and guess.crs
-                else f"; {guess.reason}" if guess else ""
+                else f"; {guess.reason}: give it with --crs EPSG:…" if guess else ""
             )
-            raise CRSError(f"{where}: no CRS in the file (.prj missing?){hint or '; give one with --crs EPSG:XXXX'}")
+            missing = _NO_CRS.get(report.format, "no CRS in the file (.prj missing?)")
+            raise CRSError(f"{where}: {missing}{hint or '; give one with --crs EPSG:XXXX'}")
     if bounds is not None:
         gdf = _check_axes(gdf, bounds, report, swap_xy, where)
     report.crs = crs_code(gdf.crs)
     report.crs_name = CRS.from_user_input(gdf.crs).name
     return gdf
+
+
+#: why a file of a format has no CRS, for the message asking for --crs
+_NO_CRS = {"gtxt": "no 带号 in [属性描述] and no zone prefix on the eastings (Y), so no CRS",
+           "dxf": "a DXF drawing carries no CRS", "coords": "a coordinate table carries no CRS"}
 
 
 def _check_axes(gdf, bounds, report: ReadReport, swap_xy: bool, where: str) -> gpd.GeoDataFrame:
@@ -588,7 +595,7 @@ def _read_special(fmt: str, path: Path, layer: str | None, encoding: str | None,
     report = ReadReport(path=str(path), layer=layer, encoding=got.encoding, encoding_source=got.encoding_source)
     report.notes.extend(got.notes)
     report.dropped.extend(got.dropped)
-    report.towgs84 = got.towgs84
+    report.towgs84, report.format = got.towgs84, fmt
     gdf = got.gdf
     if bbox is not None and gdf.crs is not None and len(gdf):
         box = tuple(bbox) if bbox_crs is None else transform_bbox(bbox, bbox_crs, gdf.crs)
@@ -633,7 +640,9 @@ def _finish_read(gdf: gpd.GeoDataFrame, report: ReadReport, crs, detect_crs: boo
         raise LayerReadError(f"{where}: the layer has no features")
     gdf = _drop_non_finite(gdf, report)
     if len(gdf):
-        gdf = _resolve_crs(gdf, report, crs, detect_crs, swap_xy, where)
+        # a drawing or a table has no CRS to declare: recognised from the coordinates, said in the notes
+        detect = detect_crs or report.format in CRS_FREE_FORMATS
+        gdf = _resolve_crs(gdf, report, crs, detect, swap_xy, where)
         gdf = _datum_shift(gdf, report, options.towgs84 or report.towgs84, where)
         if options.gcj02:
             gdf = _from_gcj02(gdf, report, where)

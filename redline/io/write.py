@@ -21,6 +21,7 @@ import socket
 import sqlite3
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Iterator
 
@@ -583,3 +584,62 @@ def write_styled_gpkg(layers: list[tuple[str, gpd.GeoDataFrame, str, str]], path
         finally:
             con.close()
     return path
+
+
+def output_formats() -> list[str]:
+    """Every suffix :func:`write_as` can write, for messages and help."""
+    from .formats import WRITERS
+
+    return sorted({*_DRIVERS, *_PARQUET, *WRITERS} - {".json"})
+
+
+def write_as(gdf: gpd.GeoDataFrame, path: str | os.PathLike, *, encoding: str | None = None,
+             layer: str | None = None) -> tuple[Path, list[str]]:
+    """Write ``gdf`` in the format of ``path``'s suffix, atomically; ``(path, notes)``.
+
+    GeoPackage, GeoJSON, FlatGeobuf and GeoParquet as :func:`write_layer`; a Shapefile in GBK with its ``.cpg``
+    (as Chinese GIS software expects; ``encoding`` to change it), its parts renamed into place together; 国土TXT,
+    DXF and KML/KMZ by their writers (:data:`redline.io.formats.WRITERS`). The notes say what the format
+    changed (field names shortened for a shapefile, coordinates reprojected)."""
+    import importlib
+
+    from .formats import WRITERS
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".shp":
+        return _write_shapefile(gdf, path, encoding or "GBK")
+    if suffix in WRITERS:
+        module = importlib.import_module(WRITERS[suffix][0])
+        with atomic_output(path) as tmp:
+            notes = module.write(gdf, tmp, encoding=encoding) or []
+        return path, list(notes)
+    if suffix not in _DRIVERS and suffix not in _PARQUET:
+        raise OutputError(f"{path}: unknown output format {suffix!r}; use one of {', '.join(output_formats())}")
+    return write_layer(gdf, path, layer=layer), []
+
+
+def _write_shapefile(gdf: gpd.GeoDataFrame, path: Path, encoding: str) -> tuple[Path, list[str]]:
+    """A shapefile written in a hidden folder beside ``path``, then its parts renamed over the old ones."""
+    import pyogrio
+
+    final = _final(path)
+    if _is_input(final, ()):
+        raise OutputError(f"{final}: refusing to overwrite an input file; choose another output path")
+    check_output(final)
+    notes = []
+    with _temp_beside(path.parent, final) as tmpdir, _translated(final, tmpdir):
+        tmp = tmpdir / path.name
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                pyogrio.write_dataframe(gdf, tmp, driver="ESRI Shapefile", encoding=encoding)
+            except Exception as exc:
+                raise OutputError(f"{path}: cannot write ({_gdal_message(exc, path)})") from None
+        renamed = [str(w.message) for w in caught if "laundered" in str(w.message)]
+        if renamed:
+            notes.append("shapefile field names are at most 10 bytes: " + "; ".join(
+                m.split(": ", 1)[-1] for m in renamed))
+        for part in sorted(tmpdir.iterdir(), key=lambda p: p.suffix.lower() == ".shp"):  # .shp last
+            os.replace(part, path.with_suffix(part.suffix))
+    return path, notes

@@ -74,13 +74,15 @@ def _first_row(gdf: gpd.GeoDataFrame) -> dict:
 
 
 
-def check_layers(paths, *, crs=None, encoding=None, engine: str = "pyogrio", swap_xy: bool = False) -> list[dict]:
+def check_layers(paths, *, crs=None, encoding=None, engine: str = "pyogrio", swap_xy: bool = False,
+                 options=None) -> list[dict]:
     """Read every layer and summarise it (:func:`summarize_layer`); a layer that cannot be read is
     ``{"path", "error"}`` (both with secrets masked) and the others are still read."""
     results = []
     for path in paths:
         try:
-            gdf, report = read_layer(path, crs=crs, encoding=encoding, engine=engine, detect_crs=True, swap_xy=swap_xy)
+            gdf, report = read_layer(path, crs=crs, encoding=encoding, engine=engine, detect_crs=True, swap_xy=swap_xy,
+                                    options=options)
             results.append(summarize_layer(gdf, report))
         except RedlineError as exc:
             results.append({"path": redact(str(path)), "error": redact(str(exc))})

@@ -25,19 +25,22 @@ class MapRun:
     notes: list[str] = field(default_factory=list)
 
 
-def _read_notes(read: LayerCache, ws: Workspace, projects) -> list[str]:
-    """What happened to features on reading (dropped, repaired), for every input: worth saying."""
-    roles = {**{k: (p, "polygon") for k, p in ws.layers.items()}, "boundary": (ws.boundary, "polygon"),
-             **({"units": (ws.units, "polygon")} if ws.units else {}),
-             **({"projects": (projects, "any")} if projects is not None else {})}
-    return [f"{name}: {n}" for name, (p, kind) in roles.items() for n in read(p, geometry=kind).report.notes
-            if " dropped — " in n or " repaired: " in n]
+def _read_notes(read: LayerCache, ws: Workspace, projects, project_read: dict) -> list[str]:
+    """What happened to features on reading (dropped, repaired, warnings), for every input: worth saying."""
+    roles = {**{k: (p, {"geometry": "polygon"}) for k, p in ws.layers.items()},
+             "boundary": (ws.boundary, {"geometry": "polygon"}),
+             **({"units": (ws.units, {"geometry": "polygon"})} if ws.units else {}),
+             **({"projects": (projects, {"geometry": "any", **project_read})} if projects is not None else {})}
+    return [f"{name}: {n}" for name, (p, how) in roles.items() for n in read(p, **how).report.notes
+            if " dropped — " in n or " repaired: " in n or n.startswith("warning:")]
 
 
 def map_job(ws: Workspace, out, *, projects=None, basemap: str = "osm", tianditu_key=None, title=None,
-            lang: str = "zh") -> MapRun:
+            lang: str = "zh", read_projects: dict | None = None) -> MapRun:
     """Check the output, the layer kinds, the theme and the rules, read every layer, screen the projects (no
-    rings), draw the map and write it to ``out``."""
+    rings), draw the map and write it to ``out``. ``read_projects``: keywords of :func:`redline.io.read_layer`
+    for the projects (``crs``, ``options``)."""
+    read_projects = read_projects or {}
     check_output(out)
     check_layer_kinds(ws)
     theme = load_theme()  # the specs checked before any layer is read
@@ -46,10 +49,10 @@ def map_job(ws: Workspace, out, *, projects=None, basemap: str = "osm", tianditu
     layers = {k: read(p, geometry="polygon").gdf for k, p in ws.layers.items()}
     district = read(ws.boundary, geometry="polygon").gdf
     towns = read(ws.units, geometry="polygon").gdf if ws.units else None
-    notes = _read_notes(read, ws, projects)
+    notes = _read_notes(read, ws, projects, read_projects)
     result = None
     if projects is not None:
-        proj, rep = read(projects, geometry="any")
+        proj, rep = read(projects, geometry="any", **read_projects)
         proj = prepare_projects(proj, rep)
         result = screen(proj, layers, boundary=district, buffers=[], lang=lang, rules=rules,
                         repaired={r["id"]: r.get("repair", "") for r in rep.repaired})

@@ -62,13 +62,15 @@ def build_outputs(
     progress=None,
     indicators: IndicatorReport | None = None,
     screening: ScreeningResult | None = None,
+    read_projects: dict | None = None,
 ) -> Outputs:
     """Measure, screen, draw and write: ``indicators.xlsx``, ``map.html``, ``maps/*.png``, ``report.html``,
     ``report.docx`` and ``results.gpkg`` (styled for QGIS) into ``out``.
 
     Results already computed (``indicators``, ``screening``) are used as they are. The files are built in
     a hidden folder and moved into ``out`` together at the end (:func:`redline.io.atomic_folder`): a run
-    that fails leaves ``out`` as it was, and ``out`` naming a file fails before any work.
+    that fails leaves ``out`` as it was, and ``out`` naming a file fails before any work. ``read_projects``:
+    keywords of :func:`redline.io.read_layer` for the projects (``crs``, ``options``).
     """
     final = Path(out)
     with atomic_folder(final) as out:  # the staging folder: every file below is written there
@@ -81,7 +83,7 @@ def build_outputs(
         step("indicators")
         run = _Run(ws, cache, catalog, theme, lang, indicators)
         if screening is None and projects is not None:
-            screening = _screen_projects(run, projects, rules)
+            screening = _screen_projects(run, projects, rules, read_projects or {})
         run.screening = screening
         step("screening")
         text_lang = display_lang(lang)
@@ -119,13 +121,16 @@ class _Run:
         self.pngs: dict = {}
 
 
-def _screen_projects(run: _Run, projects, rules) -> ScreeningResult:
-    """The projects screened against the kinds of :data:`SCREEN_KINDS` the workspace has."""
+def _screen_projects(run: _Run, projects, rules, read_projects: dict) -> ScreeningResult:
+    """The projects screened against the kinds of :data:`SCREEN_KINDS` the workspace has (the notes of their
+    read first)."""
     screen_layers = {k: run.layers[k] for k in SCREEN_KINDS if k in run.layers}
-    proj, report = run.cache(projects, geometry="any")
+    proj, report = run.cache(projects, geometry="any", **read_projects)
     proj = prepare_projects(proj, report)
-    return screen(proj, screen_layers, boundary=run.boundary, lang=run.lang, rules=rules,
-                  repaired={r["id"]: r.get("repair", "") for r in report.repaired})
+    result = screen(proj, screen_layers, boundary=run.boundary, lang=run.lang, rules=rules,
+                    repaired={r["id"]: r.get("repair", "") for r in report.repaired})
+    result.notes[:0] = [f"projects: {n}" for n in report.notes]
+    return result
 
 
 def _write_map(run: _Run, out: Path, basemap: str, tianditu_key: str | None) -> Path:
@@ -195,11 +200,12 @@ def _safe(name: str) -> str:
 
 
 def report_job(ws: Workspace, out, *, projects=None, recipe=None, lang: str = "zh", basemap: str = "osm",
-               tianditu_key=None, title=None, progress=None) -> Outputs:
+               tianditu_key=None, title=None, progress=None, read_projects: dict | None = None) -> Outputs:
     """``redline report``: the layer kinds and the recipe checked, then :func:`build_outputs` into ``out``.
 
     ``progress(description, done, total)`` (optional) follows its six steps."""
     check_layer_kinds(ws)
     rec = load_recipe(recipe) if recipe else None
     return build_outputs(ws, out, projects=projects, recipe=rec, lang=lang, basemap=basemap,
-                         tianditu_key=tianditu_key, title=title, progress=counted(progress, len(REPORT_STEPS)))
+                         tianditu_key=tianditu_key, title=title, progress=counted(progress, len(REPORT_STEPS)),
+                         read_projects=read_projects)

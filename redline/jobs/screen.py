@@ -46,17 +46,19 @@ def gate_failure(result: ScreeningResult, fail_on: str, lang: str) -> str | None
 
 def screen_job(projects, layer_specs: dict, *, boundary=None, id_field=None, category_field=None, buffers=None,
                line_width=None, point_radius=None, rules=None, out=None, table_path=None, fail_on=None,
-               engine: str = "local", workers=None, scheduler=None, lang: str = "zh", progress=None) -> ScreenRun:
+               engine: str = "local", workers=None, scheduler=None, lang: str = "zh", progress=None,
+               read: dict | None = None) -> ScreenRun:
     """Check every input and output, read and screen the projects, write ``out`` (GeoPackage) and ``table_path``.
 
-    ``progress(description, done, total)`` (optional) follows the Dask tasks."""
+    ``progress(description, done, total)`` (optional) follows the Dask tasks; ``read`` holds the keywords of
+    :func:`redline.io.read_layer` for the projects (``crs``, ``options``)."""
     refuse_overwrite([out, table_path], [projects, boundary, rules, *layer_specs.values()])
     rule_set = load_rules(rules)  # the specs checked before anything is read
     unknown = kind_problems(layer_specs, load_catalog())
     if unknown:
         raise CatalogError("; ".join(unknown))
     engines.check_engine(engine, workers, scheduler)
-    proj, rep = read_layer(projects, geometry="any")
+    proj, rep = read_layer(projects, geometry="any", **(read or {}))
     proj = prepare_projects(proj, rep, id_field)
     tasks = (lambda done, total: progress("screening", done, total)) if progress is not None else None
     result = engines.screen(proj, layer_specs, engine=engine, workers=workers, scheduler=scheduler,

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..main import RedlineGroup
-from ..options import check_crs, json_option, lang_option
+from ..options import json_option, lang_option, read_options
 from ..output import check_details, check_table, console, dumps, one_line, say
 
 
@@ -19,15 +19,14 @@ def layers():
 
 @layers.command("check")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--crs", callback=check_crs,
-              help="CRS to use when the file has none or a wrong one, e.g. EPSG:4524.")
 @click.option("--encoding", help="Attribute encoding (GBK, GB18030, UTF-8); default: detected from the .dbf "
               "bytes (the .cpg when they agree).")
 @click.option("--engine", type=click.Choice(["pyogrio", "fiona"]), default="pyogrio", show_default=True)
 @click.option("--swap-xy", is_flag=True, help="Swap x and y (files written as lat/lon).")
+@read_options("the layers")
 @lang_option
 @json_option
-def layers_check(paths, crs, encoding, engine, swap_xy, lang, as_json):
+def layers_check(paths, encoding, engine, swap_xy, read, lang, as_json):
     """Read each layer and report what is in it and what was repaired.
 
     \b
@@ -37,7 +36,7 @@ def layers_check(paths, crs, encoding, engine, swap_xy, lang, as_json):
     """
     from ...jobs.check import check_layers  # the job loads GDAL: only when the command runs
 
-    results = check_layers(paths, crs=crs, encoding=encoding, engine=engine, swap_xy=swap_xy)
+    results = check_layers(paths, encoding=encoding, engine=engine, swap_xy=swap_xy, **read)
     failed = [r for r in results if "error" in r]
     if as_json:
         click.echo(dumps(results))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..options import engine_options, json_option, lang_option, parse_buffers, parse_layer_specs
+from ..options import engine_options, json_option, lang_option, parse_buffers, parse_layer_specs, read_options
 from ..output import console, dumps, job_progress, print_notes, print_written, say, verdict_table
 
 #: Exit code of ``redline screen --fail-on`` when a project's verdict reaches the threshold.
@@ -34,11 +34,16 @@ SCREEN_FAIL_EXIT = 3
 @click.option("--fail-on", type=click.Choice(["prohibited", "conditional", "restricted"]),
               help=f"Exit with code {SCREEN_FAIL_EXIT} when a verdict is this severe or worse.")
 @engine_options("dask: chunks of projects screened on a Dask cluster (same results).")
+@read_options()
 @lang_option
 @json_option
 def screen(projects, layer_specs, boundary, id_field, category_field, buffers, line_width, point_radius, rules, out,
-           table_path, fail_on, engine, workers, scheduler, lang, as_json):
+           table_path, fail_on, engine, workers, scheduler, read, lang, as_json):
     """Screen project footprints against control lines: overlaps, distances, rings and verdicts.
+
+    \b
+    PROJECTS: GeoPackage, Shapefile, GeoJSON, 国土TXT (.txt), DXF, KML/KMZ, a coordinate table (.csv, .xlsx),
+    FileGDB (PATH.gdb:LAYER) …
 
     \b
     Example:
@@ -53,7 +58,7 @@ def screen(projects, layer_specs, boundary, id_field, category_field, buffers, l
         run = screen_job(projects, layer_specs, boundary=boundary, id_field=id_field, category_field=category_field,
                          buffers=buffers, line_width=line_width, point_radius=point_radius, rules=rules, out=out,
                          table_path=table_path, fail_on=fail_on, engine=engine, workers=workers, scheduler=scheduler,
-                         lang=lang, progress=progress)
+                         lang=lang, progress=progress, read=read)
     if as_json:
         data = run.result.to_json()
         if fail_on:
