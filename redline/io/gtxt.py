@@ -26,6 +26,7 @@ from ..errors import CRSError, LayerReadError, OutputError
 from ..geometry.area import ellipsoidal_area
 from ..geometry.crs import gk_crs
 from ..specs.purposes import load_purposes
+from ..specs.rules import load_rules
 from .formats import FormatOptions, FormatRead
 
 __all__ = ["read", "write", "txt_crs", "AREA_TOLERANCE"]
@@ -518,6 +519,7 @@ def write(gdf: gpd.GeoDataFrame, path: Path, *, encoding: str | None = None) -> 
         precision = float(pd.to_numeric(data["precision"], errors="coerce").min())  # the file's own 精度
     decimals = max(0, int(round(-np.log10(precision))))
     area = ellipsoidal_area(data.geometry.values, crs=crs) / 1e4
+    labels = {code: zh for code, (zh, _en) in load_rules().categories.items()}  # 地块用途 in words
 
     def fmt(v: float) -> str:
         return f"{v:.{decimals}f}"
@@ -532,7 +534,7 @@ def write(gdf: gpd.GeoDataFrame, path: Path, *, encoding: str | None = None) -> 
     for i, geom in enumerate(data.geometry.values):
         points, shape = _lines_of(geom, 1, fmt)
         pid = text("project_id", i, str(data.index[i]))
-        use = text("land_use", i) or text("category", i)
+        use = text("land_use", i) or labels.get(text("category", i), text("category", i))
         lines.append(f"{len(points)},{area[i]:.4f},{pid},{text('name', i)},{shape},{text('sheet', i)},{use},"
                      f"{text('land_class', i)},@")
         lines.extend(points)
@@ -540,7 +542,7 @@ def write(gdf: gpd.GeoDataFrame, path: Path, *, encoding: str | None = None) -> 
         body = ("\r\n".join(lines) + "\r\n").encode(encoding or "gbk", errors="strict")
     except UnicodeEncodeError as exc:
         raise OutputError(f"{path}: {exc.object[exc.start:exc.end]!r} cannot be written in {encoding or 'GBK'}; "
-                          f"write the file as UTF-8 (--encoding utf-8) or change the name") from None
+                          f"write the file as UTF-8 (--out-encoding utf-8) or change the name") from None
     path.write_bytes(body)
     if CRS.from_user_input(gdf.crs).equals(crs):
         return []

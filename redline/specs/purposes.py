@@ -22,9 +22,10 @@ _SCHEMA = {
 
 @dataclass(frozen=True)
 class Purposes:
-    """Words → category codes, longest word first."""
+    """Words → category codes, longest word first (a 用途 that is a category code itself is that category)."""
 
     words: tuple[tuple[str, str], ...]
+    codes: frozenset = frozenset()
 
     def category(self, text) -> str | None:
         """The category whose longest word ``text`` contains, or None.
@@ -36,6 +37,8 @@ class Purposes:
         """
         if not isinstance(text, str) or not text.strip():
             return None
+        if text.strip() in self.codes:
+            return text.strip()
         return next((code for word, code in self.words if word in text), None)
 
 
@@ -48,4 +51,4 @@ def load_purposes(path: str | os.PathLike | None = None) -> Purposes:
     if problems:
         raise spec_error(path, "purposes file", problems)
     pairs = [(word, code) for code, words in data["purposes"].items() for word in words]
-    return Purposes(tuple(sorted(pairs, key=lambda p: -len(p[0]))))
+    return Purposes(tuple(sorted(pairs, key=lambda p: -len(p[0]))), frozenset(data["purposes"]))
