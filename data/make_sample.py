@@ -856,6 +856,42 @@ def write_projects(projects: gpd.GeoDataFrame, out: Path):
                                  layer_options={"COORDINATE_PRECISION": 7, "WRITE_NAME": "NO"})
 
 
+# ---- project sites as a design institute hands them over (issue 17) ------------------------------------------
+
+#: The two 地块 of the sample 国土TXT: (地块编号, 地块名称, 地块用途, the sample project it is drawn from, a hole)
+SITES = [("QJ-2026-01", "示例采石场扩建", "采矿用地", "P-04", False),
+         ("QJ-2026-02", "示例工业园二期", "工业用地", "P-06", True)]
+
+
+def make_sites(projects: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Two project sites in GK metres, drawn from sample projects: the quarry's footprint, and the industrial
+    park's with a hole (a kept pond, 20 % of the park's width) in the middle."""
+    rows, geoms = [], []
+    by_id = projects.set_index("project_id").to_crs(GK)
+    for pid, name, use, source, hole in SITES:
+        geom = by_id.loc[source].geometry
+        geom = shapely.set_precision(geom, 0.001)  # survey precision: millimetres
+        if hole:
+            inner = shapely.affinity.scale(geom, 0.2, 0.2, origin=geom.centroid)
+            geom = shapely.set_precision(geom.difference(inner), 0.001)
+        rows.append({"project_id": pid, "name": name, "land_use": use})
+        geoms.append(geom)
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs=GK)
+
+
+def write_sites(sites: gpd.GeoDataFrame, out: Path):
+    """The sites as a GeoPackage and as a design institute sends them: a 国土TXT in GBK with zone-prefixed
+    eastings (sites.txt), one without the prefix in UTF-8 with a BOM (sites_cm.txt), a DXF and a KML.
+    Written with redline's own writers (run from a checkout with redline installed)."""
+    from redline.io.write import write_as
+
+    sites.to_crs(GK_ZONE).to_file(out / "sites.gpkg", layer="sites", driver="GPKG", engine="pyogrio")
+    write_as(sites.to_crs(GK_ZONE), out / "sites.txt")
+    write_as(sites, out / "sites_cm.txt", encoding="utf-8-sig")
+    # write_as(sites.to_crs(GK_ZONE).assign(layer="用地红线"), out / "sites.dxf")
+    # write_as(sites.to_crs(GEO), out / "sites.kml")
+
+
 def write_gbk_shapefile(townships: gpd.GeoDataFrame, out: Path):
     """Townships in EPSG:4524, GBK attributes, no .prj, no .cpg, LDID byte = 0."""
     folder = out / "townships_gk_gbk"
@@ -1060,8 +1096,13 @@ def main(argv: list[str] | None = None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT, help="output directory (default: data/qianjiang)")
     parser.add_argument("--quiet", action="store_true", help="don't print the summary")
+    parser.add_argument("--sites-only", action="store_true",
+                        help="only the project sites (sites.*), from the projects.geojson already in --out")
     args = parser.parse_args(argv)
     out = args.out
+    if args.sites_only:
+        write_sites(make_sites(gpd.read_file(out / "projects.geojson")), out)
+        return
     rng = np.random.default_rng(SEED)
     out.mkdir(parents=True, exist_ok=True)
     boundary_geo = load_boundary()
@@ -1089,6 +1130,7 @@ def main(argv: list[str] | None = None):
         write_gpkg(gdf, name, out, crs=GK if name == "basic_farmland" else GEO)
     write_projects(projects, out)
     write_gbk_shapefile(townships, out)
+    write_sites(make_sites(projects), out)
     write_quotas(townships, farmland, land_use, out)
     # issue 6, with their own seeds so the layers above are unchanged
     write_gpkg(make_redline_v2(redline, boundary, ub, np.random.default_rng(SEED + 2)), "eco_redline_v2", out)

@@ -194,7 +194,7 @@ def check_details(con: Console, results: list[dict]) -> None:
             con.print(f"    {note}", markup=False)
 
 
-def verdict_table(result, lang: str, brief: bool = False) -> Table:
+def verdict_table(result, lang: str, brief: bool = False, title: str | None = None) -> Table:
     """The verdict per project (shared by ``screen`` and ``demo``; ``brief``: flagged kinds, not messages)."""
     from ..analyses.screening import SEVERITY_LABELS  # the analyses load GDAL: only once there is a result
     from ..specs.catalog import SEVERITY_RANK, load_catalog
@@ -205,7 +205,7 @@ def verdict_table(result, lang: str, brief: bool = False) -> Table:
     kinds_of = {pid: "\n".join(f"{catalog[h.kind].label(lang)}: {SEVERITY_LABELS[lang][h.severity]}"
                                 for h in grp.itertuples()) for pid, grp in flagged.groupby("project_id")}
     repaired = t("cli.screen.repaired", lang)
-    table = Table(title=t("cli.screen.title", lang))
+    table = Table(title=title or t("cli.screen.title", lang))
     for key, header in labels("cli.screen.columns", lang).items():
         table.add_column(header, justify="right" if key == "footprint" else "left", overflow="fold")
     for row in result.projects.itertuples(index=False):

@@ -15,7 +15,7 @@ from ..analyses.monitor import MonitorResult, monitor
 from ..analyses.scorecard import load_recipe
 from ..analyses.screening import ScreeningResult, screen
 from .check import summarize_layer
-from ..io import LayerCache, atomic_folder, atomic_output, check_output, open_raster
+from ..io import LayerCache, atomic_folder, atomic_output, check_output, open_raster, prepare_projects
 from ..specs.workspace import Workspace, load_workspace
 from .indicators import IndicatorReport, run_indicators
 from .report import build_outputs
@@ -34,6 +34,8 @@ SAMPLE_LAYERS = {
     "land_use": "land_use.gpkg",
     "projects": "projects.geojson",
 }
+#: The project sites as a design institute hands them over: a 国土TXT (GBK, zone-prefixed eastings), screened too.
+SAMPLE_SITES = "sites.txt"
 
 #: The layer kinds the demo screens the sample projects against.
 SCREEN_KINDS = ("eco_redline", "basic_farmland", "urban_boundary", "nature_reserve", "water_source")
@@ -56,6 +58,8 @@ class DemoResult:
     conflicts: ConflictResult | None = None
     change: ChangeResult | None = None
     monitor: MonitorResult | None = None
+    #: the 国土TXT project sites (:data:`SAMPLE_SITES`) screened the same way (issue 12)
+    sites: ScreeningResult | None = None
 
     @property
     def shares(self) -> pd.DataFrame:
@@ -73,6 +77,7 @@ class DemoResult:
             "indicators": self.indicators.to_json(),
             "notes": self.notes,
             "screening": self.screening.to_json()["projects"] if self.screening is not None else None,
+            "sites": self.sites.to_json()["projects"] if self.sites is not None else None,
             "conflicts": self.conflicts.to_json()["pairs"] if self.conflicts is not None else None,
             "change": {k: self.change.to_json()[k] for k in ("totals", "counts", "decreased")}
             if self.change is not None else None,
@@ -107,7 +112,20 @@ def run_demo(sample_dir: str | Path | None = None, progress: bool = True, lang: 
                        repaired={r["id"]: r.get("repair", "") for r in projects_check["repaired"]})
     found, changed, watched = _lines_change_activity(sample, read, cache)
     return DemoResult(checks, indicators, name, list(indicators.notes), screening=screening, workspace=workspace,
-                      cache=cache, conflicts=found, change=changed, monitor=watched)
+                      cache=cache, conflicts=found, change=changed, monitor=watched,
+                      sites=_screen_sites(sample, read, cache, boundary, lang))
+
+
+def _screen_sites(sample: Path, read: dict, cache: LayerCache, boundary, lang: str) -> ScreeningResult | None:
+    """The sample 国土TXT (:data:`SAMPLE_SITES`) read like any projects file and screened (None without it)."""
+    path = sample / SAMPLE_SITES
+    if not path.exists():
+        return None
+    sites, report = cache(path, geometry="any")
+    result = screen(prepare_projects(sites, report), {k: read[k] for k in SCREEN_KINDS if k in read},
+                    boundary=boundary, lang=lang)
+    result.notes[:0] = [f"{SAMPLE_SITES}: {n}" for n in report.notes]
+    return result
 
 
 #: Sample files of the conflicts / change / monitor part of the demo.

@@ -22,6 +22,11 @@ def print_demo(result, files, lang: str) -> None:
     print_tables({k: tables[k] for k in shown if k in tables}, [], lang)
     if getattr(result, "screening", None) is not None:
         con.print(verdict_table(result.screening, lang, brief=True))
+    if getattr(result, "sites", None) is not None:
+        from ...jobs.demo import SAMPLE_SITES
+
+        con.print(verdict_table(result.sites, lang, brief=True, title=t("cli.screen.title_sites", lang,
+                                                                          file=SAMPLE_SITES)))
     extra = {}
     for part in ("conflicts", "change", "monitor"):  # issue 6: the first table of each
         res = getattr(result, part, None)
