@@ -79,7 +79,10 @@ FORMATS: dict[str, tuple[str, str]] = {
 CRS_FREE_FORMATS = frozenset({"dxf", "coords"})
 
 #: suffix → format (each format adds its suffixes as its reader lands)
-_SUFFIXES: dict[str, str] = {}
+_SUFFIXES: dict[str, str] = {
+    ".kml": "kml", ".kmz": "kml",
+    ".csv": "coords", ".xlsx": "coords", ".xls": "coords",  # .xls: refused by coordtable with what to do
+}
 
 
 def sniff(path: Path) -> str | None:
