@@ -860,12 +860,12 @@ def write_projects(projects: gpd.GeoDataFrame, out: Path):
 
 #: The two 地块 of the sample 国土TXT: (地块编号, 地块名称, 地块用途, the sample project it is drawn from, a hole)
 SITES = [("QJ-2026-01", "示例采石场扩建", "采矿用地", "P-04", False),
-         ("QJ-2026-02", "示例工业园二期", "工业用地", "P-06", True)]
+         ("QJ-2026-02", "示例农产品加工厂二期", "工业用地", "P-09", True)]
 
 
 def make_sites(projects: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Two project sites in GK metres, drawn from sample projects: the quarry's footprint, and the industrial
-    park's with a hole (a kept pond, 20 % of the park's width) in the middle."""
+    """Two project sites in GK metres, drawn from sample projects: the quarry's footprint (in the red line), and
+    the food factory's (on basic farmland) with a hole — a kept pond, 20 % of its width — in the middle."""
     rows, geoms = [], []
     by_id = projects.set_index("project_id").to_crs(GK)
     for pid, name, use, source, hole in SITES:

@@ -80,7 +80,7 @@ CRS_FREE_FORMATS = frozenset({"dxf", "coords"})
 
 #: suffix → format (each format adds its suffixes as its reader lands)
 _SUFFIXES: dict[str, str] = {
-    ".kml": "kml", ".kmz": "kml",
+    ".kml": "kml", ".kmz": "kml", ".ovkml": "kml", ".ovkmz": "kml",  # .ovkml/.ovkmz: 奥维's own KML (GCJ-02)
     ".csv": "coords", ".xlsx": "coords", ".xls": "coords",  # .xls: refused by coordtable with what to do
 }
 
@@ -108,7 +108,8 @@ def sniff(path: Path) -> str | None:
 
 
 #: output suffix → (module with ``write(gdf, path, *, encoding)``, what it is)
-WRITERS: dict[str, tuple[str, str]] = {".txt": ("redline.io.gtxt", "国土TXT")}
+WRITERS: dict[str, tuple[str, str]] = {".txt": ("redline.io.gtxt", "国土TXT"), ".kml": ("redline.io.kml", "KML"),
+                                       ".kmz": ("redline.io.kml", "KMZ")}
 
 
 def read_format(fmt: str, path: Path, layer: str | None, encoding: str | None, options: FormatOptions) -> FormatRead:
