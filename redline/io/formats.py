@@ -75,7 +75,7 @@ FORMATS: dict[str, tuple[str, str]] = {
 }
 
 #: suffix → format (each format adds its suffixes as its reader lands)
-_SUFFIXES: dict[str, str] = {}
+_SUFFIXES: dict[str, str] = {".dxf": "dxf"}
 
 
 def sniff(path: Path) -> str | None:
