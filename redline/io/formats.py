@@ -67,7 +67,7 @@ class FormatRead:
     towgs84: str | None = None
 
 
-#: format name → (module, what it is, the suffixes it writes)
+#: format name → (module, what it is)
 FORMATS: dict[str, tuple[str, str]] = {
     "gtxt": ("redline.io.gtxt", "国土TXT boundary-point file"),
     "dxf": ("redline.io.dxf", "DXF drawing"),
@@ -80,6 +80,7 @@ CRS_FREE_FORMATS = frozenset({"dxf", "coords"})
 
 #: suffix → format (each format adds its suffixes as its reader lands)
 _SUFFIXES: dict[str, str] = {
+    ".dxf": "dxf",
     ".kml": "kml", ".kmz": "kml", ".ovkml": "kml", ".ovkmz": "kml",  # .ovkml/.ovkmz: 奥维's own KML (GCJ-02)
     ".csv": "coords", ".xlsx": "coords", ".xls": "coords",  # .xls: refused by coordtable with what to do
 }
@@ -109,7 +110,7 @@ def sniff(path: Path) -> str | None:
 
 #: output suffix → (module with ``write(gdf, path, *, encoding)``, what it is)
 WRITERS: dict[str, tuple[str, str]] = {".txt": ("redline.io.gtxt", "国土TXT"), ".kml": ("redline.io.kml", "KML"),
-                                       ".kmz": ("redline.io.kml", "KMZ")}
+                                       ".kmz": ("redline.io.kml", "KMZ"), ".dxf": ("redline.io.dxf", "DXF")}
 
 
 def read_format(fmt: str, path: Path, layer: str | None, encoding: str | None, options: FormatOptions) -> FormatRead:
