@@ -888,8 +888,8 @@ def write_sites(sites: gpd.GeoDataFrame, out: Path):
     sites.to_crs(GK_ZONE).to_file(out / "sites.gpkg", layer="sites", driver="GPKG", engine="pyogrio")
     write_as(sites.to_crs(GK_ZONE), out / "sites.txt")
     write_as(sites, out / "sites_cm.txt", encoding="utf-8-sig")
-    # write_as(sites.to_crs(GK_ZONE).assign(layer="用地红线"), out / "sites.dxf")
-    # write_as(sites.to_crs(GEO), out / "sites.kml")
+    write_as(sites.to_crs(GK_ZONE).assign(layer="用地红线"), out / "sites.dxf")
+    write_as(sites.to_crs(GEO), out / "sites.kml")
 
 
 def write_gbk_shapefile(townships: gpd.GeoDataFrame, out: Path):

@@ -59,7 +59,7 @@ def test_nested_rings_make_a_hole_and_an_island(tmp_path):
     msp.add_lwpolyline(_square(50, 50, 10), close=True, dxfattribs={"layer": "other"})  # another layer: no hole
     got = _read(_save(doc, tmp_path))
     gdf = got.gdf
-    assert list(gdf.columns) == ["layer", "entity", "handle", "geometry"]
+    assert list(gdf.columns) == ["project_id", "layer", "entity", "handle", "geometry"]
     assert gdf.index.name == "fid" and list(gdf.index) == [0, 1, 2]
     assert gdf.crs is None
     first = gdf.geometry[0]
@@ -282,9 +282,9 @@ def test_write_read_round_trip(tmp_path):
     texts = {t.dxf.text: t.dxf.layer for t in doc.modelspace().query("TEXT")}
     assert texts == {"P-1": "用地红线", "P-2": "二期"}
     got = _read(path).gdf
-    assert got.layer.tolist() == ["用地红线", "二期", "二期"]
+    assert got.layer.tolist() == ["用地红线", "二期"] and got.project_id.tolist() == ["P-1", "P-2"]
     assert len(got.geometry[0].interiors) == 1
-    for read_back, made in zip(got.geometry, [with_hole, *two.geoms]):
+    for read_back, made in zip(got.geometry, [with_hole, two]):
         assert read_back.normalize().equals_exact(made.normalize(), 1e-6)
 
 

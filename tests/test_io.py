@@ -188,8 +188,15 @@ def test_not_spatial(tmp_path, content, name):
 def test_csv_without_geometry(tmp_path):
     path = tmp_path / "table.csv"
     path.write_text("a,b\n1,2\n", encoding="utf-8")
-    with pytest.raises(LayerReadError, match="table.csv.*not a spatial layer"):
+    with pytest.raises(LayerReadError, match="table.csv: no coordinate columns recognised.*--x-field"):
         read_layer(path)
+
+
+def test_csv_with_wkt_goes_to_gdal(tmp_path):
+    path = tmp_path / "wkt.csv"
+    path.write_text('id,WKT\n1,"POLYGON((108.7 29.5,108.71 29.5,108.71 29.51,108.7 29.5))"\n', encoding="utf-8")
+    gdf, report = read_layer(path, crs="EPSG:4490")
+    assert len(gdf) == 1 and gdf.geometry.values[0].geom_type == "Polygon" and report.format is None
 
 
 @pytest.mark.parametrize("missing", [".shx", ".dbf"])

@@ -122,12 +122,58 @@ def read(path: Path, layer: str | None, encoding: str | None, options: FormatOpt
     factor, unit_notes = _units(doc, geoms)
     if factor != 1.0:
         geoms = shapely.transform(geoms, lambda xy: xy * factor)
-    gdf = gpd.GeoDataFrame({"layer": [s.layer for s, _ in features], "entity": [s.entity for s, _ in features],
-                            "handle": [s.handle for s, _ in features]},
+    ids, id_notes = _labels(doc.modelspace(), names, geoms, factor, features)
+    gdf = gpd.GeoDataFrame({"project_id": ids, "layer": [s.layer for s, _ in features],
+                            "entity": [s.entity for s, _ in features], "handle": [s.handle for s, _ in features]},
                            geometry=gpd.GeoSeries(geoms, crs=None), crs=None)
-    gdf.index = pd.RangeIndex(len(gdf), name="fid")
-    notes = notes + text_notes + unit_notes + _scan_notes(scan)
+    gdf, merged = _merge_labelled(gdf, labelled=[not i.endswith(f":{s.handle}") for i, (s, _) in zip(ids, features)])
+    notes = notes + text_notes + unit_notes + _scan_notes(scan) + id_notes + merged
     return FormatRead(gdf=gdf, encoding=codec, encoding_source=source, notes=notes, dropped=dropped)
+
+
+def _labels(msp, names: Callable[[str], str], geoms: np.ndarray, factor: float, features) -> tuple[list, list]:
+    """Each shape's id: the one TEXT/MTEXT of the model space standing inside it (how drawings label a 地块, and
+    how :func:`write` writes them), else ``LAYER:HANDLE``; and a note saying how many came from a label."""
+    texts, points = [], []
+    for entity in msp.query("TEXT MTEXT"):
+        text = entity.plain_text() if entity.dxftype() == "MTEXT" else entity.dxf.text
+        text = names(text or "").strip()
+        if text:
+            texts.append(text)
+            points.append(np.asarray(entity.dxf.insert, dtype=float)[:2] * factor)
+    ids, labelled = [], 0
+    tree = shapely.STRtree(shapely.points(np.array(points))) if points else None
+    for (shape, _), geom in zip(features, geoms):
+        inside = sorted({texts[i] for i in tree.query(geom, predicate="contains")}) if tree is not None else []
+        if len(inside) == 1:
+            ids.append(inside[0])
+            labelled += 1
+        else:
+            ids.append(f"{shape.layer}:{shape.handle}")
+    if not len(geoms):
+        return ids, []
+    note = (f"project ids from the text label inside each shape: {labelled} of {len(geoms)}"
+            + ("; the others are named LAYER:HANDLE (no label, or several, inside them)" if labelled < len(geoms) else ""))
+    return ids, [note]
+
+
+def _merge_labelled(gdf: gpd.GeoDataFrame, labelled: list[bool]) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Shapes on one layer carrying the same label are the parts of one 地块: one MultiPolygon feature (the
+    first shape's entity and handle), indexed by fid 0..n-1; and a note naming the labels so joined."""
+    key = np.where(labelled, gdf["layer"].astype(str) + "\x00" + gdf["project_id"].astype(str),
+                   np.arange(len(gdf)).astype(str))
+    groups = pd.Series(range(len(gdf))).groupby(key, sort=False).agg(list)
+    joined = [str(gdf["project_id"].iloc[g[0]]) for g in groups if len(g) > 1]
+    if joined:
+        keep = [g[0] for g in groups]
+        geoms = [shapely.MultiPolygon(list(gdf.geometry.values[g])) if len(g) > 1 else gdf.geometry.values[g[0]]
+                 for g in groups]
+        gdf = gdf.iloc[keep].set_geometry(gpd.GeoSeries(geoms, index=gdf.index[keep], crs=gdf.crs))
+    gdf.index = pd.RangeIndex(len(gdf), name="fid")
+    if not joined:
+        return gdf, []
+    return gdf, [f"shapes carrying the same label on one layer joined into multi-part features: "
+                 f"{', '.join(joined[:10])}{' …' if len(joined) > 10 else ''}"]
 
 
 def _reason(exc: Exception) -> str:

@@ -95,6 +95,8 @@ def sniff(path: Path) -> str | None:
     if suffix == ".dwg":
         raise LayerReadError(f"{path}: a DWG drawing, which redline cannot read; save it as DXF in the CAD program "
                              f"(另存为 DXF, any version) and give the .dxf")
+    if suffix == ".csv" and _has_wkt(path):
+        return None  # a CSV with a WKT column: GDAL's CSV driver reads it as a layer
     if suffix in _SUFFIXES:
         return _SUFFIXES[suffix]
     if suffix == ".txt" and path.is_file():
@@ -111,6 +113,16 @@ def sniff(path: Path) -> str | None:
 #: output suffix → (module with ``write(gdf, path, *, encoding)``, what it is)
 WRITERS: dict[str, tuple[str, str]] = {".txt": ("redline.io.gtxt", "国土TXT"), ".kml": ("redline.io.kml", "KML"),
                                        ".kmz": ("redline.io.kml", "KMZ"), ".dxf": ("redline.io.dxf", "DXF")}
+
+
+def _has_wkt(path: Path) -> bool:
+    """Whether a CSV's header names a WKT geometry column (``WKT``, ``geometry``, ``geom``)."""
+    if not path.is_file():
+        return False
+    with path.open("rb") as fh:
+        head = fh.readline(65536).decode("utf-8-sig", errors="ignore")
+    names = {n.strip().strip('"').lower() for n in head.replace(";", ",").split(",")}
+    return bool(names & {"wkt", "geometry", "geom", "the_geom"})
 
 
 def read_format(fmt: str, path: Path, layer: str | None, encoding: str | None, options: FormatOptions) -> FormatRead:
