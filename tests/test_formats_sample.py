@@ -86,3 +86,29 @@ def test_dxf_without_zone_prefix_asks_for_crs(tmp_path):
         read_layer(path)
     back, report = read_layer(path, crs="EPSG:4545")
     assert report.crs_source == "given" and back.iloc[0]["project_id"] == "D1"
+
+
+def test_cli_coordinate_table_with_named_columns(tmp_path):
+    """A point table whose headers nobody would guess, named on the command line, screened end to end."""
+    import json
+    import subprocess
+    import sys
+
+    rows = ["序,北向坐标,东向坐标,块", *(f"{i},{n},{e},QJ-T1" for i, (n, e) in enumerate(
+        [(3266000, 480000), (3266000, 480100), (3265900, 480100), (3265900, 480000)], start=1))]
+    path = tmp_path / "points.csv"
+    path.write_bytes("\r\n".join(rows).encode("gbk"))
+    base = [sys.executable, "-m", "redline", "screen", str(path), "--layer", f"eco_redline={LAYERS['eco_redline']}",
+            "--buffers", "none", "--json"]
+    refused = subprocess.run(base, capture_output=True, text=True)
+    assert refused.returncode == 1 and "--x-field" in refused.stderr
+    done = subprocess.run([*base, "--x-field", "北向坐标", "--y-field", "东向坐标", "--point-field", "序",
+                           "--parcel-field", "块", "--crs", "EPSG:4545"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    project = json.loads(done.stdout)["projects"][0]
+    assert project["id"] == "QJ-T1"
+    to_ll = Transformer.from_crs("EPSG:4545", "EPSG:4490", always_xy=True)
+    ring = shapely.segmentize(shapely.box(480000, 3265900, 480100, 3266000).exterior, 5.0)
+    lon, lat = to_ll.transform(*np.asarray(ring.coords).T)
+    assert project["footprint_m2"] == pytest.approx(abs(Geod(ellps="GRS80").polygon_area_perimeter(lon, lat)[0]),
+                                                     abs=0.01)

@@ -503,6 +503,26 @@ def _lines_of(geom, first: int, fmt) -> tuple[list[str], str]:
     return out, shape
 
 
+def _unique_ids(ids: list[str]) -> list[str]:
+    """地块编号 made unique: the pieces of one project (an encroachment per zone) become ``P-1-1``, ``P-1-2`` ….
+
+    Examples
+    --------
+    >>> _unique_ids(["A", "B", "A"])
+    ['A-1', 'B', 'A-2']
+    """
+    counts = pd.Series(ids).value_counts()
+    seen: dict[str, int] = {}
+    out = []
+    for pid in ids:
+        if counts[pid] > 1:
+            seen[pid] = seen.get(pid, 0) + 1
+            out.append(f"{pid}-{seen[pid]}")
+        else:
+            out.append(pid)
+    return out
+
+
 def write(gdf: gpd.GeoDataFrame, path: Path, *, encoding: str | None = None) -> list[str]:
     """Write ``gdf`` as a 国土TXT (GBK and CRLF unless ``encoding`` says otherwise; X = northing, Y = easting).
 
@@ -531,11 +551,12 @@ def write(gdf: gpd.GeoDataFrame, path: Path, *, encoding: str | None = None) -> 
     lines = ["[属性描述]", "格式版本号=1.01版本", "数据产生单位=redline", f"数据产生日期={pd.Timestamp.now():%Y-%m-%d}",
              f"坐标系={_DATUM_NAMES[datum]}", f"几度分带={width}", "投影类型=高斯克吕格", "计量单位=米", f"带号={zone}",
              f"精度={precision:g}", "转换参数=,,,,,,", "[地块坐标]"]
+    ids = _unique_ids([text("project_id", i, str(data.index[i])) for i in range(len(data))])
     for i, geom in enumerate(data.geometry.values):
         points, shape = _lines_of(geom, 1, fmt)
-        pid = text("project_id", i, str(data.index[i]))
         use = text("land_use", i) or labels.get(text("category", i), text("category", i))
-        lines.append(f"{len(points)},{area[i]:.4f},{pid},{text('name', i)},{shape},{text('sheet', i)},{use},"
+        name = text("name", i) or " ".join(filter(None, [text("kind_label", i), text("zone", i)]))  # pieces
+        lines.append(f"{len(points)},{area[i]:.4f},{ids[i]},{name},{shape},{text('sheet', i)},{use},"
                      f"{text('land_class', i)},@")
         lines.extend(points)
     try:
@@ -544,6 +565,11 @@ def write(gdf: gpd.GeoDataFrame, path: Path, *, encoding: str | None = None) -> 
         raise OutputError(f"{path}: {exc.object[exc.start:exc.end]!r} cannot be written in {encoding or 'GBK'}; "
                           f"write the file as UTF-8 (--out-encoding utf-8) or change the name") from None
     path.write_bytes(body)
-    if CRS.from_user_input(gdf.crs).equals(crs):
-        return []
-    return [f"coordinates written in {crs.name} (EPSG:{crs.to_epsg()}, 带号={zone}), reprojected from the layer's CRS"]
+    notes = []
+    if not CRS.from_user_input(gdf.crs).equals(crs):
+        notes.append(f"coordinates written in {crs.name} (EPSG:{crs.to_epsg()}, 带号={zone}), reprojected from the "
+                     f"layer's CRS")
+    renamed = sum(a != b for a, b in zip(ids, (text("project_id", i, str(data.index[i])) for i in range(len(data)))))
+    if renamed:
+        notes.append(f"{renamed} features share a project id: numbered -1, -2 … so that each 地块编号 is unique")
+    return notes
