@@ -320,3 +320,24 @@ def test_screen_cli_on_txt(tmp_path):
     data = json.loads(done.stdout)
     assert [p["id"] for p in data["projects"]] == ["D-1", "D-2"]
     assert [p["category"] for p in data["projects"]] == ["industrial", "energy"]
+
+
+def test_header_and_attribute_variants(tmp_path):
+    """带号=第36带, 几度分带=3度, an attribute line ending in "0601@", a 界址点数 that does not match."""
+    points = square(3266000, 36480000, 100)
+    body = HEADER.format(datum="国家2000坐标系", width="3度", zone="第36带", params="").replace("精度=0.001", "精度=0.001米")
+    body += f"7,1.0,D-1,甲,面,,工业用地,0601@\n" + "\n".join(points) + "\n"
+    gdf, report = read_layer(write(tmp_path, body))
+    assert report.crs == "EPSG:4524"
+    assert gdf.iloc[0]["land_class"] == "0601"
+    assert any("界址点数 says 7 points, 5 point lines follow" in n for n in report.notes)
+
+
+def test_six_degree_zone(tmp_path):
+    from pyproj import Transformer
+
+    e, n = Transformer.from_crs("EPSG:4490", "EPSG:4497", always_xy=True).transform(108.7, 29.5)
+    text = txt([("1.0,D-1,甲,面,,,", square(n, e, 100))], width=6, zone="19")
+    gdf, report = read_layer(write(tmp_path, text))
+    assert report.crs == "EPSG:4497"
+    assert gdf.to_crs(4490).geometry.values[0].bounds[0] == pytest.approx(108.7, abs=1e-6)

@@ -98,8 +98,8 @@ def _parse(text: str, where: str) -> tuple[dict, list[_Parcel], list[str]]:
         if section != "地块坐标":
             continue
         fields = [f.strip() for f in _SEP.split(line)]
-        if fields[-1] == "@" or line.endswith("@"):
-            fields = [f for f in fields[:-1]] if fields[-1] == "@" else fields
+        if line.endswith("@"):  # "…,0601,@" or "…,0601@"
+            fields = fields[:-1] if fields[-1] == "@" else [*fields[:-1], fields[-1][:-1].strip()]
             if fields and not re.fullmatch(r"\d+", fields[0]) and any(f in _HEADER_NAMES or f.split("(")[0] in
                                                                     _HEADER_NAMES for f in fields):
                 names = [_HEADER_NAMES.get(f.split("(")[0].split("（")[0], f) for f in fields]
@@ -145,9 +145,10 @@ def _datum(header: dict, where: str) -> str:
 
 
 def _width(header: dict, where: str) -> int:
-    text = header.get("几度分带", "").strip().rstrip("°度")
-    if not text:
+    raw = header.get("几度分带", "").strip()
+    if not raw:
         return 3
+    text = (re.match(r"\d+", raw) or [raw])[0]  # "3", "3度", "3°带"
     if text not in ("3", "6"):
         raise CRSError(f"{where}: 几度分带={text!r}: zones are 3 or 6 degrees wide; fix the header")
     return int(text)
@@ -158,6 +159,7 @@ def _zone(header: dict, width: int, where: str) -> tuple[int | None, str | None]
     text = header.get("带号", "").strip()
     if not text:
         return None, None
+    text = (re.fullmatch(r"(?:第\s*)?(\d+)\s*带?", text) or [None, text])[1]  # "36", "36带", "第36带"
     if not re.fullmatch(r"\d+", text):
         raise CRSError(f"{where}: 带号={text!r} is not a zone number; fix the header")
     zone = int(text)
@@ -358,6 +360,7 @@ def _frame(parcels: list[_Parcel], pts: _Points, crs, notes: list[str], dropped:
         if geom is None:
             dropped.append({"id": label, "reason": f"地块 {label} (line {p.line}): {why or 'no points'}"})
             continue
+        _check_count(p, int(sel.sum()), label, notes)
         use = p.attrs.get("use", "")
         rows.append({"project_id": label, "name": p.attrs.get("name", ""), "category": purposes.category(use),
                      "land_use": use, "land_class": p.attrs.get("class", ""), "sheet": p.attrs.get("sheet", ""),
@@ -372,6 +375,14 @@ def _frame(parcels: list[_Parcel], pts: _Points, crs, notes: list[str], dropped:
         notes.append(f"地块用途 with no project category: {', '.join(unmapped)} — give the category "
                      f"(--category-field) or add the word to analyses/classes/project_purposes.toml")
     return frame
+
+
+def _check_count(p: _Parcel, found: int, label: str, notes: list[str]) -> None:
+    """The 界址点数 of the attribute line against the point lines that follow it."""
+    declared = p.attrs.get("count", "")
+    if re.fullmatch(r"\d+", declared or "") and int(declared) != found:
+        notes.append(f"地块 {label} (line {p.line}): 界址点数 says {declared} points, {found} point lines follow; "
+                     f"check that no point is missing")
 
 
 def _declared(text) -> float:

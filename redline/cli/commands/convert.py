@@ -30,7 +30,7 @@ def convert(src, out, id_field, encoding, out_encoding, read, lang, as_json):
 
     \b
     Examples:
-      redline convert data/qianjiang/projects_gtxt.txt projects.gpkg
+      redline convert data/qianjiang/sites.txt sites.gpkg
       redline convert screening.gpkg:encroachments encroachments.txt
       redline convert drawing.dxf redline.kml --crs EPSG:4524
     """
