@@ -38,6 +38,7 @@ def test_shapefile_is_gbk_with_cpg(tmp_path, layer):
     back = pyogrio.read_dataframe(out)
     assert list(back["name"]) == ["示例厂区", "示例光伏"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".redline-")]
+    assert {p.name for p in tmp_path.iterdir()} == {"sites.gpkg", *(f"sites.{e}" for e in ("shp", "shx", "dbf", "prj", "cpg"))}
 
 
 def test_txt_then_geojson(tmp_path, layer):

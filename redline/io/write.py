@@ -640,6 +640,7 @@ def _write_shapefile(gdf: gpd.GeoDataFrame, path: Path, encoding: str) -> tuple[
         if renamed:
             notes.append("shapefile field names are at most 10 bytes: " + "; ".join(
                 m.split(": ", 1)[-1] for m in renamed))
-        for part in sorted(tmpdir.iterdir(), key=lambda p: p.suffix.lower() == ".shp"):  # .shp last
+        parts = [p for p in tmpdir.iterdir() if p.stem == tmp.stem and p.suffix]  # not the folder's owner mark
+        for part in sorted(parts, key=lambda p: p.suffix.lower() == ".shp"):  # .shp last
             os.replace(part, path.with_suffix(part.suffix))
     return path, notes
