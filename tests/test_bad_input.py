@@ -265,7 +265,7 @@ def test_corrupt_geopackage_header(tmp_path):
 def test_csv_as_a_layer(tmp_path, red):
     path = tmp_path / "table.csv"
     path.write_text("名称,面积\n甲,1\n", encoding="utf-8")
-    one_line_error(run("screen", path, "--layer", f"eco_redline={red}"), "table.csv", "not a spatial layer")
+    one_line_error(run("screen", path, "--layer", f"eco_redline={red}"), "table.csv", "no coordinate columns recognised", "--x-field")
 
 
 def test_image_as_a_layer(tmp_path):

@@ -36,6 +36,7 @@ from pyproj import CRS
 
 from ..errors import LayerNotFoundError, LayerReadError
 from .encoding import _fits, _writes_chinese
+from .write import atomic_output
 from .formats import FormatOptions, FormatRead
 
 __all__ = ["read", "write"]
@@ -669,7 +670,8 @@ def write(gdf: gpd.GeoDataFrame, path: Path, *, encoding: str | None = None) -> 
         if geom is not None and not geom.is_empty:
             for part in shapely.get_parts(geom):
                 _write_part(msp, part, name, fid)
-    doc.saveas(path)
+    with atomic_output(path) as staged:  # nothing half-written, whoever calls
+        doc.saveas(staged)
 
 
 def _write_part(msp, part, layer: str, fid) -> None:

@@ -110,7 +110,7 @@ def sniff(path: Path) -> str | None:
     return None
 
 
-#: output suffix → (module with ``write(gdf, path, *, encoding)``, what it is)
+#: output suffix → (module with ``write(gdf, path, *, encoding)`` writing ``path`` atomically, what it is)
 WRITERS: dict[str, tuple[str, str]] = {".txt": ("redline.io.gtxt", "国土TXT"), ".kml": ("redline.io.kml", "KML"),
                                        ".kmz": ("redline.io.kml", "KMZ"), ".dxf": ("redline.io.dxf", "DXF")}
 

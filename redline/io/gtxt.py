@@ -28,6 +28,7 @@ from ..geometry.crs import gk_crs
 from ..specs.purposes import load_purposes
 from ..specs.rules import load_rules
 from .formats import FormatOptions, FormatRead
+from .write import atomic_output
 
 __all__ = ["read", "write", "txt_crs", "AREA_TOLERANCE"]
 
@@ -575,7 +576,8 @@ def write(gdf: gpd.GeoDataFrame, path: Path, *, encoding: str | None = None) -> 
     except UnicodeEncodeError as exc:
         raise OutputError(f"{path}: {exc.object[exc.start:exc.end]!r} cannot be written in {encoding or 'GBK'}; "
                           f"write the file as UTF-8 (--out-encoding utf-8) or change the name") from None
-    path.write_bytes(body)
+    with atomic_output(path) as tmp:  # atomic when called directly too (write_as gives it a staging path)
+        tmp.write_bytes(body)
     notes = []
     if not CRS.from_user_input(gdf.crs).equals(crs):
         notes.append(f"coordinates written in {crs.name} (EPSG:{crs.to_epsg()}, 带号={zone}), reprojected from the "

@@ -37,6 +37,7 @@ import shapely
 from pyproj import CRS
 
 from ..errors import LayerNotFoundError, LayerReadError, OutputError
+from .write import atomic_output
 from .formats import FormatOptions, FormatRead
 from .sources import _gdal_message
 
@@ -295,7 +296,8 @@ def _for_kml(gdf: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
 
 
 def _write_kml(gdf: gpd.GeoDataFrame, target: Path, title: str) -> None:
-    """One KML file, a ``<Folder>`` per folder (ASCII ids, the names as ``<name>``), ExtendedData as <Data>."""
+    """One KML file, a ``<Folder>`` per folder (ASCII ids, the names as ``<name>``), ExtendedData as <Data>.
+    ``target`` is a staging path: :func:`write` renames it into place (``atomic_output``)."""
     name_field = "project_id" if "project_id" in gdf.columns else "name"
     options = {"LIBKML_NAME_FIELD": name_field, "LIBKML_DESCRIPTION_FIELD": "description",
                "LIBKML_USE_SIMPLEFIELD": "NO"}
@@ -329,15 +331,15 @@ def write(gdf: gpd.GeoDataFrame, path: Path, *, encoding: str | None = None) -> 
     gdf = _for_kml(gdf, path)
     title = path.stem
     try:
-        if path.suffix.lower() != ".kmz":
-            path.unlink(missing_ok=True)
-            _write_kml(gdf, path, title)
-            return
-        with tempfile.TemporaryDirectory() as tmp:
-            doc = Path(tmp) / "doc.kml"
-            _write_kml(gdf, doc, title)
-            with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-                zf.write(doc, "doc.kml")
+        with atomic_output(path) as staged:  # nothing half-written, whoever calls
+            if path.suffix.lower() != ".kmz":
+                _write_kml(gdf, staged, title)
+                return
+            with tempfile.TemporaryDirectory() as tmp:
+                doc = Path(tmp) / "doc.kml"
+                _write_kml(gdf, doc, title)
+                with zipfile.ZipFile(staged, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                    zf.write(doc, "doc.kml")
     except OutputError:
         raise
     except Exception as exc:

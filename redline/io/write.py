@@ -609,11 +609,9 @@ def write_as(gdf: gpd.GeoDataFrame, path: str | os.PathLike, *, encoding: str | 
     suffix = path.suffix.lower()
     if suffix == ".shp":
         return _write_shapefile(gdf, path, encoding or "GBK")
-    if suffix in WRITERS:
+    if suffix in WRITERS:  # each writes atomically itself (atomic_output)
         module = importlib.import_module(WRITERS[suffix][0])
-        with atomic_output(path) as tmp:
-            notes = module.write(gdf, tmp, encoding=encoding) or []
-        return path, list(notes)
+        return path, list(module.write(gdf, path, encoding=encoding) or [])
     if suffix not in _DRIVERS and suffix not in _PARQUET:
         raise OutputError(f"{path}: unknown output format {suffix!r}; use one of {', '.join(output_formats())}")
     return write_layer(gdf, path, layer=layer), []
