@@ -232,3 +232,12 @@ def test_engines_entry_points_dispatch_to_dask(client, tmp_path):
     for wrong in ({"workers": 2}, {"scheduler": "tcp://127.0.0.1:9"}):
         with pytest.raises(InputError, match="--workers and --scheduler go with --engine dask"):
             engines.screen(SAMPLE / "projects.geojson", layers, **wrong)
+
+
+def test_dask_screening_with_landuse_equals_one_machine(client):
+    """With --landuse on a cluster: the 占用地类 is made once on this machine, the same as the local engine's."""
+    layers = {"eco_redline": str(SAMPLE / "eco_redline.gpkg")}
+    one = redline.screen(SAMPLE / "projects.geojson", layers, buffers=[], landuse=SAMPLE / "land_use.gpkg")
+    many = redline.screen(SAMPLE / "projects.geojson", layers, buffers=[], landuse=SAMPLE / "land_use.gpkg",
+                          engine="dask", client=client)
+    _same(one.landuse.table(), many.landuse.table())

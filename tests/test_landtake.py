@@ -133,3 +133,40 @@ def test_class_map_codes_in_one_group_only(tmp_path):
                                         ("05H1", "construction"), ("0810A", "construction"), ("0603", "construction")])
 def test_big_classes(code, group):
     assert load_land_classes().group(code) == group
+
+
+def test_screen_cli_with_landuse(tmp_path):
+    """``redline screen --landuse --ownership-field``: the JSON per project, the GeoPackage layer, the xlsx sheet;
+    classes and uncovered add up to the footprint (1e-9, from the API) and agree with Geod."""
+    import json
+    import subprocess
+    import sys
+
+    import openpyxl
+    import pyogrio
+
+    import redline
+
+    footprint = b(0, 200, Y0, Y0 + 200).difference(b(80, 120, Y0 + 80, Y0 + 120))
+    projects = gpd.GeoDataFrame({"project_id": ["P"], "category": ["industrial"]}, geometry=[footprint], crs=CRS)
+    ppath, lpath = tmp_path / "p.geojson", tmp_path / "lu.gpkg"
+    projects.to_crs("EPSG:4490").to_file(ppath)
+    gpd.GeoDataFrame({"DLBM": ["0101", "0601", "0404"], "QSXZ": ["30", "20", "20"]},
+                     geometry=[b(-100, 100), b(100, 150), b(150, 170)], crs=CRS).to_file(lpath)
+    red = tmp_path / "red.gpkg"
+    gpd.GeoDataFrame(geometry=[b(5000, 5100)], crs=CRS).to_file(red)
+    out, table = tmp_path / "s.gpkg", tmp_path / "s.xlsx"
+    done = subprocess.run([sys.executable, "-m", "redline", "screen", str(ppath), "--layer", f"eco_redline={red}",
+                           "--buffers", "none", "--landuse", str(lpath), "--ownership-field", "QSXZ", "--json",
+                           "--out", str(out), "--table", str(table)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    land = json.loads(done.stdout)["projects"][0]["landuse"]
+    assert land["uncovered_m2"] == pytest.approx(geod_area(b(170, 200, Y0, Y0 + 200)), rel=1e-6)
+    assert land["unused_m2"] == pytest.approx(geod_area(b(150, 170, Y0, Y0 + 200)), rel=1e-6)
+    assert land["by_ownership"]["collective"]["agricultural_m2"] == pytest.approx(land["paddy_m2"])
+    assert "landuse_pieces" in pyogrio.list_layers(out)[:, 0]
+    assert "landuse" in openpyxl.load_workbook(table).sheetnames
+    result = redline.screen(ppath, {"eco_redline": red}, buffers=[], landuse=lpath)
+    s = result.landuse.summary().loc["P"]
+    parts = s.agricultural_m2 + s.construction_m2 + s.unused_m2 + s.uncovered_m2 + s.unclassified_m2
+    assert parts == pytest.approx(float(result.projects["footprint_m2"].iloc[0]), rel=1e-9)

@@ -218,3 +218,19 @@ def verdict_table(result, lang: str, brief: bool = False, title: str | None = No
             kinds_of.get(row.project_id, "—") if brief else (row.findings or "—").replace(" | ", "\n"),
         )
     return table
+
+
+def landuse_table(result, lang: str) -> Table:
+    """What land each project occupies, in 公顷: 合计 | 农用地 (其中耕地: 水田 水浇地 旱地) | 建设用地 | 未利用地 | 未覆盖."""
+    from rich.table import Table
+
+    summary = result.landuse.summary()
+    totals = result.landuse.footprint_m2
+    table = Table(title=t("cli.landuse.title", lang))
+    columns = labels("cli.landuse.columns", lang)
+    for key, header in columns.items():
+        table.add_column(header, justify="left" if key == "id" else "right")
+    for pid, row in summary.iterrows():
+        values = {"total": totals.get(pid, float("nan")), **{k: row[f"{k}_m2"] for k in columns if k not in ("id", "total")}}
+        table.add_row(str(pid), *(f"{values[k] / 1e4:,.4f}" for k in columns if k != "id"))
+    return table

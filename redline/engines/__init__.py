@@ -87,6 +87,9 @@ def screen(projects, layers: Mapping[str, object], *, engine: str = "local", wor
         Index values of projects already repaired upstream, to flag them; a mapping gives what was done to each.
     crs : optional
         The metric CRS the work is done in (default: the CGCS2000 Gauss-Krüger zone of the projects).
+    landuse : GeoDataFrame or path, optional
+        A 三调 land-use layer: what land each footprint occupies (``result.landuse``), by class
+        (``landuse_field``, default ``DLBM``) and, with ``ownership_field`` (``QSXZ``), by 国有 / 集体.
 
     Every input — the rule set, the kinds, the projects, the boundary and every layer — is opened and checked
     before the first overlay, so a broken layer fails at once with its one-line error
@@ -97,8 +100,24 @@ def screen(projects, layers: Mapping[str, object], *, engine: str = "local", wor
     if engine == "local":
         return screen_local(projects, layers, **options)
     inputs = open_screening(projects, layers, lazy=True, **options)
+    land = {k: inputs.options.pop(k, None) for k in ("landuse", "landuse_field", "ownership_field")}
     with engine_client(engine, workers, scheduler, client) as dask:
-        return screen_dask(inputs.projects, inputs.layers, client=dask, progress=progress, **inputs.options)
+        result = screen_dask(inputs.projects, inputs.layers, client=dask, progress=progress, **inputs.options)
+    if land["landuse"] is not None:  # one overlay of the footprints, on this machine, after the cluster's work
+        result.landuse = land_take_of(inputs.projects, inputs.options, land)
+        result.notes += result.landuse.notes
+    return result
+
+
+def land_take_of(projects, options: dict, land: dict):
+    """The 占用地类 of the projects' footprints (made as the screening makes them) over ``land["landuse"]``."""
+    from ..analyses.landtake import land_take
+    from ..analyses.screening import project_footprints
+
+    proj = project_footprints(projects, options["rules"], **{k: options.get(k) for k in (
+        "id_field", "category_field", "line_width", "point_radius", "repaired", "crs")})
+    return land_take(proj.geoms, proj.ids, proj.crs, land["landuse"], code_field=land["landuse_field"],
+                     ownership_field=land["ownership_field"])
 
 
 def conflicts(layers: Mapping[str, object], pairs=None, *, engine: str = "local", workers: int | None = None,

@@ -97,6 +97,8 @@ def open_screening(projects, layers: Mapping[str, object], *, boundary=None, rul
         repaired.update({r["id"]: r.get("repair", "") for r in report.repaired})
     sources = {**layers, "boundary": boundary}
     boundary = _read(boundary, "boundary", notes)[0] if boundary is not None else None
+    if options.get("landuse") is not None:  # the 三调 layer of the 占用地类 tables
+        options["landuse"] = _read(options["landuse"], "landuse", notes)[0]
     options.update(boundary=boundary, rules=rules, catalog=catalog, buffers=rings_m, repaired=repaired)
     if lazy:
         for kind, src in layers.items():

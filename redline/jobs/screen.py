@@ -47,12 +47,12 @@ def gate_failure(result: ScreeningResult, fail_on: str, lang: str) -> str | None
 def screen_job(projects, layer_specs: dict, *, boundary=None, id_field=None, category_field=None, buffers=None,
                line_width=None, point_radius=None, rules=None, out=None, table_path=None, fail_on=None,
                engine: str = "local", workers=None, scheduler=None, lang: str = "zh", progress=None,
-               read: dict | None = None) -> ScreenRun:
+               read: dict | None = None, landuse=None, landuse_field=None, ownership_field=None) -> ScreenRun:
     """Check every input and output, read and screen the projects, write ``out`` (GeoPackage) and ``table_path``.
 
     ``progress(description, done, total)`` (optional) follows the Dask tasks; ``read`` holds the keywords of
     :func:`redline.io.read_layer` for the projects (``crs``, ``options``)."""
-    refuse_overwrite([out, table_path], [projects, boundary, rules, *layer_specs.values()])
+    refuse_overwrite([out, table_path], [projects, boundary, rules, landuse, *layer_specs.values()])
     rule_set = load_rules(rules)  # the specs checked before anything is read
     unknown = kind_problems(layer_specs, load_catalog())
     if unknown:
@@ -64,7 +64,8 @@ def screen_job(projects, layer_specs: dict, *, boundary=None, id_field=None, cat
     result = engines.screen(proj, layer_specs, engine=engine, workers=workers, scheduler=scheduler,
                                 progress=tasks, boundary=boundary, id_field=id_field, category_field=category_field,
                                 buffers=buffers, line_width=line_width, point_radius=point_radius, rules=rule_set,
-                                lang=lang, repaired={r["id"]: r.get("repair", "") for r in rep.repaired})
+                                lang=lang, repaired={r["id"]: r.get("repair", "") for r in rep.repaired},
+                                landuse=landuse, landuse_field=landuse_field, ownership_field=ownership_field)
     result.notes[:0] = [f"projects: {n}" for n in rep.notes]
     run = ScreenRun(result)
     if out is not None:

@@ -17,6 +17,7 @@ import shapely
 
 from ...geometry.clean import polygonal, reproject
 from ...geometry.overlay import overlap_areas
+from ..landtake import land_take
 from ...specs.catalog import LayerKind
 from ...specs.rules import RuleSet
 from ...text import Lang
@@ -48,6 +49,9 @@ def screen(
     within_m: Mapping[str, float] | None = None,
     notes: Iterable[str] = (),
     checked: Iterable[str] = (),
+    landuse: gpd.GeoDataFrame | None = None,
+    landuse_field: str | None = None,
+    ownership_field: str | None = None,
 ) -> ScreeningResult:
     """Screen project footprints (GeoDataFrames) against control-line layers (GeoDataFrames).
 
@@ -55,7 +59,8 @@ def screen(
     ``within_m`` says, per kind, how far around the projects a layer was read (PostGIS, partitions): a
     nearest distance beyond it is not reported (NaN). ``notes`` (what reading said) start the result's notes;
     ``checked`` names the layers (kinds, ``"boundary"``) :func:`redline.read_layer` read, repaired and checked
-    already, which are not checked again.
+    already, which are not checked again. ``landuse`` (a 三调 layer, its class field ``landuse_field``, its 权属性质
+    ``ownership_field``) adds what land each footprint occupies (:func:`redline.analyses.landtake.land_take`).
     Every input is checked (rule set, kinds, rings, projects, each layer, the boundary) before the first overlay.
 
     Examples
@@ -86,10 +91,15 @@ def screen(
         ring_rows += rows
     hits = hits_table(found, proj, catalog, lang)
     ring_table = pd.DataFrame(ring_rows, columns=RING_COLUMNS)
+    take = None
+    if landuse is not None:
+        take = land_take(proj.geoms, proj.ids, proj.crs, landuse, code_field=landuse_field,
+                         ownership_field=ownership_field)
+        notes += take.notes
     return ScreeningResult(projects_layer(proj, found, hits, rules, boundary, notes, lang), hits,
                            encroachments(found, proj, catalog, lang),
                            rings.layer(proj.ids, list(checked), ring_table, proj.crs, projects.crs), ring_table,
-                           list(checked), str(proj.crs), lang, notes)
+                           list(checked), str(proj.crs), lang, notes, landuse=take)
 
 
 def _screen_kind(name: str, kind: LayerKind, layer: gpd.GeoDataFrame, proj: ScreenedProjects, rules: RuleSet,

@@ -44,6 +44,8 @@ class ScreeningResult:
         dissolved layer in the ring).
     rings : DataFrame
         The same counts and areas in long form: ``project_id, kind, inner_m, outer_m, count, area_m2, area_ha``.
+    landuse : LandTake or None
+        With ``landuse=``: the 三调 classes each footprint occupies (``landuse.pieces``, ``landuse.summary()``).
     """
 
     projects: gpd.GeoDataFrame
@@ -55,6 +57,8 @@ class ScreeningResult:
     crs: str
     lang: str = "zh"
     notes: list[str] = field(default_factory=list)
+    #: what land each footprint occupies (with ``landuse=``): :class:`redline.analyses.landtake.LandTake`
+    landuse: object | None = None
 
     @property
     def encroachments(self) -> gpd.GeoDataFrame:
@@ -76,6 +80,7 @@ class ScreeningResult:
     def to_json(self) -> dict:
         """The ``--json`` object: ``projects`` (the command-line contract), ``rings``, ``notes``."""
         hits = {pid: grp for pid, grp in self.hits.groupby("project_id", sort=False)}
+        land = self.landuse.to_json() if self.landuse is not None else None
         projects = []
         for row in self.projects.itertuples(index=False):
             grp = hits.get(row.project_id)
@@ -98,6 +103,7 @@ class ScreeningResult:
                 "verdict": row.verdict,
                 "repaired": bool(row.repaired),
                 "hits": items,
+                **({"landuse": land.get(row.project_id)} if land is not None else {}),
             })
         rings = self.rings.round({"area_m2": 3, "area_ha": 6}).to_dict(orient="records")
         return {"projects": projects, "rings": [{k: _plain(v) for k, v in r.items()} for r in rings],
@@ -114,11 +120,16 @@ class ScreeningResult:
 
     def file_layers(self) -> dict[str, gpd.GeoDataFrame]:
         """The layers ``projects``, ``encroachments`` and ``buffers`` as files hold them (lists become text)."""
-        return {"projects": _for_file(self.projects), "encroachments": _for_file(self.encroachments),
-                "buffers": _for_file(self.buffers)}
+        layers = {"projects": _for_file(self.projects), "encroachments": _for_file(self.encroachments),
+                  "buffers": _for_file(self.buffers)}
+        if self.landuse is not None:  # one piece per project × class, in the projects' CRS
+            pieces = self.landuse.pieces
+            layers["landuse_pieces"] = pieces.to_crs(self.projects.crs) if self.projects.crs else pieces
+        return layers
 
     def to_file(self, path: str | os.PathLike) -> Path:
-        """Write the layers ``projects``, ``encroachments`` and ``buffers`` to one GeoPackage, atomically —
+        """Write the layers ``projects``, ``encroachments`` and ``buffers`` (and ``landuse_pieces`` with
+        ``landuse=``) to one GeoPackage, atomically —
         or to PostGIS tables ``NAME``, ``NAME_encroachments`` and ``NAME_buffers`` in one transaction when
         ``path`` is ``postgresql://…?table=NAME`` (:func:`redline.io.write_layers`).
 
@@ -139,7 +150,10 @@ class ScreeningResult:
         table = self.table()
         if Path(path).suffix.lower() == ".csv":
             return write_tables({"hits": table}, path)
-        return write_tables({"projects": pd.DataFrame(self.projects.drop(columns="geometry")), "hits": table}, path)
+        tables = {"projects": pd.DataFrame(self.projects.drop(columns="geometry")), "hits": table}
+        if self.landuse is not None:
+            tables["landuse"] = self.landuse.table()
+        return write_tables(tables, path)
 
     def explore(self, **kwargs):
         """An interactive folium map of the footprints (by verdict) and the encroachment pieces

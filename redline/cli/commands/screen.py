@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..options import engine_options, json_option, lang_option, parse_buffers, parse_layer_specs, read_options
-from ..output import console, dumps, job_progress, print_notes, print_written, say, verdict_table
+from ..output import console, dumps, job_progress, landuse_table, print_notes, print_written, say, verdict_table
 
 #: Exit code of ``redline screen --fail-on`` when a project's verdict reaches the threshold.
 SCREEN_FAIL_EXIT = 3
@@ -28,6 +28,10 @@ SCREEN_FAIL_EXIT = 3
 @click.option("--point-radius", type=click.FloatRange(min=0, min_open=True),
               help="Radius (m) of point projects without radius_m.")
 @click.option("--rules", type=click.Path(path_type=Path), help="Screening rule set (TOML); default the bundled one.")
+@click.option("--landuse", type=click.Path(path_type=Path),
+              help="三调 land-use layer: what land each project occupies (农用地/建设用地/未利用地, 耕地).")
+@click.option("--landuse-field", help="Class-code field of --landuse (default: DLBM, dlbm, 地类编码).")
+@click.option("--ownership-field", help="权属性质 field of --landuse (e.g. QSXZ): the land split by 国有/集体.")
 @click.option("--out", type=click.Path(path_type=Path),
               help="GeoPackage with the layers projects, encroachments, buffers.")
 @click.option("--table", "table_path", type=click.Path(path_type=Path), help="Table of project × kind (.csv or .xlsx).")
@@ -37,8 +41,9 @@ SCREEN_FAIL_EXIT = 3
 @read_options()
 @lang_option
 @json_option
-def screen(projects, layer_specs, boundary, id_field, category_field, buffers, line_width, point_radius, rules, out,
-           table_path, fail_on, engine, workers, scheduler, read, lang, as_json):
+def screen(projects, layer_specs, boundary, id_field, category_field, buffers, line_width, point_radius, rules,
+           landuse, landuse_field, ownership_field, out, table_path, fail_on, engine, workers, scheduler, read, lang,
+           as_json):
     """Screen project footprints against control lines: overlaps, distances, rings and verdicts.
 
     \b
@@ -58,7 +63,8 @@ def screen(projects, layer_specs, boundary, id_field, category_field, buffers, l
         run = screen_job(projects, layer_specs, boundary=boundary, id_field=id_field, category_field=category_field,
                          buffers=buffers, line_width=line_width, point_radius=point_radius, rules=rules, out=out,
                          table_path=table_path, fail_on=fail_on, engine=engine, workers=workers, scheduler=scheduler,
-                         lang=lang, progress=progress, read=read)
+                         lang=lang, progress=progress, read=read, landuse=landuse, landuse_field=landuse_field,
+                         ownership_field=ownership_field)
     if as_json:
         data = run.result.to_json()
         if fail_on:
@@ -67,6 +73,8 @@ def screen(projects, layer_specs, boundary, id_field, category_field, buffers, l
     else:
         con = console()
         con.print(verdict_table(run.result, lang))
+        if run.result.landuse is not None:
+            con.print(landuse_table(run.result, lang))
         print_notes(con, run.result.notes)
         print_written(con, run.written, lang)
     if run.failure is not None:
