@@ -858,24 +858,39 @@ def write_projects(projects: gpd.GeoDataFrame, out: Path):
 
 # ---- project sites as a design institute hands them over (issue 17) ------------------------------------------
 
-#: The two 地块 of the sample 国土TXT: (地块编号, 地块名称, 地块用途, the sample project it is drawn from, a hole)
+#: The 地块 of the sample 国土TXT: (地块编号, 地块名称, 地块用途, the sample project it is drawn from, a hole)
 SITES = [("QJ-2026-01", "示例采石场扩建", "采矿用地", "P-04", False),
          ("QJ-2026-02", "示例农产品加工厂二期", "工业用地", "P-09", True)]
+#: A third 地块 reaching over the district's edge: drawn from the irrigated field (水浇地) of this 标识码 to 150 m
+#: beyond the boundary, 240 m wide — 水田, 水浇地 and a part the district's land-use layer does not cover.
+EDGE_SITE = ("QJ-2026-03", "示例灌区配套工程", "水利设施用地", "50011400000735")
 
 
-def make_sites(projects: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Two project sites in GK metres, drawn from sample projects: the quarry's footprint (in the red line), and
-    the food factory's (on basic farmland) with a hole — a kept pond, 20 % of its width — in the middle."""
+def make_sites(projects: gpd.GeoDataFrame, out: Path) -> gpd.GeoDataFrame:
+    """Project sites in GK metres: the quarry's footprint (in the red line), the food factory's (on basic
+    farmland) with a hole — a kept pond, 20 % of its width — in the middle, and :data:`EDGE_SITE`, made from the
+    land use and boundary already written to ``out``."""
+    from shapely.ops import nearest_points
+
     rows, geoms = [], []
     by_id = projects.set_index("project_id").to_crs(GK)
     for pid, name, use, source, hole in SITES:
-        geom = by_id.loc[source].geometry
-        geom = shapely.set_precision(geom, 0.001)  # survey precision: millimetres
+        geom = shapely.set_precision(by_id.loc[source].geometry, 0.001)  # survey precision: millimetres
         if hole:
             inner = shapely.affinity.scale(geom, 0.2, 0.2, origin=geom.centroid)
             geom = shapely.set_precision(geom.difference(inner), 0.001)
-        rows.append({"project_id": pid, "name": name, "land_use": use})
+        rows.append({"project_id": pid, "name": name, "land_use": use, "category": by_id.loc[source, "category"]})
         geoms.append(geom)
+    land = gpd.read_file(out / "land_use.gpkg").to_crs(GK)
+    edge = gpd.read_file(out / "boundary.gpkg").to_crs(GK).geometry.iloc[0].exterior
+    start = land.loc[land["BSM"] == EDGE_SITE[3]].geometry.iloc[0].representative_point()
+    near = nearest_points(edge, start)[0]
+    step = np.array([near.x - start.x, near.y - start.y])
+    end = np.array([near.x, near.y]) + step / np.linalg.norm(step) * 150.0
+    site = LineString([(start.x, start.y), tuple(end)]).buffer(120.0, cap_style="flat")
+    rows.append({"project_id": EDGE_SITE[0], "name": EDGE_SITE[1], "land_use": EDGE_SITE[2],
+                 "category": "water_conservancy"})
+    geoms.append(shapely.set_precision(site, 0.001))
     return gpd.GeoDataFrame(rows, geometry=geoms, crs=GK)
 
 
@@ -1101,7 +1116,7 @@ def main(argv: list[str] | None = None):
     args = parser.parse_args(argv)
     out = args.out
     if args.sites_only:
-        write_sites(make_sites(gpd.read_file(out / "projects.geojson")), out)
+        write_sites(make_sites(gpd.read_file(out / "projects.geojson"), out), out)
         return
     rng = np.random.default_rng(SEED)
     out.mkdir(parents=True, exist_ok=True)
@@ -1130,7 +1145,7 @@ def main(argv: list[str] | None = None):
         write_gpkg(gdf, name, out, crs=GK if name == "basic_farmland" else GEO)
     write_projects(projects, out)
     write_gbk_shapefile(townships, out)
-    write_sites(make_sites(projects), out)
+    write_sites(make_sites(projects, out), out)
     write_quotas(townships, farmland, land_use, out)
     # issue 6, with their own seeds so the layers above are unchanged
     write_gpkg(make_redline_v2(redline, boundary, ub, np.random.default_rng(SEED + 2)), "eco_redline_v2", out)

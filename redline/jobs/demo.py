@@ -123,7 +123,7 @@ def _screen_sites(sample: Path, read: dict, cache: LayerCache, boundary, lang: s
         return None
     sites, report = cache(path, geometry="any")
     result = screen(prepare_projects(sites, report), {k: read[k] for k in SCREEN_KINDS if k in read},
-                    boundary=boundary, lang=lang)
+                    boundary=boundary, lang=lang, landuse=read.get("land_use"))
     result.notes[:0] = [f"{SAMPLE_SITES}: {n}" for n in report.notes]
     return result
 

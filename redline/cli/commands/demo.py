@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..options import BASEMAPS, json_option, lang_option
-from ..output import check_table, console, dumps, print_files, print_tables, verdict_table
+from ..output import check_table, console, dumps, landuse_table, print_files, print_tables, verdict_table
 from ...text import t
 
 
@@ -27,6 +27,8 @@ def print_demo(result, files, lang: str) -> None:
 
         con.print(verdict_table(result.sites, lang, brief=True, title=t("cli.screen.title_sites", lang,
                                                                           file=SAMPLE_SITES)))
+        if result.sites.landuse is not None:
+            con.print(landuse_table(result.sites, lang))
     extra = {}
     for part in ("conflicts", "change", "monitor"):  # issue 6: the first table of each
         res = getattr(result, part, None)
