@@ -167,44 +167,39 @@ def render_html(data: ReportData) -> str:
 
 
 def render_docx(data: ReportData) -> bytes:
-    """The report as a Word document (.docx bytes): headings, tables, images, with a Chinese font set."""
-    from docx import Document
-    from docx.enum.table import WD_TABLE_ALIGNMENT
-    from docx.oxml.ns import qn
-    from docx.shared import Cm, Pt
+    """The report as a Word document (.docx bytes) in the house style of :class:`redline.report.docx.WordDocument`:
+    A4, Chinese fonts, page numbers, captions, headers repeated, each project's heading kept with its map."""
+    from .docx import WordDocument
 
-    doc = Document()
-    normal = doc.styles["Normal"]
-    normal.font.name = "SimSun"
-    normal.font.size = Pt(10.5)
-    normal.element.rPr.rFonts.set(qn("w:eastAsia"), "宋体")
-    doc.add_heading(data.title, level=0)
-    doc.add_paragraph(f"{report_text(data.lang)['generated']} {data.date} · redline {__version__}" + (f" · {data.district}" if data.district else ""))
+    words = report_text(data.lang)
+    doc = WordDocument(data.title, data.lang, subject=data.district)
+    doc.title(data.title, f"{words['generated']} {data.date} · redline {__version__}"
+              + (f" · {data.district}" if data.district else ""))
     for section in report_sections(data):
-        doc.add_heading(section.title, level=1)
-        if section.text:
-            doc.add_paragraph(section.text)
-        if section.image:
-            doc.add_picture(io.BytesIO(section.image), width=Cm(15))
-        if section.table is not None:
-            tbl = doc.add_table(rows=1, cols=len(section.table.columns))
-            tbl.style = "Table Grid"
-            tbl.alignment = WD_TABLE_ALIGNMENT.CENTER
-            for cell, col in zip(tbl.rows[0].cells, section.table.columns):
-                cell.text = col
-                for run in cell.paragraphs[0].runs:
-                    run.bold = True
-            for row in section.table.rows:
-                cells = tbl.add_row().cells
-                for cell, value in zip(cells, row):
-                    cell.text = value["text"]
+        if section.table is not None and not section.image:  # the heading goes where the table goes
+            _docx_table(doc, section, heading=section.title, text=section.text)
+        else:
+            doc.heading(section.title, level=1)
+            if section.text:
+                doc.paragraph(section.text)
+            if section.image:
+                doc.picture(section.image, caption=section.title, max_height_cm=14.0)
+            if section.table is not None:
+                _docx_table(doc, section)
         for item in section.items:
             if item["title"]:
-                doc.add_heading(item["title"], level=2)
+                doc.heading(item["title"], level=2)
             if item["text"]:
-                doc.add_paragraph(item["text"])
+                doc.paragraph(item["text"], keep_with_next=bool(item.get("image")))
             if item.get("image"):
-                doc.add_picture(io.BytesIO(item["image"]), width=Cm(14))
-    buf = io.BytesIO()
-    doc.save(buf)
-    return buf.getvalue()
+                doc.picture(item["image"], caption=item["title"], max_height_cm=12.0)
+    return doc.to_bytes()
+
+
+def _docx_table(doc, section: Section, heading: str = "", text: str = "") -> None:
+    """A section's table in the Word document, its number columns (every cell a number) right-aligned on one line."""
+    table = section.table
+    numeric = [bool(table.rows) and all(r[j].get("cls") == "num" or not r[j]["text"] for r in table.rows)
+               for j in range(len(table.columns))]
+    doc.table(table.columns, [[c["text"] for c in r] for r in table.rows], numeric, caption=section.title,
+              heading=heading, text=text)
