@@ -18,6 +18,8 @@ from ..specs.workspace import Workspace
 from ..text import labels, t
 from .common import check_layer_kinds, counted
 from .indicators import IndicatorReport, display_lang, run_indicators
+from .preexam import project_cases
+from ..report.preexam import render_project_docx
 
 __all__ = ["Outputs", "build_outputs", "report_job", "SCREEN_KINDS"]
 
@@ -98,6 +100,8 @@ def build_outputs(
                           provenance=cache.provenance(), notes=run.notes)
         files.append(_write(out / "report.html", render_html(data)))
         files.append(_write(out / "report.docx", render_docx(data)))
+        files += [_write(out / "projects" / f"{_safe(case.project_id)}.docx", render_project_docx(case))
+                  for case in project_cases(run, data.provenance)]
         step("report")
         files.append(write_styled_gpkg(_styled_layers(run), out / "results.gpkg"))
         step("gpkg")
@@ -119,16 +123,19 @@ class _Run:
         self.title = ""
         self.overview: bytes = b""
         self.pngs: dict = {}
-
+        self.project_read = None  # the ReadReport of the projects, when screened here
 
 def _screen_projects(run: _Run, projects, rules, read_projects: dict) -> ScreeningResult:
     """The projects screened against the kinds of :data:`SCREEN_KINDS` the workspace has (the notes of their
     read first)."""
     screen_layers = {k: run.layers[k] for k in SCREEN_KINDS if k in run.layers}
     proj, report = run.cache(projects, geometry="any", **read_projects)
+    run.project_read = report
     proj = prepare_projects(proj, report)
+    landuse = run.cache(run.ws.landuse, geometry="polygon").gdf if run.ws.landuse else None
     result = screen(proj, screen_layers, boundary=run.boundary, lang=run.lang, rules=rules,
-                    repaired={r["id"]: r.get("repair", "") for r in report.repaired})
+                    repaired={r["id"]: r.get("repair", "") for r in report.repaired}, landuse=landuse,
+                    landuse_field=run.ws.landuse_field)
     result.notes[:0] = [f"projects: {n}" for n in report.notes]
     return result
 
@@ -144,14 +151,14 @@ def _write_map(run: _Run, out: Path, basemap: str, tianditu_key: str | None) -> 
 
 
 def _write_static_maps(run: _Run, out: Path) -> list[Path]:
-    """``maps/overview.png`` and one PNG per project that is not clear; missing glyphs said once."""
+    """``maps/overview.png`` and one PNG per project; missing glyphs said once."""
     fonts = FontCheck()  # characters drawn as boxes in any of the maps: said once, in the notes and on stderr
     options = dict(catalog=run.catalog, theme=run.theme, lang=run.lang, fonts=fonts)
     run.overview = overview_png(run.layers, run.boundary, screening=run.screening, title=run.title, **options)
     files = [_write(out / "maps" / "overview.png", run.overview)]
     if run.screening is not None:
         projects = run.screening.projects
-        for pid in projects.loc[projects["verdict"] != "clear", "project_id"]:
+        for pid in projects["project_id"]:  # every project: each has its own analysis with its map
             run.pngs[pid] = project_png(pid, run.layers, run.screening, **options)
             files.append(_write(out / "maps" / f"{_safe(pid)}.png", run.pngs[pid]))
     if fonts.note():

@@ -169,12 +169,12 @@ class WordDocument:
             self.caption("figure", caption)
 
     def table(self, columns: list[str], rows: list[list[str]], numeric: list[bool] | None = None, caption: str = "",
-              heading: str = "", text: str = ""):
+              heading: str = "", text: str = "", header: bool = True):
         """A table with its caption above (after ``heading`` and ``text``, if given); header repeated on each page,
-        rows not split across pages, columns as wide as their content needs (numbers on one line), the whole as
+        columns as wide as their content needs (numbers on one line), the whole as
         wide as the text — on a landscape page, heading and all, when its numbers alone are wider than the page."""
         numeric = numeric or [False] * len(columns)
-        need = _needs(columns, rows, numeric)
+        need = _needs(columns if header else [""] * len(columns), rows, numeric)
         wide = sum(n for n, num in zip(need, numeric) if num) > text_width_cm()  # numbers alone don't fit
         if wide:
             self._orient(landscape=True)
@@ -184,7 +184,7 @@ class WordDocument:
             self.paragraph(text, keep_with_next=True)
         if caption:
             self.caption("table", caption)
-        tbl = self.doc.add_table(rows=1, cols=len(columns))
+        tbl = self.doc.add_table(rows=1 if header else 0, cols=len(columns))
         tbl.style = "Table Grid"
         tbl.alignment = WD_TABLE_ALIGNMENT.CENTER
         tbl.autofit = False
@@ -194,12 +194,18 @@ class WordDocument:
         widths = _widths([n * size / _TABLE_PT for n in need], numeric, total)
         for column, width in zip(tbl.columns, widths):  # the grid: what LibreOffice and WPS lay out by
             column.width = Cm(width)
-        self._row(tbl.rows[0], columns, widths, numeric, size, header=True)
+        if header:
+            self._row(tbl.rows[0], columns, widths, numeric, size, header=True)
         for values in rows:
             self._row(tbl.add_row(), values, widths, numeric, size)
         layout = OxmlElement("w:tblLayout")
         layout.set(qn("w:type"), "fixed")
         tbl._tbl.tblPr.append(layout)
+        if len(tbl.rows) <= _KEEP_TOGETHER:  # a short table stays on one page: each row kept with the next
+            for row in list(tbl.rows)[:-1]:
+                for cell in row.cells:
+                    for paragraph in cell.paragraphs:
+                        paragraph.paragraph_format.keep_with_next = True
         if wide:
             self._orient(landscape=False)
         return tbl
@@ -227,8 +233,7 @@ class WordDocument:
 
     def _row(self, row, values, widths, numeric, size: float = _TABLE_PT, header: bool = False) -> None:
         trpr = row._tr.get_or_add_trPr()
-        cant = OxmlElement("w:cantSplit")
-        trpr.append(cant)
+        # no w:cantSplit: LibreOffice drops the rows after a page break when both it and a repeated header are set
         if header:
             repeat = OxmlElement("w:tblHeader")
             trpr.append(repeat)
@@ -253,9 +258,11 @@ class WordDocument:
         return buf.getvalue()
 
 
+#: tables of at most this many rows are kept on one page
+_KEEP_TOGETHER = 15
 #: centimetres per Latin character at the table's size (9 pt: a CJK character is 0.32 cm, its fallback fonts a
 #: little more), plus the cell's margins
-_CM_PER_CHAR, _PAD_CM = 0.175, 0.45
+_CM_PER_CHAR, _PAD_CM = 0.19, 0.6
 #: a text column wider than this many Latin characters wraps (a hash, a long name) rather than crowd the others
 _TEXT_CAP = 34
 
