@@ -60,6 +60,8 @@ class DemoResult:
     monitor: MonitorResult | None = None
     #: the 国土TXT project sites (:data:`SAMPLE_SITES`) screened the same way (issue 12)
     sites: ScreeningResult | None = None
+    #: the folder the sample was read from
+    sample_dir: Path | None = None
 
     @property
     def shares(self) -> pd.DataFrame:
@@ -109,11 +111,12 @@ def run_demo(sample_dir: str | Path | None = None, progress: bool = True, lang: 
     name = str(boundary.iloc[0].get("name", "district"))
     projects_check = next(c for c in checks if c["path"].endswith(SAMPLE_LAYERS["projects"]))
     screening = screen(read["projects"], {k: read[k] for k in SCREEN_KINDS if k in read}, boundary=boundary, lang=lang,
-                       repaired={r["id"]: r.get("repair", "") for r in projects_check["repaired"]})
+                       repaired={r["id"]: r.get("repair", "") for r in projects_check["repaired"]},
+                       landuse=read["land_use"])
     found, changed, watched = _lines_change_activity(sample, read, cache)
     return DemoResult(checks, indicators, name, list(indicators.notes), screening=screening, workspace=workspace,
                       cache=cache, conflicts=found, change=changed, monitor=watched,
-                      sites=_screen_sites(sample, read, cache, boundary, lang))
+                      sites=_screen_sites(sample, read, cache, boundary, lang), sample_dir=sample)
 
 
 def _screen_sites(sample: Path, read: dict, cache: LayerCache, boundary, lang: str) -> ScreeningResult | None:
@@ -180,7 +183,8 @@ def write_demo(result: DemoResult, out: str | Path, lang: str = "zh", basemap: s
     out = Path(out)
     with atomic_folder(out) as stage:  # all files or none: a failed run leaves no half-filled folder
         built = build_outputs(result.workspace, stage, lang=lang, basemap=basemap, cache=result.cache,
-                              indicators=result.indicators, screening=result.screening)
+                              indicators=result.indicators, screening=result.screening,
+                              projects=(result.sample_dir or resource_dir("sample")) / SAMPLE_LAYERS["projects"])
         result.notes.extend(n for n in built.notes if n not in result.notes)
         target = stage / "demo.json"  # last, so it holds the notes of the drawing too
         with atomic_output(target) as tmp:

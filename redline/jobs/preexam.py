@@ -19,7 +19,9 @@ from ..text import labels
 
 __all__ = ["project_cases"]
 
-_FORMATS = {"gtxt": "国土TXT", "dxf": "DXF", "kml": "KML", "coords": "坐标表"}
+_FORMATS = {"gtxt": "国土TXT", "dxf": "DXF", "kml": "KML", "coords": "坐标表", "geojson": "GeoJSON", "json": "GeoJSON",
+            "gpkg": "GeoPackage", "shp": "Shapefile", "zip": "Shapefile", "gdb": "FileGDB", "fgb": "FlatGeobuf",
+            "parquet": "GeoParquet"}
 
 
 def _townships(run, projects) -> list[list[str]]:
@@ -70,7 +72,8 @@ def _source(read, lang: str) -> str:
     """Where the coordinates came from: the file, its format and its CRS."""
     if read is None:
         return ""
-    fmt = _FORMATS.get(read.format or "", Path(read.path).suffix.lstrip(".").upper() or "")
+    suffix = Path(read.path).suffix.lstrip(".").lower()
+    fmt = _FORMATS.get(read.format or suffix, suffix.upper())
     crs = crs_words(read.crs_name or read.crs or "", lang)
     return f"{Path(read.path).name}（{fmt}，{crs}）" if lang == "zh" else f"{Path(read.path).name} ({fmt}, {crs})"
 

@@ -86,6 +86,8 @@ def build_outputs(
         run = _Run(ws, cache, catalog, theme, lang, indicators)
         if screening is None and projects is not None:
             screening = _screen_projects(run, projects, rules, read_projects or {})
+        elif projects is not None:  # screened already: where its coordinates came from, from the cache
+            run.project_read = cache(projects, geometry="any", **(read_projects or {})).report
         run.screening = screening
         step("screening")
         text_lang = display_lang(lang)
@@ -95,13 +97,15 @@ def build_outputs(
         step("map")
         files += _write_static_maps(run, out)
         step("static maps")
+        provenance = cache.provenance()
+        cases = project_cases(run, provenance)
         data = ReportData(title=run.title, lang=lang, district=run.district, indicators=indicators,
                           screening=screening, overview_png=run.overview, project_pngs=run.pngs,
-                          provenance=cache.provenance(), notes=run.notes)
+                          provenance=provenance, notes=run.notes, cases=cases)
         files.append(_write(out / "report.html", render_html(data)))
         files.append(_write(out / "report.docx", render_docx(data)))
         files += [_write(out / "projects" / f"{_safe(case.project_id)}.docx", render_project_docx(case))
-                  for case in project_cases(run, data.provenance)]
+                  for case in cases]
         step("report")
         files.append(write_styled_gpkg(_styled_layers(run), out / "results.gpkg"))
         step("gpkg")

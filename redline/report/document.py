@@ -21,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from .. import __version__
 from ..io import format_number
 from ..text import labels, t
+from .preexam import project_sections
 
 __all__ = ["Section", "ReportData", "report_sections", "report_text", "render_html", "render_docx"]
 
@@ -65,6 +66,8 @@ class ReportData:
     provenance: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     date: str = field(default_factory=lambda: date.today().isoformat())
+    #: each project's 用地预审 analysis (:class:`redline.report.preexam.ProjectCase`), a section of the HTML report
+    cases: list = field(default_factory=list)
 
 
 def _cell(value, bad: tuple[str, ...] = ()) -> dict:
@@ -163,6 +166,8 @@ def render_html(data: ReportData) -> str:
         title=data.title, lang=data.lang, date=data.date, version=__version__, district=data.district,
         t=report_text(data.lang),
         sections=view,
+        cases=[project_sections(c) for c in data.cases],
+        cases_title=t("preexam.section.all", data.lang),
     )
 
 

@@ -23,6 +23,8 @@ __all__ = ["ProjectCase", "render_project_docx", "project_sections", "landuse_ro
 _LANDUSE_ROWS = (("total", 0), ("agricultural", 0), ("farmland", 1), ("paddy", 2), ("irrigated", 2), ("dry", 2),
                  ("garden", 1), ("forest", 1), ("grassland", 1), ("other", 1), ("construction", 0), ("unused", 0),
                  ("uncovered", 0))
+#: below this (m²) a part inside or outside a line is the rounding of the overlay, not land
+_SLIVER_M2 = 0.01
 #: the kinds asked about in 三线协调, in order (those given): the urban boundary is asked the other way round
 _LINE_KINDS = ("basic_farmland", "eco_redline", "nature_reserve", "water_source")
 
@@ -135,8 +137,10 @@ def _lines(case: ProjectCase) -> list[list[str]]:
                      w["yes"] if took else w["no"], _ha(float(h["overlap_m2"])), note])
     if "urban_boundary" in getattr(hits, "index", []):
         outside = float(hits.loc["urban_boundary", "outside_m2"])
-        inside = max(case.footprint_m2 - outside, 0.0)
-        answer = w["yes"] if outside <= 0 else w["no"] if inside <= 0 else w["partly"]
+        outside = outside if outside > _SLIVER_M2 else 0.0
+        inside = case.footprint_m2 - outside
+        inside = inside if inside > _SLIVER_M2 else 0.0
+        answer = w["yes"] if not outside else w["no"] if not inside else w["partly"]
         rows.append([w["urban"], answer, _ha(inside),
                      t("preexam.lines.outside", case.lang, ha=_ha(outside)) if outside > 0 else ""])
     return rows
@@ -213,14 +217,15 @@ def _annexes(doc, case: ProjectCase, sec: dict) -> None:
 
 
 def project_sections(case: ProjectCase) -> dict:
-    """The same analysis for the HTML report: ``{"title", "tables": [(caption, columns, rows)], "findings",
+    """The same analysis for the HTML report: ``{"title", "tables": [(caption, columns, rows, numeric)], "findings",
     "conclusion"}`` (the map is the report's own)."""
     lang = case.lang
     head = labels("preexam.lines.head", lang)
-    tables = [(t("preexam.basic.caption", lang), ["", ""], _basic(case))]
+    tables = [(t("preexam.basic.caption", lang), ["", ""], _basic(case), [False, False])]
     if case.landuse is not None:
-        tables.append((t("preexam.landuse.caption", lang), *_landuse(case)))
+        columns, rows = _landuse(case)
+        tables.append((t("preexam.landuse.caption", lang), columns, rows, [False] + [True] * (len(columns) - 1)))
     tables.append((t("preexam.lines.caption", lang), [head["item"], head["answer"], head["area"], head["note"]],
-                   _lines(case)))
+                   _lines(case), [False, False, True, False]))
     return {"title": t("preexam.title", lang, id=case.project_id, name=case.name).strip(), "tables": tables,
             "findings": _findings(case), "conclusion": _conclusion(case)}
