@@ -127,10 +127,12 @@ def test_demo_writes_results(tmp_path):
     card = {r["id"]: r["met"] for r in data["indicators"]["scorecard"]}
     assert card["eco_redline_share"] is True and card["forest_coverage"] is False
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["demo.json", "indicators.xlsx", "map.html", "maps", "report.docx", "report.html", "results.gpkg"]
+    assert names == ["demo.json", "indicators.xlsx", "map.html", "maps", "notes.txt", "projects", "report.docx",
+                     "report.html", "results.gpkg"]
     assert json.loads((out / "demo.json").read_text(encoding="utf-8")) == data
-    flagged = sorted(r["id"] for r in data["screening"] if r["verdict"] != "clear")
-    assert sorted(p.stem for p in (out / "maps").iterdir()) == sorted(["overview", *flagged])
+    every = sorted(r["id"] for r in data["screening"])  # a map and a 用地预审 analysis for each project
+    assert sorted(p.stem for p in (out / "maps").iterdir()) == sorted(["overview", *every])
+    assert sorted(p.stem for p in (out / "projects").iterdir()) == every
 
 
 def test_demo_text_both_languages(tmp_path):

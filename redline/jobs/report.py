@@ -108,6 +108,7 @@ def build_outputs(
                   for case in cases]
         step("report")
         files.append(write_styled_gpkg(_styled_layers(run), out / "results.gpkg"))
+        files.append(_write(out / "notes.txt", ("\n".join(run.notes) + "\n").encode("utf-8")))
         step("gpkg")
     files = [final / f.relative_to(out) for f in files]
     return Outputs(files, indicators, screening, run.notes)
@@ -199,6 +200,10 @@ def _styled_layers(run: _Run) -> list[tuple]:
         verdict = labels("jobs.verdicts", lang)
         cats = [(v, verdict[v], theme.verdicts[v]) for v in ("prohibited", "conditional", "restricted", "clear")]
         styled.append(("projects", _joined(screening.projects), name["projects"], categorized_qml("verdict", cats)))
+        if screening.landuse is not None and len(screening.landuse.pieces):
+            pieces = screening.landuse.pieces.to_crs(screening.projects.crs)
+            styled.append(("landuse_pieces", pieces, name["landuse_pieces"],
+                           fill_qml(theme.encroachment["fill"], theme.encroachment["stroke"], 0.3)))
         if len(screening.encroachments):
             styled.append(("encroachments", screening.encroachments, name["encroachments"],
                            fill_qml(theme.encroachment["fill"], theme.encroachment["stroke"], 0.6)))

@@ -133,7 +133,8 @@ def _screening_sections(p, project_pngs: dict, text: dict) -> list[Section]:
 
 
 def _methods(data: ReportData, text: dict) -> Section:
-    """Methods and provenance: the method text, a row per input file, and the notes."""
+    """Methods and provenance: the method text, a row per input file, and the notes (in an English report; a
+    Chinese one points to ``notes.txt``, where they are in the language they are written in)."""
     methods = Section(text["methods"], text=text["method_text"])
     if data.provenance:
         prov = pd.DataFrame({
@@ -145,7 +146,10 @@ def _methods(data: ReportData, text: dict) -> Section:
             text["dropped"]: [e["dropped"] for e in data.provenance],
         })
         methods.table = _table(prov)
-    methods.items = [{"title": "", "text": n, "image": None} for n in data.notes]
+    if data.lang == "en":
+        methods.items = [{"title": "", "text": n, "image": None} for n in data.notes]
+    elif data.notes:  # the processing notes are English: in a Chinese document, only where to find them
+        methods.items = [{"title": "", "text": t("report.notes_file", data.lang, n=len(data.notes)), "image": None}]
     return methods
 
 
