@@ -1145,7 +1145,7 @@ def main(argv: list[str] | None = None):
         write_gpkg(gdf, name, out, crs=GK if name == "basic_farmland" else GEO)
     write_projects(projects, out)
     write_gbk_shapefile(townships, out)
-    write_sites(make_sites(projects, out), out)
+    write_sites(make_sites(gpd.read_file(out / "projects.geojson"), out), out)  # as written: --sites-only agrees
     write_quotas(townships, farmland, land_use, out)
     # issue 6, with their own seeds so the layers above are unchanged
     write_gpkg(make_redline_v2(redline, boundary, ub, np.random.default_rng(SEED + 2)), "eco_redline_v2", out)

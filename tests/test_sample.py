@@ -17,7 +17,7 @@ from conftest import REPO, SAMPLE
 GEOD = Geod(ellps="GRS80")
 FILES = ["boundary.gpkg", "townships.gpkg", "eco_redline.gpkg", "nature_reserve.gpkg", "basic_farmland.gpkg",
          "urban_boundary.gpkg", "water_source.gpkg", "land_use.gpkg", "projects.geojson",
-         "townships_gk_gbk/townships_gk.shp", "eco_redline_v2.gpkg"]
+         "townships_gk_gbk/townships_gk.shp", "eco_redline_v2.gpkg", "sites.gpkg"]
 #: the two synthetic land-cover rasters (issue 6): same cells, CRS and grid on every run
 RASTERS = ["landcover_2020.tif", "landcover_2024.tif"]
 
@@ -80,6 +80,13 @@ def test_generator_reproduces_committed_files(tmp_path):
         assert shapely.equals_exact(old.geometry.values, new.geometry.values, tolerance=1e-9).all(), name
     import numpy as np
     import rasterio
+
+    from redline.io import read_layer
+
+    for name in ("sites.txt", "sites_cm.txt", "sites.dxf", "sites.kml"):  # the project sites in every format
+        old, new = read_layer(SAMPLE / name)[0], read_layer(tmp_path / name)[0]
+        assert list(old["project_id"]) == list(new["project_id"]), name
+        assert shapely.equals_exact(old.geometry.values, new.geometry.values, tolerance=1e-9).all(), name
 
     for name in RASTERS:
         with rasterio.open(SAMPLE / name) as old, rasterio.open(tmp_path / name) as new:
