@@ -133,8 +133,8 @@ def _screening_sections(p, project_pngs: dict, text: dict) -> list[Section]:
 
 
 def _methods(data: ReportData, text: dict) -> Section:
-    """Methods and provenance: the method text, a row per input file, and the notes (in an English report; a
-    Chinese one points to ``notes.txt``, where they are in the language they are written in)."""
+    """Methods and provenance: the method text, a row per input file, and the notes (all of them in an English
+    report; a Chinese one shows the warnings and points to ``notes.txt`` for the rest)."""
     methods = Section(text["methods"], text=text["method_text"])
     if data.provenance:
         prov = pd.DataFrame({
@@ -148,9 +148,17 @@ def _methods(data: ReportData, text: dict) -> Section:
         methods.table = _table(prov)
     if data.lang == "en":
         methods.items = [{"title": "", "text": n, "image": None} for n in data.notes]
-    elif data.notes:  # the processing notes are English: in a Chinese document, only where to find them
-        methods.items = [{"title": "", "text": t("report.notes_file", data.lang, n=len(data.notes)), "image": None}]
+    elif data.notes:  # the processing notes are English: in a Chinese document the warnings a reader needs (a map
+        # drawn without its characters, a datum shift) and where to find the rest
+        shown = [n for n in data.notes if n.startswith(_READER_NOTES) or ": warning:" in n]
+        methods.items = [{"title": "", "text": n, "image": None} for n in shown]
+        methods.items.append({"title": "", "text": t("report.notes_file", data.lang, n=len(data.notes)),
+                              "image": None})
     return methods
+
+
+#: notes a reader of the report needs whatever its language: what its maps could not draw, and warnings
+_READER_NOTES = ("static maps:", "warning:")
 
 
 def _b64(png: bytes | None) -> str | None:
