@@ -65,22 +65,35 @@ class LandTake:
 
     def to_json(self) -> dict:
         """Per project id: ``{"classes": [{"code", "name", "group", "area_m2"}], <SUMMARY_KEYS>…}`` (and
-        ``"by_ownership": {"state": {...}, "collective": {...}}`` when split by 权属性质)."""
+        ``"by_ownership": {"state": {...}, "collective": {...}, "unknown": {...}}`` when split by 权属性质).
+        Built column by column: thousands of projects in a fraction of a second."""
         summary = self.summary()
+        p = self.pieces
+        cls = (p[p["code"] != UNCOVERED].groupby(["project_id", "code", "name", "group"], sort=True)["area_m2"]
+               .sum().reset_index())
+        classes: dict = {}
+        for pid, code, name, group, m2 in zip(*(cls[c].tolist() for c in ("project_id", "code", "name", "group",
+                                                                          "area_m2"))):
+            classes.setdefault(pid, []).append({"code": code, "name": name, "group": group, "area_m2": round(m2, 3)})
+        keys = (*SUMMARY_KEYS, "unclassified_m2")
+        figures = {k: summary[k].astype(float).tolist() for k in keys}
+        owned = self._by_ownership() if self.by_ownership else None
+        present = set(p["project_id"].tolist())
         out = {}
-        for pid, grp in self.pieces.groupby("project_id", sort=False):
-            classes = (grp[grp["code"] != UNCOVERED].groupby(["code", "name", "group"], sort=True)["area_m2"].sum()
-                       .reset_index())
-            entry = {"classes": [{"code": r.code, "name": r.name, "group": r.group, "area_m2": round(float(r.area_m2), 3)}
-                                 for r in classes.itertuples(index=False)]}
-            entry.update({k: round(float(summary.loc[pid, k]), 3) for k in (*SUMMARY_KEYS, "unclassified_m2")})
-            if self.by_ownership:
-                entry["by_ownership"] = {
-                    who: {f"{g}_m2": round(float(grp.loc[(grp["ownership"] == who) & (grp["group"] == g), "area_m2"]
-                                                 .sum()), 3) for g in GROUPS}
-                    for who in ("state", "collective", "unknown")}
+        for i, pid in enumerate(summary.index.tolist()):
+            if pid not in present:  # as before: the projects that have pieces
+                continue
+            entry = {"classes": classes.get(pid, []), **{k: round(figures[k][i], 3) for k in keys}}
+            if owned is not None:
+                entry["by_ownership"] = {who: {f"{g}_m2": round(owned.get((pid, who, g), 0.0), 3) for g in GROUPS}
+                                         for who in ("state", "collective", "unknown")}
             out[pid] = entry
         return out
+
+    def _by_ownership(self) -> dict:
+        p = self.pieces
+        sums = p.groupby(["project_id", "ownership", "group"], dropna=False)["area_m2"].sum()
+        return {key: float(v) for key, v in sums.items()}
 
     def table(self) -> pd.DataFrame:
         """The pieces without geometry, in m², 公顷 (4 decimals) and 亩 (2 decimals), as approvals use them."""

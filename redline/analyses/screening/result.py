@@ -78,33 +78,22 @@ class ScreeningResult:
         return VERDICTS[3 - max(ranks)] if ranks else "clear"
 
     def to_json(self) -> dict:
-        """The ``--json`` object: ``projects`` (the command-line contract), ``rings``, ``notes``."""
-        hits = {pid: grp for pid, grp in self.hits.groupby("project_id", sort=False)}
+        """The ``--json`` object: ``projects`` (the command-line contract), ``rings``, ``notes``.
+
+        Built column by column (rounded with Python's ``round``, as the contract always was): 10 000 projects
+        × 2 kinds in well under a second, where a loop over rows took seconds."""
         land = self.landuse.to_json() if self.landuse is not None else None
-        projects = []
-        for row in self.projects.itertuples(index=False):
-            grp = hits.get(row.project_id)
-            items = []
-            if grp is not None:
-                for h in grp.itertuples(index=False):
-                    items.append({
-                        "kind": h.kind,
-                        "overlap_m2": round(float(h.overlap_m2), 3),
-                        "overlap_pct": round(float(h.overlap_pct), 4),
-                        "distance_m": None if pd.isna(h.distance_m) else round(float(h.distance_m), 2),
-                        "zones": list(h.zones),
-                        "severity": h.severity,
-                        "message": h.message,
-                    })
-            projects.append({
-                "id": _plain(row.project_id),
-                "category": row.category,
-                "footprint_m2": round(float(row.footprint_m2), 3),
-                "verdict": row.verdict,
-                "repaired": bool(row.repaired),
-                "hits": items,
-                **({"landuse": land.get(row.project_id)} if land is not None else {}),
-            })
+        p = self.projects
+        ids = [_plain(v) for v in p["project_id"].tolist()]
+        slot = {pid: i for i, pid in enumerate(ids)}
+        items: list[list] = [[] for _ in ids]
+        for owner, item in zip(self.hits["project_id"].tolist(), _hit_items(self.hits)):
+            items[slot[_plain(owner)]].append(item)
+        projects = [
+            {"id": pid, "category": cat, "footprint_m2": round(fp, 3), "verdict": verdict, "repaired": bool(rep),
+             "hits": hits, **({"landuse": land.get(pid)} if land is not None else {})}
+            for pid, cat, fp, verdict, rep, hits in zip(ids, p["category"].tolist(), p["footprint_m2"].astype(float).tolist(),
+                                                         p["verdict"].tolist(), p["repaired"].tolist(), items)]
         rings = self.rings.round({"area_m2": 3, "area_ha": 6}).to_dict(orient="records")
         return {"projects": projects, "rings": [{k: _plain(v) for k, v in r.items()} for r in rings],
                 "notes": list(self.notes)}
@@ -161,6 +150,18 @@ class ScreeningResult:
         from ...maps.explore import explore_screening
 
         return explore_screening(self, **kwargs)
+
+
+def _hit_items(hits: pd.DataFrame) -> list[dict]:
+    """The JSON items of the hits, in their order: kind, overlap (m², %), distance (None if unknown), zones,
+    severity, message."""
+    distance = [None if d != d else round(d, 2) for d in hits["distance_m"].astype(float).tolist()]  # NaN → None
+    return [{"kind": kind, "overlap_m2": round(m2, 3), "overlap_pct": round(pct, 4), "distance_m": dist,
+             "zones": list(zones), "severity": severity, "message": message}
+            for kind, m2, pct, dist, zones, severity, message in zip(
+                hits["kind"].tolist(), hits["overlap_m2"].astype(float).tolist(),
+                hits["overlap_pct"].astype(float).tolist(), distance, hits["zones"].tolist(),
+                hits["severity"].tolist(), hits["message"].tolist())]
 
 
 def _plain(value):
