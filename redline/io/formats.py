@@ -55,8 +55,8 @@ class FormatRead:
     """A layer as a format reader gives it, before :func:`redline.io.read_layer` checks and repairs it.
 
     ``gdf`` is indexed by feature id (name ``fid``), its CRS set when the file declares one (None otherwise:
-    ``--crs`` or detection decide). ``crs_note`` says where a declared CRS came from (a 国土TXT header);
-    ``dropped`` lists ``{"id", "reason"}`` for what could not be made into a geometry (an open polyline in a
+    ``--crs`` or detection decide). ``towgs84`` carries the datum shift the file declares (a 国土TXT's
+    转换参数), which ``--towgs84`` overrides; ``dropped`` lists ``{"id", "reason"}`` for what could not be made into a geometry (an open polyline in a
     polygon drawing, a parcel of fewer than 3 points); ``notes`` what the reader found and did."""
 
     gdf: gpd.GeoDataFrame

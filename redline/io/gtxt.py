@@ -52,7 +52,6 @@ _SEP = re.compile(r"[,，]")
 class _Parcel:
     line: int
     attrs: dict
-    extra: list
     points: list = field(default_factory=list)  # (点号, 圈号, X, Y, line number)
 
 
@@ -117,10 +116,8 @@ def _parse(text: str, where: str) -> tuple[dict, list[_Parcel], list[str]]:
 
 
 def _attrs(fields: list[str], names: list[str] | None, no: int) -> _Parcel:
-    keys = names or list(_POSITIONS)
-    attrs = {k: v for k, v in zip(keys, fields) if k in _POSITIONS}
-    extra = fields[len(keys):] if len(fields) > len(keys) else [v for k, v in zip(keys, fields) if k not in _POSITIONS]
-    return _Parcel(no, attrs, extra)
+    keys = names or list(_POSITIONS)  # fields beyond the known ones (10th to 13th in the wild) are not kept
+    return _Parcel(no, {k: v for k, v in zip(keys, fields) if k in _POSITIONS})
 
 
 def _number(text: str, what: str, where: str, no: int) -> float:
@@ -544,7 +541,8 @@ def write(gdf: gpd.GeoDataFrame, path: Path, *, encoding: str | None = None) -> 
     if not len(gdf):
         raise OutputError(f"{path}: nothing to write: the layer has no features")
     crs = target_crs(gdf)
-    data = gdf.to_crs(crs) if not CRS.from_user_input(gdf.crs).equals(crs) else gdf
+    reprojected = not CRS.from_user_input(gdf.crs).equals(crs)
+    data = gdf.to_crs(crs) if reprojected else gdf
     datum, width, zone, _prefixed = _zone_of(crs)
     precision = DEFAULT_PRECISION
     if "precision" in data.columns and pd.to_numeric(data["precision"], errors="coerce").notna().any():
@@ -563,7 +561,8 @@ def write(gdf: gpd.GeoDataFrame, path: Path, *, encoding: str | None = None) -> 
     lines = ["[属性描述]", "格式版本号=1.01版本", "数据产生单位=redline", f"数据产生日期={pd.Timestamp.now():%Y-%m-%d}",
              f"坐标系={_DATUM_NAMES[datum]}", f"几度分带={width}", "投影类型=高斯克吕格", "计量单位=米", f"带号={zone}",
              f"精度={precision:g}", "转换参数=,,,,,,", "[地块坐标]"]
-    ids = _unique_ids([text("project_id", i, str(data.index[i])) for i in range(len(data))])
+    given = [text("project_id", i, str(data.index[i])) for i in range(len(data))]
+    ids = _unique_ids(given)
     for i, geom in enumerate(data.geometry.values):
         points, shape = _lines_of(geom, 1, fmt)
         use = text("land_use", i) or labels.get(text("category", i), text("category", i))
@@ -579,10 +578,10 @@ def write(gdf: gpd.GeoDataFrame, path: Path, *, encoding: str | None = None) -> 
     with atomic_output(path) as tmp:  # atomic when called directly too (write_as gives it a staging path)
         tmp.write_bytes(body)
     notes = []
-    if not CRS.from_user_input(gdf.crs).equals(crs):
+    if reprojected:
         notes.append(f"coordinates written in {crs.name} (EPSG:{crs.to_epsg()}, 带号={zone}), reprojected from the "
                      f"layer's CRS")
-    renamed = sum(a != b for a, b in zip(ids, (text("project_id", i, str(data.index[i])) for i in range(len(data)))))
+    renamed = sum(a != b for a, b in zip(ids, given))
     if renamed:
         notes.append(f"{renamed} features share a project id: numbered -1, -2 … so that each 地块编号 is unique")
     return notes

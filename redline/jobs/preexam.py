@@ -98,15 +98,16 @@ def project_cases(run, provenance: list[dict]) -> list[ProjectCase]:
     kind_labels = {k: run.catalog[k].label(run.lang) for k in result.kinds}
     sources = _sources(provenance)
     notes = [n for n in result.notes if n.startswith("projects:") or "land use" in n]
-    names = projects["name"] if "name" in projects.columns else [""] * len(projects)
-    outside = projects["outside_boundary_m2"] if "outside_boundary_m2" in projects.columns else [0.0] * len(projects)
+    names = projects["name"].fillna("").astype(str).tolist() if "name" in projects.columns else [""] * len(projects)
+    outside = (projects["outside_boundary_m2"].fillna(0.0).astype(float).tolist()
+               if "outside_boundary_m2" in projects.columns else [0.0] * len(projects))
     cases = []
     for i, row in enumerate(projects.itertuples(index=False)):
         pid = row.project_id
         cases.append(ProjectCase(
-            project_id=str(pid), name=str(names.iloc[i] if hasattr(names, "iloc") else names[i] or ""),
+            project_id=str(pid), name=names[i],
             category=str(row.category_label or ""), verdict=row.verdict, footprint_m2=float(row.footprint_m2),
-            townships=towns[i], outside_m2=float(outside.iloc[i] if hasattr(outside, "iloc") else outside[i] or 0.0),
+            townships=towns[i], outside_m2=outside[i],
             source=_source(run.project_read, run.lang), hits=result.hits[result.hits["project_id"] == pid],
             kind_labels=kind_labels,
             landuse=landuse_rows(result.landuse, pid) if result.landuse is not None else None,
