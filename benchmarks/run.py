@@ -1,6 +1,7 @@
 """redline against plain baselines, side by side, on the same files in one run.
 
     python benchmarks/run.py [--size small|city] [--steps read,screen,indicators,conflicts] [--postgis DSN] [--json]
+    python benchmarks/run.py --e2e [--size small|city] [--footprints N] [--with-map] [--json]   (benchmarks/e2e.py)
 
 Generates the data first when it is missing (``benchmarks/generate.py``). Each step runs in a fresh process (so the
 peak memory is the step's own): redline's way and a plain baseline — ``geopandas.overlay`` + area for screening and
@@ -296,7 +297,16 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--postgis", metavar="DSN", help="also screen with PostGIS, e.g. postgresql://user@host:5432/db "
                     "(tables bench_footprints and bench_parcels are replaced); .ci/postgis-up starts a throw-away one")
+    ap.add_argument("--e2e", action="store_true", help="the commands as a user runs them, end to end "
+                    "(benchmarks/e2e.py)")
+    ap.add_argument("--footprints", type=int, help="with --e2e: only the first N footprints")
+    ap.add_argument("--with-map", action="store_true", help="with --e2e: also redline map of the parcels")
     args = ap.parse_args()
+    if args.e2e:
+        import e2e
+
+        e2e.main(args.size, args.footprints, args.with_map, args.json)
+        return
     if args.json:
         print(json.dumps(run(args.size, args.steps.split(","), postgis=args.postgis), indent=2))
         return

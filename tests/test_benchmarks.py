@@ -19,3 +19,19 @@ def test_small_benchmark_answers_agree(tmp_path):
     for row in rows:
         assert row["agree"], row
         assert row["redline_s"] > 0 and row["baseline_s"] > 0
+
+
+def test_small_end_to_end_benchmark_runs_the_commands(tmp_path):
+    """The end-to-end mode runs the CLI commands (and a user's overlay script) as processes, and their answers agree."""
+    import json
+
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "run.py"), "--e2e", "--size", "small",
+                           "--footprints", "200", "--json"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)
+    assert [r["run"].split(" (")[0] for r in rows][:2] == ["redline screen --buffers none --json",
+                                                          "geopandas.read_file + overlay + area"]
+    assert any("default rings" in r["run"] for r in rows)
+    for row in rows:
+        assert row["seconds"] > 0 and row["peak_mb"] > 50, row
+    assert rows[0]["worst_rel"] <= 1e-6

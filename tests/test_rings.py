@@ -39,7 +39,8 @@ def _footprints() -> gpd.GeoDataFrame:
 def _geod_m2(geom) -> float:
     """Ellipsoidal area by pyproj's Geod: the plane polygon densified to 20 m, then taken to CGCS2000 lon/lat."""
     to_ll = Transformer.from_crs(GK, "EPSG:4490", always_xy=True)
-    ll = shapely.transform(shapely.segmentize(geom, 20.0), lambda xy: np.column_stack(to_ll.transform(xy[:, 0], xy[:, 1])))
+    ll = shapely.transform(shapely.segmentize(geom, 20.0),
+                           lambda xy: np.column_stack(to_ll.transform(xy[:, 0], xy[:, 1])))
     return abs(Geod(ellps="GRS80").geometry_area_perimeter(ll)[0])
 
 

@@ -44,7 +44,7 @@ _RING_CHUNK = 500     # footprints per spatial-index query: bounds the candidate
 _GRID_PAIRS = 200_000   # beyond this many footprint × feature pairs within the widest rings, areas come from a grid
 _GRID_CELL_M = 10.0     # the finest grid: the layer's area per 10 m cell (rasterised at 2.5 m) ...
 _GRID_SUB = 8
-_GRID_PER_RING = 50     # ... summed into cells of about 1/50 of a ring's distance (10 m at 500 m, 80 m at 5 km)
+_GRID_PER_RING = 100    # ... summed into cells of about 1/100 of a ring's distance (10 m up to 1 km, 40 m at 5 km)
 _GRID_MAX_CELLS = 64_000_000  # cells of the finest grid held at once (256 MB, 80 × 80 km): wider windows are split
 
 
@@ -205,7 +205,8 @@ class _Tiles:
 
 
 def _ring_stats(fpg: np.ndarray, disks: list[np.ndarray], rings_m: tuple[float, ...], feats: np.ndarray,
-                tree: shapely.STRtree, crs, touching: np.ndarray, overlap_m2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                tree: shapely.STRtree, crs, touching: np.ndarray,
+                overlap_m2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per footprint and ring: features whose nearest point lies in the ring, and the dissolved layer's area in it.
 
     ``disks`` are the footprints ``fpg`` buffered by each ring distance ``rings_m``, smallest first; ``touching``
@@ -266,7 +267,6 @@ class Rings:
     def __init__(self, fpg: np.ndarray, rings_m: tuple[float, ...]):
         self.rings_m = rings_m
         self.disks = [fpg] + [shapely.buffer(fpg, d, quad_segs=_RING_QUAD_SEGS) for d in rings_m] if rings_m else []
-        self.geoms = [shapely.difference(self.disks[r + 1], self.disks[r]) for r in range(len(rings_m))]
 
     @property
     def bands(self) -> list[tuple[float, float]]:
@@ -290,7 +290,8 @@ class Rings:
         table = pd.DataFrame([{"project_id": ids[p], "inner_m": inner, "outer_m": outer}
                               for inner, outer in self.bands for p in range(n)],
                              columns=["project_id", "inner_m", "outer_m"])
-        geoms = [self.geoms[r][p] for r in range(len(self.bands)) for p in range(n)]
+        # the ring polygons are made only here, for the layer: held with the disks all along they doubled the memory
+        geoms = [g for r in range(len(self.bands)) for g in shapely.difference(self.disks[r + 1], self.disks[r])]
         if len(rings):
             wide = rings.pivot_table(index=["project_id", "outer_m"], columns="kind", values=["count", "area_m2"],
                                      aggfunc="sum", sort=False)

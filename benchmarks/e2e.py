@@ -1,0 +1,122 @@
+"""The commands as a user runs them, end to end: each in a fresh process, from the shell's point of view.
+
+    python benchmarks/run.py --e2e [--size small|city] [--footprints N] [--with-map] [--json]
+
+Times ``redline screen`` with its default options (the rule set's rings 500/1000/5000 m) and with ``--buffers none``,
+and a user's plain alternative in the same run — a Python script that reads both files with geopandas (``read_file``, ``read_parquet``),
+overlays them (``geopandas.overlay``) and measures the pieces — each as a subprocess: import, read, compute and write
+all counted, peak memory from the operating system (``os.wait4``). ``--with-map`` adds ``redline map`` of the parcels.
+The overlap areas of redline and the overlay are compared (1e-6 relative).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REDLINE = [sys.executable, "-m", "redline"]
+
+_OVERLAY = """
+import json, sys
+import geopandas as gpd
+from redline.geometry.area import ellipsoidal_area
+from redline.geometry.crs import working_crs
+from redline.geometry.footprints import footprints
+fps = gpd.read_parquet(sys.argv[1]) if sys.argv[1].endswith(".parquet") else gpd.read_file(sys.argv[1])
+parcels = gpd.read_file(sys.argv[2])
+crs = working_crs(fps)
+fp = footprints(fps, crs=crs, ids=list(fps["project_id"]))  # lines and points widened as redline does
+fp = gpd.GeoDataFrame({"project_id": fps["project_id"].to_numpy()}, geometry=fp.geometry.values, crs=crs)
+pieces = gpd.overlay(fp, parcels.to_crs(crs)[["geometry"]], how="intersection", keep_geom_type=True)
+pieces["m2"] = ellipsoidal_area(pieces)
+json.dump({str(k): v for k, v in pieces.groupby("project_id")["m2"].sum().items()}, open(sys.argv[3], "w"))
+"""
+
+
+def timed(cmd: list[str], cwd: str, stdout: Path | None = None) -> dict:
+    """Run ``cmd`` (its output to ``stdout``): wall seconds and the peak resident memory (MB) of the process."""
+    start = time.perf_counter()
+    sink = open(stdout, "wb") if stdout else subprocess.DEVNULL
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=sink, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    if stdout:
+        sink.close()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({code}): {err.strip().splitlines()[-1:]}")
+    return {"seconds": seconds, "peak_mb": usage.ru_maxrss / 1024}
+
+
+def _overlaps(path: Path) -> dict:
+    """Per project, the overlap (m²) with the one layer, from ``redline screen --json``."""
+    out = {}
+    for p in json.loads(path.read_text(encoding="utf-8"))["projects"]:
+        out[str(p["id"])] = sum(h["overlap_m2"] for h in p["hits"])
+    return out
+
+
+def _agree(a: dict, b: dict) -> float:
+    keys = set(a) | set(b)
+    return max((abs(a.get(k, 0.0) - b.get(k, 0.0)) / max(abs(a.get(k, 0.0)), abs(b.get(k, 0.0)), 1.0)
+                for k in keys), default=0.0)
+
+
+def _subset(folder: Path, work: Path, n: int | None) -> Path:
+    """The footprints file, or its first ``n`` features."""
+    if not n:
+        return folder / "footprints.parquet"
+    import geopandas as gpd
+
+    path = work / f"footprints_{n}.parquet"
+    gpd.read_parquet(folder / "footprints.parquet").head(n).to_parquet(path)
+    return path
+
+
+def run(folder: Path, footprints: int | None = None, with_map: bool = False) -> list[dict]:
+    """The end-to-end rows: what was run, seconds, peak MB, the worst gap to the overlay where it applies."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        fps, parcels = _subset(folder, work, footprints), folder / "parcels.gpkg"
+        layer = f"basic_farmland={parcels}"
+        none = timed(REDLINE + ["screen", str(fps), "--layer", layer, "--buffers", "none", "--json"], tmp,
+                     work / "none.json")
+        script = work / "overlay.py"
+        script.write_text(_OVERLAY, encoding="utf-8")
+        base = timed([sys.executable, str(script), str(fps), str(parcels), str(work / "overlay.json")], tmp)
+        gap = _agree(_overlaps(work / "none.json"), json.loads((work / "overlay.json").read_text()))
+        rows.append({"run": "redline screen --buffers none --json", **none, "worst_rel": gap})
+        rows.append({"run": "geopandas.read_file + overlay + area (a user's script)", **base, "worst_rel": gap})
+        rings = timed(REDLINE + ["screen", str(fps), "--layer", layer, "--json"], tmp, work / "rings.json")
+        rows.append({"run": "redline screen --json (the default rings 500/1000/5000 m)", **rings,
+                     "worst_rel": float("nan")})
+        if with_map:
+            m = timed(REDLINE + ["map", "--layer", layer, "--out", str(work / "map.html")], tmp)
+            size = sum(f.stat().st_size for f in work.glob("map*") if f.is_file())
+            rows.append({"run": f"redline map of the parcels ({size / 1e6:.0f} MB written)", **m,
+                         "worst_rel": float("nan")})
+    return rows
+
+
+def main(size: str, footprints: int | None, with_map: bool, as_json: bool) -> None:
+    from generate import generate
+
+    folder = HERE / "data" / size
+    if not (folder / "footprints.parquet").exists():
+        generate(size, HERE / "data")
+    rows = run(folder, footprints, with_map)
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    print(f"{'seconds':>8s} {'peak MB':>8s} {'gap':>8s}  command")
+    for r in rows:
+        print(f"{r['seconds']:8.1f} {r['peak_mb']:8.0f} {r['worst_rel']:8.1e}  {r['run']}", flush=True)
