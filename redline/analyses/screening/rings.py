@@ -43,7 +43,7 @@ _RING_CHUNK = 500     # footprints per spatial-index query: bounds the candidate
 
 
 _GRID_PAIRS = 200_000   # beyond this many footprint × feature pairs within the widest rings, areas come from a grid
-_GRID_CELL_M = 10.0     # the finest grid: the layer's area per 10 m cell (rasterised at 2.5 m) ...
+_GRID_CELL_M = 10.0     # the finest grid: the layer's area per 10 m cell (rasterised at 1.25 m) ...
 _GRID_SUB = 8
 _GRID_PER_RING = 100    # ... summed into cells of about 1/100 of a ring's distance (10 m up to 1 km, 40 m at 5 km)
 _GRID_MAX_CELLS = 64_000_000  # cells of the finest grid held at once (256 MB, 80 × 80 km): wider windows are split
@@ -106,10 +106,10 @@ class _Cells:
 class _AreaGrid:
     """A layer's ellipsoidal area in each cell of a 10 m grid over a window, and its sums over polygons.
 
-    The layer is rasterised at 2.5 m (so overlapping features count once), summed into 10 m cells and
+    The layer is rasterised at 1.25 m (so overlapping features count once), summed into 10 m cells and
     divided by the projection's areal scale. The area inside a polygon is then the sum over cells of
     cell area × the fraction of the cell the polygon covers, exactly (exactextract), on cells of about
-    1/50 of the ring's distance. Only cells crossed both by the polygon's edge and the layer's edge
+    1/100 of the ring's distance. Only cells crossed both by the polygon's edge and the layer's edge
     are approximate, and their errors cancel: 0.1 % is the tolerance (see ``tests/test_rings.py``).
     """
 
