@@ -22,10 +22,10 @@ import numpy as np
 import pandas as pd
 import shapely
 from exactextract import exact_extract
-from pyproj import CRS
 from exactextract.raster import NumPyRasterSource
-from affine import Affine
+from pyproj import CRS
 from rasterio import features
+from rasterio.transform import Affine
 
 from ...geometry._parallel import threaded
 from ...geometry.area import UNITS, areal_scale, ellipsoidal_area
@@ -68,7 +68,7 @@ class _Cells:
         ix, iy = ((xy[:, 0] - x0) // size).astype(np.int64), ((xy[:, 1] - y0) // size).astype(np.int64)
         key = iy * (int(w // size) + 1) + ix
         self.order = np.argsort(key, kind="stable")
-        cells, self.start, self.n = np.unique(key[self.order], return_index=True, return_counts=True)
+        _, self.start, self.n = np.unique(key[self.order], return_index=True, return_counts=True)
         first_of = self.order[self.start]
         cx, cy = x0 + (ix[first_of] + 0.5) * size, y0 + (iy[first_of] + 0.5) * size
         spread = np.hypot(xy[self.order, 0] - np.repeat(cx, self.n), xy[self.order, 1] - np.repeat(cy, self.n))
@@ -152,7 +152,7 @@ class _AreaGrid:
         return self.levels[cell]
 
     def area_within(self, polys: np.ndarray, distance: float) -> np.ndarray:
-        """The layer's area (m²) inside each of ``polys``, on cells of about ``distance`` / 50."""
+        """The layer's area (m²) inside each of ``polys``, on cells of about ``distance`` / 100."""
         cell = _GRID_CELL_M * 2 ** int(np.clip(np.floor(np.log2(distance / _GRID_PER_RING / _GRID_CELL_M)), 0, 4))
         src = NumPyRasterSource(self.level(cell), self.xmin, self.ymin, self.xmin + self.nx * _GRID_CELL_M,
                                 self.ymin + self.ny * _GRID_CELL_M, srs_wkt=self.wkt)
