@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
 import rasterio
 from conftest import SAMPLE
 from rasterio.transform import from_origin

@@ -277,6 +277,12 @@ def test_catalog_wrong_types_and_unknown_keys_on_one_line(tmp_path):
      "basemaps.osm.crs must be WGS84, CGCS2000 or GCJ02, not 84 (an integer)"),
     (lambda t: t.replace("[fonts]", "[font]"), "unknown key 'font' — did you mean fonts?"),
     (lambda t: t.replace("[simplify]", "[simplify]\ntolerance = 5"), "simplify: unknown key 'tolerance' — did you mean"),
+    (lambda t: t.replace("max_tiles = 4096", "max_tiles = 10"),
+     "tiles.max_tiles must be a whole number ≥ 64, not 10"),
+    (lambda t: t.replace("above_features = 20000", 'above_features = "many"'),
+     "tiles.above_features must be a whole number ≥ 0, not 'many' (a string)"),
+    (lambda t: t.replace("above_vertices = 300000", "above_vertice = 300000"),
+     "tiles: unknown key 'above_vertice' — did you mean above_vertices?"),
 ])
 def test_theme_wrong_types_one_line_no_traceback(tmp_path, change, expected):
     from redline.maps.theme import load_theme

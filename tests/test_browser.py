@@ -111,3 +111,36 @@ def test_map_in_browser(browser, map_file, tmp_path):
     xss_text = browser.execute_script(_CLICK, "&lt;img")
     assert xss_text is not None and XSS in xss_text[0] and xss_text[1] == 0  # shown as text, no <img> created
     browser.save_screenshot(str(tmp_path / "popup.png"))
+
+
+_TILES = """
+    return Array.from(document.querySelectorAll('img.leaflet-tile'))
+        .filter(i => i.src.indexOf('_files/') >= 0)
+        .map(i => [i.complete, i.naturalWidth]);
+"""
+
+
+def test_tiled_layer_loads_from_the_file_system(browser, tmp_path):
+    """A large layer drawn as image tiles in map_files/ shows in a page opened from file:// (no fetch/XHR)."""
+    import dataclasses
+    from urllib.parse import quote
+
+    from redline.io import atomic_page
+    from redline.maps import TileTarget
+    from redline.maps.theme import load_theme
+
+    farmland = read_layer(SAMPLE / "basic_farmland.gpkg", geometry="polygon").gdf
+    theme = dataclasses.replace(load_theme(), tile_above_features=1000)
+    out = tmp_path / "一张图.html"
+    with atomic_page(out) as (page, files):
+        result = build_map({"basic_farmland": farmland}, basemap="none", theme=theme,
+                           tiles=TileTarget(files, quote(files.name)))
+        page.write_text(render_html(result.map), encoding="utf-8")
+    assert result.tiles["basic_farmland"].count > 0
+    browser.get(out.as_uri())
+    time.sleep(2)
+    loaded = browser.execute_script(_TILES)
+    browser.save_screenshot(str(tmp_path / "tiles.png"))
+    assert loaded and all(done and width == 256 for done, width in loaded), loaded[:5]
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors[:3]  # no request for a tile that was not written

@@ -326,7 +326,7 @@ def test_header_and_attribute_variants(tmp_path):
     """带号=第36带, 几度分带=3度, an attribute line ending in "0601@", a 界址点数 that does not match."""
     points = square(3266000, 36480000, 100)
     body = HEADER.format(datum="国家2000坐标系", width="3度", zone="第36带", params="").replace("精度=0.001", "精度=0.001米")
-    body += f"7,1.0,D-1,甲,面,,工业用地,0601@\n" + "\n".join(points) + "\n"
+    body += "7,1.0,D-1,甲,面,,工业用地,0601@\n" + "\n".join(points) + "\n"
     gdf, report = read_layer(write(tmp_path, body))
     assert report.crs == "EPSG:4524"
     assert gdf.iloc[0]["land_class"] == "0601"

@@ -26,6 +26,7 @@ from .tables import format_number, read_table, write_tables
 from .write import (
     atomic_folder,
     atomic_output,
+    atomic_page,
     check_output,
     clean_stale_temporaries,
     output_error,
@@ -49,6 +50,7 @@ __all__ = [
     "reproject",
     "write_layer",
     "atomic_output",
+    "atomic_page",
     "atomic_folder",
     "check_output",
     "output_error",

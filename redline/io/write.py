@@ -405,6 +405,35 @@ def atomic_output(path: str | os.PathLike, inputs: tuple = ()) -> Iterator[Path]
             os.replace(tmp_path, path)
 
 
+_COMPANION_MARK = ".redline"
+
+
+@contextlib.contextmanager
+def atomic_page(path: str | os.PathLike, inputs: tuple = ()) -> Iterator[tuple[Path, Path]]:
+    """Yield temporary paths for the page ``path`` and for its companion folder (``map.html`` → ``map_files``,
+    used only if the writer makes it); on success the folder replaces an earlier one whole (no stale file of an
+    earlier run lingers; an earlier one is removed when this page needs none), then the page is renamed into
+    place — as :func:`atomic_output`, nothing half-written.
+
+    A folder of the companion's name that redline did not write is refused, never replaced.
+    """
+    path = Path(path)
+    companion = path.with_name(path.stem + "_files")
+    if companion.exists() and not (companion / _COMPANION_MARK).is_file():
+        raise OutputError(f"{_final(companion)}: a folder of that name is in the way of the page's tiles and "
+                          "redline did not write it; move it or choose another --out")
+    with atomic_output(path, inputs) as tmp:
+        stage = tmp.parent / companion.name
+        yield tmp, stage
+        with _translated(_final(companion), tmp.parent):
+            if stage.is_dir():
+                (stage / _COMPANION_MARK).write_text(f"written by redline for {path.name}\n", encoding="utf-8")
+            if companion.exists():
+                os.replace(companion, tmp.parent / ".replaced")  # removed with the temporary folder
+            if stage.is_dir():
+                os.replace(stage, companion)
+
+
 @contextlib.contextmanager
 def _temp_beside(base: Path, final: Path) -> Iterator[Path]:
     """A new hidden temporary folder in ``base`` (made first, with its parents, if missing), removed afterwards;

@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..analyses.screening import load_rules, screen
-from ..io import LayerCache, atomic_output, check_output, prepare_projects
-from ..maps import build_map, load_theme, render_html
+from urllib.parse import quote
+
+from ..io import LayerCache, atomic_page, check_output, prepare_projects
+from ..maps import TileTarget, build_map, load_theme, render_html
 from ..specs.workspace import Workspace
 from ..text import t
 from .common import check_layer_kinds
@@ -36,10 +38,11 @@ def _read_notes(read: LayerCache, ws: Workspace, projects, project_read: dict) -
 
 
 def map_job(ws: Workspace, out, *, projects=None, basemap: str = "osm", tianditu_key=None, title=None,
-            lang: str = "zh", read_projects: dict | None = None) -> MapRun:
+            lang: str = "zh", read_projects: dict | None = None, progress=None) -> MapRun:
     """Check the output, the layer kinds, the theme and the rules, read every layer, screen the projects (no
-    rings), draw the map and write it to ``out``. ``read_projects``: keywords of :func:`redline.io.read_layer`
-    for the projects (``crs``, ``options``)."""
+    rings), draw the map and write it to ``out`` — layers too large for one page as raster tiles in a folder
+    beside it (``map.html`` → ``map_files/``). ``read_projects``: keywords of :func:`redline.io.read_layer` for
+    the projects (``crs``, ``options``); ``progress(description, done, total)`` follows the tiles."""
     read_projects = read_projects or {}
     check_output(out)
     check_layer_kinds(ws)
@@ -58,9 +61,11 @@ def map_job(ws: Workspace, out, *, projects=None, basemap: str = "osm", tianditu
                         repaired={r["id"]: r.get("repair", "") for r in rep.repaired})
     if title is None and "name" in district.columns:
         title = t("jobs.map.title", display_lang(lang), district=district.iloc[0]["name"])
-    built = build_map(layers, boundary=district, units=towns, units_by=ws.by, screening=result, lang=lang,
-                      basemap=basemap, tianditu_key=tianditu_key, title=title, theme=theme)
-    page = render_html(built.map)
-    with atomic_output(out, inputs=[ws.boundary, *ws.layers.values()]) as tmp:
+    with atomic_page(out, inputs=[ws.boundary, *ws.layers.values()]) as (tmp, files):
+        built = build_map(layers, boundary=district, units=towns, units_by=ws.by, screening=result, lang=lang,
+                          basemap=basemap, tianditu_key=tianditu_key, title=title, theme=theme,
+                          tiles=TileTarget(files, quote(files.name), progress))
+        page = render_html(built.map)
         tmp.write_text(page, encoding="utf-8")
-    return MapRun(Path(out), len(page), [*notes, *built.notes])
+    size = len(page.encode("utf-8")) + sum(ts.bytes for ts in built.tiles.values())
+    return MapRun(Path(out), size, [*notes, *built.notes])

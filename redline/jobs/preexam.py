@@ -15,7 +15,6 @@ import shapely
 from ..geometry.area import ellipsoidal_area
 from ..geometry.clean import reproject
 from ..report.preexam import ProjectCase, landuse_rows
-from ..text import labels
 
 __all__ = ["project_cases"]
 

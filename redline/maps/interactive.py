@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 import folium
 import folium.plugins
@@ -23,6 +24,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from branca.element import MacroElement
+from folium.template import Template as FoliumTemplate  # with folium's tojavascript filter
 from jinja2 import Template
 
 from ..errors import RedlineError
@@ -31,8 +33,9 @@ from ..io import format_number
 from ..specs.catalog import LayerKind, load_catalog
 from ..specs.theme import GCJ02_HOSTS, Theme, load_theme
 from ..text import labels, t
+from .tiles import TileSet, render_tiles
 
-__all__ = ["MapResult", "build_map", "render_html", "simplify_for_map", "map_text", "BASEMAPS"]
+__all__ = ["MapResult", "TileTarget", "build_map", "render_html", "simplify_for_map", "map_text", "BASEMAPS"]
 
 BASEMAPS = ("osm", "tianditu_vec", "tianditu_img", "none")
 _STATIC = Path(__file__).resolve().parent / "static"
@@ -41,11 +44,22 @@ _MAX_POPUP_FIELDS = 8
 
 @dataclass
 class MapResult:
-    """A built map and what was done to draw it (simplification, warnings)."""
+    """A built map and what was done to draw it (simplification, warnings; the layers drawn as tiles)."""
 
     map: folium.Map
     notes: list[str] = field(default_factory=list)
     layers: list[str] = field(default_factory=list)
+    tiles: dict[str, TileSet] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TileTarget:
+    """Where large layers' tiles go: ``folder`` (one sub-folder per layer kind) and ``url``, the same folder as
+    the page refers to it (relative to the page, e.g. ``map_files``)."""
+
+    folder: Path
+    url: str
+    progress: object = None  # progress(description, done, total), optional
 
 
 def simplify_for_map(gdf: gpd.GeoDataFrame, tolerance_m: float, precision_deg: float) -> tuple[gpd.GeoDataFrame, int, int]:
@@ -188,6 +202,8 @@ class _Drawing:
     legend: list[tuple[str, str, str]] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
     bounds: list = field(default_factory=list)
+    target: TileTarget | None = None
+    tiles: dict[str, TileSet] = field(default_factory=dict)
 
     def add(self, gdf, name, style, popups, tips, show=True, group=None):
         """Draw ``gdf`` (in EPSG:4326) as a GeoJSON layer with popups and tooltips, in its own feature group
@@ -219,15 +235,81 @@ class _Drawing:
         return out
 
 
+def _large(gdf: gpd.GeoDataFrame, theme: Theme) -> bool:
+    """Too many features or vertices for one page: drawn as tiles."""
+    return len(gdf) > theme.tile_above_features or \
+        int(shapely.get_num_coordinates(gdf.geometry.values).sum()) > theme.tile_above_vertices
+
+
+def _add_tiled(d: _Drawing, gdf: gpd.GeoDataFrame, kind_name: str, label: str, style: dict) -> None:
+    """``gdf`` rendered as raster tiles into the target's folder, added as an overlay tile layer."""
+    target = d.target
+    progress = None
+    if target.progress is not None:
+        progress = lambda done, total: target.progress(f"tiles: {label}", done, total)  # noqa: E731
+    ts = render_tiles(np.asarray(gdf.geometry.values), gdf.crs or "EPSG:4326", target.folder / kind_name,
+                      fill=style["fillColor"], stroke=style["color"], fill_opacity=style["fillOpacity"],
+                      max_tiles=d.theme.max_tiles, progress=progress)
+    d.tiles[kind_name] = ts
+    if not ts.count:  # nothing to draw (every geometry empty)
+        return
+    west, south, east, north = ts.bounds
+    _IndexedTiles(ts.written, tiles=f"{target.url}/{quote(kind_name)}/{{z}}/{{x}}/{{y}}.png", attr="redline",
+                  name=label, overlay=True, control=True, min_native_zoom=ts.zmin, max_native_zoom=ts.zmax,
+                  max_zoom=18, bounds=[[south, west], [north, east]], z_index=5).add_to(d.map)
+    d.names.append(label)
+    d.bounds.append(np.array([west, south, east, north]))
+    d.notes.append(f"{label}: {len(gdf):,} features drawn as {ts.count:,} image tiles (zoom {ts.zmin}–{ts.zmax}, "
+                   f"{ts.bytes / 1e6:.1f} MB in {target.url}/); their attributes are in the layer's file, "
+                   "not in the page")
+
+
+class _IndexedTiles(folium.TileLayer):
+    """A tile layer that asks only for the tiles written (``z/x/y`` keys), an empty image elsewhere: no request
+    for a missing file, so no error in the browser's console, and none of a file:// page's failed loads."""
+
+    _template = FoliumTemplate("""
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.tileLayer({{ this.tiles|tojson }}, {{ this.options|tojavascript }});
+            (function (layer, have, empty) {
+                var url = layer.getTileUrl;
+                layer.getTileUrl = function (c) {
+                    return have.has(c.z + "/" + c.x + "/" + c.y) ? url.call(this, c) : empty;
+                };
+            })({{ this.get_name() }}, new Set({{ this.written|tojson }}), {{ this.empty|tojson }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, written, **kwargs):
+        super().__init__(**kwargs)
+        self.written, self.empty = list(written), _empty_png()
+
+
+def _empty_png() -> str:
+    """A 1 × 1 transparent PNG as a data URI: what Leaflet shows where no tile was written (an empty area)."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGBA", (1, 1), (0, 0, 0, 0)).save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
 def _add_layers(d: _Drawing, layers: Mapping[str, gpd.GeoDataFrame], catalog, lang: str) -> None:
-    """The control lines, each styled from its catalog entry, tooltips naming the zone."""
+    """The control lines, each styled from its catalog entry, tooltips naming the zone; large layers as tiles
+    when the drawing has a tile target."""
     for kind_name, gdf in layers.items():
         kind = catalog[kind_name]
         label = kind.label(lang)
-        shown = d.simplified(gdf, label)
         st = kind.style
         style = {"fillColor": st.get("fill", "#888888"), "color": st.get("stroke", "#444444"),
                  "weight": 1, "fillOpacity": st.get("fill_opacity", 0.4)}
+        if d.target is not None and _large(gdf, d.theme):
+            _add_tiled(d, gdf, kind_name, label, style)
+            d.legend.append((label, style["fillColor"], style["color"]))
+            continue
+        shown = d.simplified(gdf, label)
         zone_col = next((c for c in kind.zone_fields if c in gdf.columns), None)
         tips = [f"{label}" + (f" · {z}" if zone_col and isinstance(z, str) else "")
                 for z in (shown[zone_col] if zone_col else [None] * len(shown))]
@@ -273,6 +355,7 @@ def build_map(
     basemap: str = "osm",
     tianditu_key: str | None = None,
     title: str | None = None,
+    tiles: TileTarget | None = None,
 ) -> MapResult:
     """Build the one map: control lines styled from the catalog, projects by verdict, encroachments highlighted.
 
@@ -286,6 +369,9 @@ def build_map(
         Projects (coloured by verdict, popups with the findings) and encroachment pieces.
     basemap : {"osm", "tianditu_vec", "tianditu_img", "none"}
         Tianditu needs ``tianditu_key``; ``none`` for offline use.
+    tiles : TileTarget, optional
+        Where to write the tiles of layers too large for one page (the theme's ``[tiles]`` thresholds); without
+        it every layer is drawn as vectors.
 
     Examples
     --------
@@ -294,7 +380,8 @@ def build_map(
     """
     catalog = catalog or load_catalog()
     text = map_text(lang)
-    d = _Drawing(folium.Map(tiles=None, control_scale=False, prefer_canvas=True), theme or load_theme())
+    d = _Drawing(folium.Map(tiles=None, control_scale=False, prefer_canvas=True), theme or load_theme(),
+                 target=tiles)
     _MetricScale().add_to(d.map)
     _basemap(d.map, basemap, d.theme, tianditu_key, lang, d.notes)
     _add_layers(d, layers, catalog, lang)
@@ -308,7 +395,7 @@ def build_map(
     if d.bounds:
         b = np.array(d.bounds)
         d.map.fit_bounds([[b[:, 1].min(), b[:, 0].min()], [b[:, 3].max(), b[:, 2].max()]])
-    return MapResult(d.map, d.notes, d.names)
+    return MapResult(d.map, d.notes, d.names, d.tiles)
 
 
 def _add_screening(d: _Drawing, screening, text: dict) -> None:

@@ -9,7 +9,6 @@ disagree. Every value reaches HTML through jinja2's autoescaping.
 from __future__ import annotations
 
 import base64
-import io
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path

@@ -32,6 +32,10 @@ class Theme:
     tolerance_m: float
     precision_deg: float
     cjk_fonts: tuple[str, ...]
+    #: layers with more features or vertices than these are drawn as raster tiles (with a folder for them)
+    tile_above_features: int = 20000
+    tile_above_vertices: int = 300000
+    max_tiles: int = 4096
 
 
 def _is_number(value) -> bool:
@@ -59,6 +63,9 @@ THEME_SCHEMA = {
     "simplify": Key("table", keys={"tolerance_m": Key("number", what="a number ≥ 0"),
                                    "precision_deg": Key("number", what="a number in [0, 0.001]")}),
     "fonts": Key("table", keys={"cjk": Key("list", items="string", what="a list of font names")}),
+    "tiles": Key("table", keys={"above_features": Key("integer", what="a whole number ≥ 0"),
+                                "above_vertices": Key("integer", what="a whole number ≥ 0"),
+                                "max_tiles": Key("integer", what="a whole number ≥ 64")}),
 }
 
 
@@ -98,6 +105,12 @@ def _simplify_problems(tol, prec) -> list[str]:
     return problems
 
 
+def _tile_problems(tiles: dict) -> list[str]:
+    return [f"tiles.{k} must be a whole number ≥ {low}, not {tiles[k]!r}"
+            for k, low in (("above_features", 0), ("above_vertices", 0), ("max_tiles", 64))
+            if isinstance(tiles.get(k), int) and not isinstance(tiles[k], bool) and tiles[k] < low]
+
+
 def load_theme(path: str | os.PathLike | None = None) -> Theme:
     """Load and validate a theme (default ``maps/default.toml``), listing every problem.
 
@@ -113,7 +126,7 @@ def load_theme(path: str | os.PathLike | None = None) -> Theme:
     simplify = _table(data, "simplify")
     tol, prec = simplify.get("tolerance_m", 5.0), simplify.get("precision_deg", 1e-5)
     problems = (check(data, THEME_SCHEMA) + _basemap_problems(basemaps) + _colour_problems(data, colours)
-                + _simplify_problems(tol, prec))
+                + _simplify_problems(tol, prec) + _tile_problems(_table(data, "tiles")))
     if problems:
         raise spec_error(path, "map theme", problems)
     return Theme(
@@ -126,4 +139,7 @@ def load_theme(path: str | os.PathLike | None = None) -> Theme:
         tolerance_m=float(tol),
         precision_deg=float(prec),
         cjk_fonts=tuple((data.get("fonts") or {}).get("cjk", ())),
+        tile_above_features=int(_table(data, "tiles").get("above_features", 20000)),
+        tile_above_vertices=int(_table(data, "tiles").get("above_vertices", 300000)),
+        max_tiles=int(_table(data, "tiles").get("max_tiles", 4096)),
     )

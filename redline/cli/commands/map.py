@@ -8,7 +8,7 @@ import click
 
 from ...errors import register_secret
 from ..options import map_inputs, read_options
-from ..output import console, print_notes
+from ..output import console, job_progress, print_notes
 from ...text import t
 
 
@@ -25,7 +25,7 @@ def district_workspace(workspace, boundary, layer_specs, units, by, **more):
 @click.command("map")
 @map_inputs
 @click.option("--out", type=click.Path(path_type=Path), default=Path("map.html"), show_default=True,
-              help="The map: one self-contained HTML file.")
+              help="The map: one self-contained HTML file (large layers as image tiles in OUT's stem + _files/).")
 @read_options()
 def map_(workspace, boundary, layer_specs, units, by, projects, basemap, tianditu_key, title, lang, out, read):
     """The one map (一张图): control lines styled from the catalog, projects by verdict, as one HTML file.
@@ -40,8 +40,9 @@ def map_(workspace, boundary, layer_specs, units, by, projects, basemap, tiandit
 
     register_secret(tianditu_key)
     ws = district_workspace(workspace, boundary, layer_specs, units, by)
-    run = map_job(ws, out, projects=projects, basemap=basemap, tianditu_key=tianditu_key, title=title, lang=lang,
-                 read_projects=read)
+    with job_progress(False, "map") as progress:
+        run = map_job(ws, out, projects=projects, basemap=basemap, tianditu_key=tianditu_key, title=title,
+                      lang=lang, read_projects=read, progress=progress)
     con = console()
     print_notes(con, run.notes)
     con.print(f"{t('cli.written', lang)} {out} ({run.size / 1e6:.1f} MB)", markup=False)
