@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import shapely
 
-__all__ = ["query", "threaded", "workers"]
+__all__ = ["query", "release_memory", "threaded", "workers"]
+
+
+def release_memory() -> None:
+    """Give the heap's free pages back to the operating system (glibc's ``malloc_trim``; elsewhere nothing).
+
+    Millions of small GEOS objects freed leave the heap fragmented: the memory is free for this process but
+    still counted as its own (resident), 0.1–0.3 GB after a city's screening."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (AttributeError, OSError):  # not glibc
+        pass
 
 
 def workers() -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
+from functools import partial
 
 import geopandas as gpd
 import numpy as np
@@ -98,7 +99,8 @@ def screen(
         notes += take.notes
     return ScreeningResult(projects_layer(proj, found, hits, rules, boundary, notes, lang), hits,
                            encroachments(found, proj, catalog, lang),
-                           rings.layer(proj.ids, list(checked), ring_table, proj.crs, projects.crs), ring_table,
+                           partial(rings.layer, proj.ids, list(checked), ring_table, proj.crs, projects.crs),
+                           ring_table,
                            list(checked), str(proj.crs), lang, notes, landuse=take)
 
 

@@ -51,7 +51,7 @@ class ScreeningResult:
     projects: gpd.GeoDataFrame
     hits: pd.DataFrame
     _encroachments: object  # the GeoDataFrame, or a function that builds it on first use
-    buffers: gpd.GeoDataFrame
+    _buffers: object  # the same
     rings: pd.DataFrame
     kinds: list[str]
     crs: str
@@ -66,6 +66,14 @@ class ScreeningResult:
         if callable(self._encroachments):
             self._encroachments = self._encroachments()
         return self._encroachments
+
+    @property
+    def buffers(self) -> gpd.GeoDataFrame:
+        """The ring polygons with their counts and areas (built on first use: 30 000 ring polygons of 10 000
+        projects are 15 million vertices that a ``--json`` or a table never needs)."""
+        if callable(self._buffers):
+            self._buffers = self._buffers()
+        return self._buffers
 
     @property
     def verdicts(self) -> pd.Series:

@@ -4,31 +4,27 @@ Per project, kind and ring: the features whose nearest point lies in the ring, a
 dissolved layer in it.
 
 - **Counts are exact**: a feature is counted in the ring holding its distance to the footprint. The features are
-  binned into cells (:class:`_Cells`); one distance per cell settles most of them, and only the features of the
-  cells on a ring's edge are measured one by one (``shapely.dwithin``).
+  held in a pyramid of cells (:class:`_Cells`); one distance settles a whole cell, only the cells on a ring's
+  edge are opened, and of their features only those whose point on the surface lies just beyond the ring are
+  measured one by one (``shapely.dwithin``, the footprint prepared).
 - **Areas** are exact (the layer dissolved within square tiles, :class:`_Tiles`, then intersected with the ring)
   while the footprints × features within the widest rings stay under ``_GRID_PAIRS``. Beyond that — thousands of
   projects with 5 km rings over hundreds of thousands of parcels, where the exact overlay took over 15 minutes —
-  they come from a grid of the layer's area (:class:`_AreaGrid`), within 0.1 % of the exact area (tested against
-  pyproj's Geod in ``tests/test_rings.py`` and measured on the city benchmark).
+  they come from a 10 m grid of the layer's area summed along scan lines (:class:`_AreaGrid`), within 0.1 % of
+  the exact area (at most 1.6e-4 from pyproj's Geod in ``tests/test_rings.py``).
 """
 
 from __future__ import annotations
-
-from functools import partial
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from exactextract import exact_extract
-from exactextract.raster import NumPyRasterSource
-from pyproj import CRS
-from rasterio import features
 from rasterio.transform import Affine
 
-from ...geometry._parallel import threaded
+from ...geometry._parallel import release_memory, threaded
 from ...geometry.area import UNITS, areal_scale, ellipsoidal_area
+from ...geometry.burn import burn
 from ...geometry.clean import polygonal
 from ...geometry.crs import reproject_polygons
 from ...geometry.overlay import union_groups
@@ -43,96 +39,146 @@ _RING_CHUNK = 500     # footprints per spatial-index query: bounds the candidate
 
 
 _GRID_PAIRS = 200_000   # beyond this many footprint × feature pairs within the widest rings, areas come from a grid
-_GRID_CELL_M = 10.0     # the finest grid: the layer's area per 10 m cell (rasterised at 1.25 m) ...
-_GRID_SUB = 8
-_GRID_PER_RING = 100    # ... summed into cells of about 1/100 of a ring's distance (10 m up to 1 km, 40 m at 5 km)
+_GRID_CELL_M = 10.0     # the finest grid: the layer's area per 10 m cell (rasterised at 2.5 m)
+_GRID_SUB = 4           # (max 1.6e-4 from Geod in tests; 1.1e-4 at 1.25 m, 4.9e-4 at 5 m)
 _GRID_MAX_CELLS = 64_000_000  # cells of the finest grid held at once (256 MB, 80 × 80 km): wider windows are split
 
 
 class _Cells:
-    """A layer's features binned into square cells by the centre of each one's box, for exact distance counts.
+    """A layer's features in a pyramid of square cells, for exact distance counts.
 
-    For each cell: how many features, and a radius ``rho`` within which every feature of the cell lies
-    around the cell's centre. A footprint at distance ``D`` from a centre then has every feature of the
-    cell within ``D + rho`` and none nearer than ``D - rho``: most cells are settled by one distance,
-    and only the features of the cells on a ring's edge are measured one by one.
+    Each feature has a point on its surface ``p`` and a radius ``r`` within which the whole feature lies around
+    it. Each cell, at every level (the finest of about two features, each level up twice as wide), knows its
+    features (a range of them, sorted cell within cell), and a radius ``rho`` within which all of them lie
+    around the cell's centre. A footprint at distance ``D`` from a centre then has every feature of the cell
+    within ``D + rho`` and none nearer than ``D - rho``. From the top down, a cell settled by that is counted (or
+    not) whole, and only the cells on a ring's edge are opened, down to their features: a feature is within
+    ``d`` when its point is (the point is on the feature), beyond it when its point is beyond ``d + r``, and only
+    the features between are measured themselves.
     """
 
     def __init__(self, feats: np.ndarray):
-        b = shapely.bounds(feats)  # each feature by its box's centre, within half the box's diagonal of it
-        xy = np.column_stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2])
-        reach = np.hypot(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) / 2
-        x0, y0 = xy.min(axis=0)
-        w, h = np.ptp(xy, axis=0) + 1.0
-        size = float(np.clip(np.sqrt(w * h * 16 / len(feats)), 25.0, 5_000.0))  # about 16 features per cell
-        ix, iy = ((xy[:, 0] - x0) // size).astype(np.int64), ((xy[:, 1] - y0) // size).astype(np.int64)
-        key = iy * (int(w // size) + 1) + ix
-        self.order = np.argsort(key, kind="stable")
-        _, self.start, self.n = np.unique(key[self.order], return_index=True, return_counts=True)
-        first_of = self.order[self.start]
-        cx, cy = x0 + (ix[first_of] + 0.5) * size, y0 + (iy[first_of] + 0.5) * size
-        spread = np.hypot(xy[self.order, 0] - np.repeat(cx, self.n), xy[self.order, 1] - np.repeat(cy, self.n))
-        self.rho = np.maximum.reduceat(spread + reach[self.order], self.start)
-        self.centres = shapely.points(cx, cy)
-        self.tree = shapely.STRtree(self.centres)
         self.feats = feats
+        # each feature's point as coordinates (points made for the few tested: 500 000 Point objects held
+        # fragmented the heap by 0.1 GB)
+        self.xy = xy = shapely.get_coordinates(shapely.point_on_surface(feats))
+        self.reach = np.zeros(len(feats))
+        for lo in range(0, len(feats), 50_000):  # each feature's farthest vertex from its point (in slices:
+            coords, owner = shapely.get_coordinates(feats[lo:lo + 50_000], return_index=True)  # 12 M vertices
+            owner += lo                                                                         # took 0.4 GB)
+            gap = np.hypot(coords[:, 0] - xy[owner, 0], coords[:, 1] - xy[owner, 1])
+            if len(owner):
+                first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+                self.reach[owner[first]] = np.maximum.reduceat(gap, first)
+        x0, y0 = xy.min(axis=0) - 1.0
+        w, h = np.ptp(xy, axis=0) + 2.0
+        size = float(np.clip(np.sqrt(w * h * 2 / len(feats)), 25.0, 5_000.0))  # about two features per cell
+        ix, iy = ((xy[:, 0] - x0) // size).astype(np.int64), ((xy[:, 1] - y0) // size).astype(np.int64)
+        top = max(0, int(np.ceil(np.log2(max(w, h) / size))) - 4)  # the top level: about 16 × 16 cells
+        shifts = range(top + 1)
+        self.order = np.lexsort([(iy >> k) * (1 << 32) + (ix >> k) for k in shifts])  # the top level first
+        oxy, oreach = xy[self.order], self.reach[self.order]
+        self.levels = []
+        for k in shifts:
+            cx, cy = (ix[self.order] >> k), (iy[self.order] >> k)
+            start = np.flatnonzero(np.r_[True, (cx[1:] != cx[:-1]) | (cy[1:] != cy[:-1])])
+            centre = np.column_stack([x0 + (cx[start] + 0.5) * size * 2 ** k, y0 + (cy[start] + 0.5) * size * 2 ** k])
+            spread = np.hypot(oxy[:, 0] - np.repeat(centre[:, 0], np.diff(np.r_[start, len(cx)])),
+                              oxy[:, 1] - np.repeat(centre[:, 1], np.diff(np.r_[start, len(cx)])))
+            self.levels.append((start, np.r_[start[1:], len(cx)], np.maximum.reduceat(spread + oreach, start),
+                                shapely.points(centre)))
+        self.tree = shapely.STRtree(self.levels[-1][3])
 
     def within(self, fpg: np.ndarray, dists: tuple[float, ...]) -> np.ndarray:
-        """Per footprint and distance: how many features lie within that distance (shape footprints × dists)."""
+        """Per footprint and distance: how many features lie within that distance (shape footprints × dists).
+
+        Every test is ``dwithin`` with the footprint prepared as its first argument (GEOS then walks an index of
+        its edges: a 10 km road's 1 200 vertices cost ~1 µs, where ``distance`` took 10), each footprint's pairs
+        on one thread."""
         out = np.zeros((len(fpg), len(dists)), dtype=np.int64)
         for lo in range(0, len(fpg), _RING_CHUNK):
-            chunk = fpg[lo:lo + _RING_CHUNK]
+            chunk = shapely.from_wkb(shapely.to_wkb(fpg[lo:lo + _RING_CHUNK]))  # copies: the caller's stay unprepared
+            shapely.prepare(chunk)
             b = shapely.bounds(chunk)
-            grow = dists[-1] + float(self.rho.max())
-            src, cell = self.tree.query(shapely.box(b[:, 0] - grow, b[:, 1] - grow, b[:, 2] + grow, b[:, 3] + grow))
-            gap = threaded(shapely.distance, self.centres[cell], chunk[src])
             for j, d in enumerate(dists):
-                inside = gap + self.rho[cell] <= d
-                out[lo:lo + len(chunk), j] += np.bincount(src[inside], weights=self.n[cell[inside]],
-                                                          minlength=len(chunk)).astype(np.int64)
-                edge = ~inside & (gap - self.rho[cell] <= d)
-                fsrc, fidx = self._members(src[edge], cell[edge])
-                near = threaded(partial(shapely.dwithin, distance=d), self.feats[fidx], chunk[fsrc])
-                out[lo:lo + len(chunk), j] += np.bincount(fsrc[near], minlength=len(chunk))
+                grow = d + float(self.levels[-1][2].max())
+                src, cell = self.tree.query(shapely.box(b[:, 0] - grow, b[:, 1] - grow, b[:, 2] + grow,
+                                                        b[:, 3] + grow))
+                out[lo:lo + len(chunk), j] = self._count(chunk, src, cell, d)
         return out
 
-    def _members(self, src: np.ndarray, cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The (footprint, feature) pairs of the features in ``cell`` (one footprint ``src`` per cell)."""
-        reps = self.n[cell]
-        step = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
-        return np.repeat(src, reps), self.order[np.repeat(self.start[cell], reps) + step]
+    def _count(self, chunk: np.ndarray, src: np.ndarray, cell: np.ndarray, d: float) -> np.ndarray:
+        """Per footprint of ``chunk``: the features within ``d``, from (footprint, top-level cell) pairs."""
+        count = np.zeros(len(chunk), dtype=np.int64)
+        for k in range(len(self.levels) - 1, -1, -1):
+            start, end, rho, centres = self.levels[k]
+            r = rho[cell]
+            inside = r <= d
+            inside[inside] = _near(chunk[src[inside]], centres[cell[inside]], d - r[inside], src[inside])
+            count += np.bincount(src[inside], weights=end[cell[inside]] - start[cell[inside]],
+                                 minlength=len(chunk)).astype(np.int64)
+            edge = ~inside
+            edge[edge] = _near(chunk[src[edge]], centres[cell[edge]], d + r[edge], src[edge])
+            src, cell = src[edge], cell[edge]
+            if k:  # open the edge cells: their cells one level down
+                finer = self.levels[k - 1][0]
+                src, cell = _expand(src, np.searchsorted(finer, start[cell]), np.searchsorted(finer, end[cell]))
+        fsrc, member = _expand(src, start[cell], end[cell])
+        fidx = self.order[member]
+        pts = shapely.points(self.xy[fidx])
+        near = _near(chunk[fsrc], pts, np.full(len(fsrc), d), fsrc)  # its point is within d
+        maybe = ~near
+        maybe[maybe] = _near(chunk[fsrc[maybe]], pts[maybe], d + self.reach[fidx[maybe]], fsrc[maybe])
+        near[maybe] = _near(chunk[fsrc[maybe]], self.feats[fidx[maybe]], np.full(int(maybe.sum()), d), fsrc[maybe])
+        return count + np.bincount(fsrc[near], minlength=len(chunk))
+
+
+def _expand(src: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each ``src[i]`` paired with every index of ``range(lo[i], hi[i])``, in order."""
+    reps = hi - lo
+    step = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
+    return np.repeat(src, reps), np.repeat(lo, reps) + step
+
+
+def _near(prepared: np.ndarray, others: np.ndarray, distance: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """``dwithin(prepared, others, distance)`` element-wise on all cores, each prepared geometry on one thread
+    (``group``: its sorted index)."""
+    return threaded(lambda a, b_, d: shapely.dwithin(a, b_, d), prepared, others, distance, align=group)
 
 
 class _AreaGrid:
     """A layer's ellipsoidal area in each cell of a 10 m grid over a window, and its sums over polygons.
 
-    The layer is rasterised at 1.25 m (so overlapping features count once), summed into 10 m cells and
-    divided by the projection's areal scale. The area inside a polygon is then the sum over cells of
-    cell area × the fraction of the cell the polygon covers, exactly (exactextract), on cells of about
-    1/100 of the ring's distance. Only cells crossed both by the polygon's edge and the layer's edge
-    are approximate, and their errors cancel: 0.1 % is the tolerance (see ``tests/test_rings.py``).
+    The layer is rasterised at 2.5 m (so overlapping features count once), summed into 10 m cells and divided
+    by the projection's areal scale. The area inside a polygon is then summed along horizontal scan lines (a few
+    per row of cells for the nearer rings): each line's stretches inside the polygon, from the polygon's edges,
+    times the row's running sums, taken at the stretch's ends (a cell cut by an end counts in proportion). The
+    cost is the polygon's rows, not its cells: 5 km rings around 10 000 footprints cover 500 million cells, which
+    exactextract's cell-by-cell coverage took a minute to sum. Only cells crossed both by the polygon's edge and
+    the layer's edge are approximate, and their errors cancel: 0.1 % is the tolerance (``tests/test_rings.py``).
     """
 
     def __init__(self, feats: np.ndarray, tree: shapely.STRtree, crs, window: tuple[float, float, float, float]):
         c, sub = _GRID_CELL_M, _GRID_SUB
-        xmin, ymin = np.floor(np.asarray(window[:2]) / 160.0) * 160.0  # aligned to the coarsest level (10 × 2**4 m)
+        xmin, ymin = np.floor(np.asarray(window[:2]) / 160.0) * 160.0  # aligned to the areal scale's 160 m blocks
         nx = int(np.ceil((window[2] - xmin) / 160.0)) * 16
         ny = int(np.ceil((window[3] - ymin) / 160.0)) * 16
         self.xmin, self.ymin, self.nx, self.ny, self.crs = xmin, ymin, nx, ny, crs
-        self.wkt = CRS(crs).to_wkt()
-        grid = np.zeros((ny, nx), dtype=np.float32)
+        self.top = ymin + ny * c
+        # running sums along each row (a column of zeros first): the area of row r left of cell i is run[r, i]
+        self.run = np.zeros((ny, nx + 1), dtype=np.float32)  # summed in float64, kept to 7 digits
         strip = 160  # rows of 10 m cells rasterised at once (a multiple of 16)
         for r0 in range(0, ny, strip):
             rows = min(strip, ny - r0)
-            top = ymin + (ny - r0) * c
+            top = self.top - r0 * c
             part = feats[tree.query(shapely.box(xmin, top - rows * c, xmin + nx * c, top))]
             if not len(part):
                 continue
-            fine = features.rasterize(part, out_shape=(rows * sub, nx * sub), dtype="uint8",
-                                      transform=Affine(c / sub, 0.0, xmin, 0.0, -c / sub, top))
-            cells = fine.reshape(rows, sub, nx, sub).sum(axis=(1, 3))
-            grid[r0:r0 + rows] = cells * ((c / sub) ** 2 / self._scale(top, rows))
-        self.levels = {c: grid}
+            fine = burn([(part, 1)], out_shape=(rows * sub, nx * sub),
+                        transform=Affine(c / sub, 0.0, xmin, 0.0, -c / sub, top))
+            cells = fine.reshape(rows, sub, nx, sub).sum(axis=(1, 3), dtype=np.uint16)
+            self.run[r0:r0 + rows, 1:] = np.cumsum(cells * ((c / sub) ** 2 / self._scale(top, rows)), axis=1,
+                                                   dtype=np.float64)
 
     def _scale(self, top: float, rows: int) -> np.ndarray:
         """The areal scale at the centre of each 160 m block of ``rows`` rows of cells below ``top``, cell by cell."""
@@ -143,21 +189,54 @@ class _AreaGrid:
         k = areal_scale(self.crs, gx.ravel(), gy.ravel()).reshape(gy.shape).astype(np.float32)
         return np.repeat(np.repeat(k, 16, axis=0), 16, axis=1)
 
-    def level(self, cell: float) -> np.ndarray:
-        """The grid summed into cells of ``cell`` metres (10 × a power of two, up to 160)."""
-        if cell not in self.levels:
-            f = int(round(cell / _GRID_CELL_M))
-            base = self.levels[_GRID_CELL_M]
-            self.levels[cell] = base.reshape(self.ny // f, f, self.nx // f, f).sum(axis=(1, 3), dtype=np.float64)
-        return self.levels[cell]
+    def _left_of(self, row: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """The layer's area in ``row`` left of ``x`` (a cell cut at ``x`` counts in proportion)."""
+        at = np.clip((x - self.xmin) / _GRID_CELL_M, 0.0, self.nx)
+        i = np.minimum(at.astype(np.int64), self.nx - 1)
+        left = self.run[row, i].astype(np.float64)
+        return left + (at - i) * (self.run[row, i + 1] - left)
 
     def area_within(self, polys: np.ndarray, distance: float) -> np.ndarray:
-        """The layer's area (m²) inside each of ``polys``, on cells of about ``distance`` / 100."""
-        cell = _GRID_CELL_M * 2 ** int(np.clip(np.floor(np.log2(distance / _GRID_PER_RING / _GRID_CELL_M)), 0, 4))
-        src = NumPyRasterSource(self.level(cell), self.xmin, self.ymin, self.xmin + self.nx * _GRID_CELL_M,
-                                self.ymin + self.ny * _GRID_CELL_M, srs_wkt=self.wkt)
-        table = exact_extract(src, gpd.GeoDataFrame(geometry=polys, crs=self.wkt), "sum", output="pandas")
-        return np.nan_to_num(table["sum"].to_numpy(dtype=float))
+        """The layer's area (m²) inside each of ``polys``, on scan lines about ``distance`` / 200 apart (4 per
+        row of 10 m cells for 500 m rings, 1 from 2 km)."""
+        k = int(np.clip(np.ceil(200 * _GRID_CELL_M / distance), 1, 8))  # scan lines per row of cells
+        out = np.zeros(len(polys))
+        for lo in range(0, len(polys), _RING_CHUNK // 5):  # a 10 km road's 500 m ring crosses 8 000 lines
+            chunk = polys[lo:lo + _RING_CHUNK // 5]
+            poly, x, line = self._crossings(chunk, k)
+            # per polygon and line, crossings left to right (in, out, in, out): one float key, x as its fraction
+            # (to ~0.3 mm: two crossings nearer than that may swap, changing a sum by as little)
+            span = self.nx * _GRID_CELL_M + 1.0
+            order = np.argsort((poly * (self.ny * k) + line) + np.clip((x - self.xmin) / span, 0.0, 0.999999))
+            poly, x, line = poly[order], x[order], line[order]
+            row = line[0::2] // k
+            inside = self._left_of(row, x[1::2]) - self._left_of(row, x[0::2])
+            out[lo:lo + len(chunk)] = np.bincount(poly[0::2], weights=inside, minlength=len(chunk))
+        return out / k
+
+    def _crossings(self, polys: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Where each polygon's edges cross the scan lines ``y = top - (L + 0.5) · 10 m / k``: polygon, x, line L.
+
+        An edge holds the lines from its lower end (included) to its upper end (excluded), so a vertex on a line
+        counts once and each polygon crosses each line an even number of times (holes included)."""
+        step = _GRID_CELL_M / k
+        parts, whole = shapely.get_parts(polys, return_index=True)
+        rings_, part = shapely.get_rings(parts, return_index=True)
+        owner = whole[part]
+        xy, ring = shapely.get_coordinates(rings_, return_index=True)
+        same = ring[1:] == ring[:-1]
+        x1, y1, x2, y2 = xy[:-1, 0][same], xy[:-1, 1][same], xy[1:, 0][same], xy[1:, 1][same]
+        poly = owner[ring[:-1][same]]
+        lo = np.floor((self.top - np.maximum(y1, y2)) / step - 0.5).astype(np.int64) + 1  # first line on the edge
+        hi = np.floor((self.top - np.minimum(y1, y2)) / step - 0.5).astype(np.int64)  # the last, maybe at its end
+        n = np.maximum(hi - lo + 1, 0)  # none for a horizontal edge
+        first = np.repeat(lo, n)
+        line = first + np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+        e = np.repeat(np.arange(len(n)), n)
+        y = self.top - (line + 0.5) * step
+        x = x1[e] + (y - y1[e]) * (x2[e] - x1[e]) / (y2[e] - y1[e])
+        keep = (line >= 0) & (line < self.ny * k)
+        return poly[e][keep], x[keep], line[keep]
 
 
 class _Tiles:
@@ -218,6 +297,7 @@ def _ring_stats(fpg: np.ndarray, disks: list[np.ndarray], rings_m: tuple[float, 
     if not len(feats):
         return np.zeros((n, len(disks)), dtype=np.int64), np.zeros((n, len(disks)))
     within = np.column_stack([touching, _Cells(feats).within(fpg, rings_m)])
+    release_memory()  # the cells' many small objects, before the grid's large arrays
     covered = np.zeros((n, len(disks) + 1))
     covered[:, 0] = overlap_m2
     exact, gridded = _split_by_work(disks[-1], feats, tree)
