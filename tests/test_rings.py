@@ -87,3 +87,12 @@ def test_grid_is_split_when_footprints_are_far_apart(monkeypatch):
     feats = np.asarray(shapely.buffer(shapely.points([500_000, 700_000], [3_301_000, 3_301_000]), 300))
     exact, groups = rings._split_by_work(widest, feats, shapely.STRtree(feats))
     assert len(exact) == 0 and sorted(len(g) for g in groups) == [1, 1]
+
+
+def test_block_sums_count_the_pixels():
+    """The 64-bit word trick adds 8 × 8 blocks of 0/1 pixels as numpy's plain sum does."""
+    rng = np.random.default_rng(5)
+    fine = (rng.random((16 * 8, 41 * 8)) < 0.37).astype(np.uint8)
+    fine[:8, :8] = 1  # a full block: 64
+    got = rings._block_sums(fine, 16, 41, 8)
+    assert (got == fine.reshape(16, 8, 41, 8).sum(axis=(1, 3))).all() and got[0, 0] == 64

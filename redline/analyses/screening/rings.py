@@ -16,13 +16,15 @@ dissolved layer in it.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 from rasterio.transform import Affine
 
-from ...geometry._parallel import release_memory, threaded
+from ...geometry._parallel import release_memory, workers
 from ...geometry.area import UNITS, areal_scale, ellipsoidal_area
 from ...geometry.burn import burn
 from ...geometry.clean import polygonal
@@ -94,11 +96,13 @@ class _Cells:
         """Per footprint and distance: how many features lie within that distance (shape footprints × dists).
 
         Every test is ``dwithin`` with the footprint prepared as its first argument (GEOS then walks an index of
-        its edges: a 10 km road's 1 200 vertices cost ~1 µs, where ``distance`` took 10), each footprint's pairs
-        on one thread."""
+        its edges: a 10 km road's 1 200 vertices cost ~1 µs, where ``distance`` took 10). Chunks of footprints
+        run on all cores, each with its own prepared copies (a prepared geometry never serves two threads)."""
         out = np.zeros((len(fpg), len(dists)), dtype=np.int64)
-        for lo in range(0, len(fpg), _RING_CHUNK):
-            chunk = shapely.from_wkb(shapely.to_wkb(fpg[lo:lo + _RING_CHUNK]))  # copies: the caller's stay unprepared
+        step = _RING_CHUNK // 2
+
+        def chunk_counts(lo: int) -> None:
+            chunk = shapely.from_wkb(shapely.to_wkb(fpg[lo:lo + step]))  # copies: the caller's stay unprepared
             shapely.prepare(chunk)
             b = shapely.bounds(chunk)
             for j, d in enumerate(dists):
@@ -106,6 +110,9 @@ class _Cells:
                 src, cell = self.tree.query(shapely.box(b[:, 0] - grow, b[:, 1] - grow, b[:, 2] + grow,
                                                         b[:, 3] + grow))
                 out[lo:lo + len(chunk), j] = self._count(chunk, src, cell, d)
+
+        with ThreadPoolExecutor(workers()) as pool:
+            list(pool.map(chunk_counts, range(0, len(fpg), step)))
         return out
 
     def _count(self, chunk: np.ndarray, src: np.ndarray, cell: np.ndarray, d: float) -> np.ndarray:
@@ -115,11 +122,11 @@ class _Cells:
             start, end, rho, centres = self.levels[k]
             r = rho[cell]
             inside = r <= d
-            inside[inside] = _near(chunk[src[inside]], centres[cell[inside]], d - r[inside], src[inside])
+            inside[inside] = shapely.dwithin(chunk[src[inside]], centres[cell[inside]], d - r[inside])
             count += np.bincount(src[inside], weights=end[cell[inside]] - start[cell[inside]],
                                  minlength=len(chunk)).astype(np.int64)
             edge = ~inside
-            edge[edge] = _near(chunk[src[edge]], centres[cell[edge]], d + r[edge], src[edge])
+            edge[edge] = shapely.dwithin(chunk[src[edge]], centres[cell[edge]], d + r[edge])
             src, cell = src[edge], cell[edge]
             if k:  # open the edge cells: their cells one level down
                 finer = self.levels[k - 1][0]
@@ -127,10 +134,10 @@ class _Cells:
         fsrc, member = _expand(src, start[cell], end[cell])
         fidx = self.order[member]
         pts = shapely.points(self.xy[fidx])
-        near = _near(chunk[fsrc], pts, np.full(len(fsrc), d), fsrc)  # its point is within d
+        near = shapely.dwithin(chunk[fsrc], pts, d)  # its point is within d
         maybe = ~near
-        maybe[maybe] = _near(chunk[fsrc[maybe]], pts[maybe], d + self.reach[fidx[maybe]], fsrc[maybe])
-        near[maybe] = _near(chunk[fsrc[maybe]], self.feats[fidx[maybe]], np.full(int(maybe.sum()), d), fsrc[maybe])
+        maybe[maybe] = shapely.dwithin(chunk[fsrc[maybe]], pts[maybe], d + self.reach[fidx[maybe]])
+        near[maybe] = shapely.dwithin(chunk[fsrc[maybe]], self.feats[fidx[maybe]], d)
         return count + np.bincount(fsrc[near], minlength=len(chunk))
 
 
@@ -139,12 +146,6 @@ def _expand(src: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray
     reps = hi - lo
     step = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
     return np.repeat(src, reps), np.repeat(lo, reps) + step
-
-
-def _near(prepared: np.ndarray, others: np.ndarray, distance: np.ndarray, group: np.ndarray) -> np.ndarray:
-    """``dwithin(prepared, others, distance)`` element-wise on all cores, each prepared geometry on one thread
-    (``group``: its sorted index)."""
-    return threaded(lambda a, b_, d: shapely.dwithin(a, b_, d), prepared, others, distance, align=group)
 
 
 class _AreaGrid:
@@ -177,7 +178,7 @@ class _AreaGrid:
                 continue
             fine = burn([(part, 1)], out_shape=(rows * sub, nx * sub),
                         transform=Affine(c / sub, 0.0, xmin, 0.0, -c / sub, top))
-            cells = fine.reshape(rows, sub, nx, sub).sum(axis=(1, 3), dtype=np.uint16)
+            cells = _block_sums(fine, rows, nx, sub)
             self.run[r0:r0 + rows, 1:] = np.cumsum(cells * ((c / sub) ** 2 / self._scale(top, rows)), axis=1,
                                                    dtype=np.float64)
 
@@ -238,6 +239,17 @@ class _AreaGrid:
         x = x1[e] + (y - y1[e]) * (x2[e] - x1[e]) / (y2[e] - y1[e])
         keep = (line >= 0) & (line < self.ny * k)
         return poly[e][keep], x[keep], line[keep]
+
+
+def _block_sums(fine: np.ndarray, rows: int, nx: int, sub: int) -> np.ndarray:
+    """The 0/1 pixels of ``fine`` summed in blocks of ``sub`` × ``sub`` (shape rows × nx). Eight pixels side by
+    side are one 64-bit word, and multiplying it by 0x0101…01 adds its bytes into the top one (numpy's sum over
+    the axes took 4.7 s for the city's 2.3 billion pixels)."""
+    if sub != 8:
+        return fine.reshape(rows, sub, nx, sub).sum(axis=(1, 3), dtype=np.uint16)
+    words = np.ascontiguousarray(fine).view(np.uint64)  # (rows × 8, nx): each word one cell's row of 8 pixels
+    across = ((words * np.uint64(0x0101010101010101)) >> np.uint64(56)).astype(np.uint8)
+    return across.reshape(rows, sub, nx).sum(axis=1, dtype=np.uint16)
 
 
 class _Tiles:
