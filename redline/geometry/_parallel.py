@@ -19,7 +19,7 @@ def release_memory() -> None:
     still counted as its own (resident), 0.1–0.3 GB after a city's screening."""
     try:
         ctypes.CDLL(None).malloc_trim(0)
-    except (AttributeError, OSError):  # not glibc
+    except (AttributeError, OSError, TypeError):  # not glibc (macOS has no malloc_trim; Windows no CDLL(None))
         pass
 
 

@@ -55,11 +55,13 @@ def burn(shapes: list[tuple[np.ndarray, int]], *, out_shape: tuple[int, int], fi
     """``rasterio.features.rasterize`` of ``(geometries, value)`` pairs, each an array of polygons or of lines
     (later pairs burn over earlier ones); ``kwargs`` go to rasterize (``transform``, ``all_touched``…). Nothing
     to burn gives the ``fill``."""
+    was_on = gc.isenabled()
     gc.disable()  # millions of small lists: the cyclic collector's passes over them took 3/4 of the time
     try:
         pairs = [(shape, value) for geoms, value in shapes for shape in geojson_batches(geoms)]
     finally:
-        gc.enable()
+        if was_on:
+            gc.enable()
     if not pairs:
         return np.full(out_shape, fill, dtype=dtype)
     return rasterize(pairs, out_shape=out_shape, fill=fill, dtype=dtype, **kwargs)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from ..analyses.screening import load_rules, screen
 from urllib.parse import quote
 
+from ..analyses.screening import load_rules, screen
 from ..io import LayerCache, atomic_page, check_output, prepare_projects
 from ..maps import TileTarget, build_map, load_theme, render_html
 from ..specs.workspace import Workspace
