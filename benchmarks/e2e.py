@@ -44,7 +44,8 @@ _DUCKDB = """
 import json, pathlib, sys
 import duckdb, duckdb_extension_spatial
 fps, parcels, crs, out = sys.argv[1:5]
-ext = pathlib.Path(duckdb_extension_spatial.__path__[0]) / "extensions" / f"v{duckdb.__version__}" / "spatial.duckdb_extension"
+ext = pathlib.Path(duckdb_extension_spatial.__path__[0]) / "extensions" / f"v{duckdb.__version__}"
+ext = ext / "spatial.duckdb_extension"
 con = duckdb.connect()
 con.execute(f"LOAD '{ext}'")
 con.execute(f"CREATE TABLE f AS SELECT project_id, ST_GeomFromWKB(wkb) AS g FROM read_parquet('{fps}')")
