@@ -238,3 +238,20 @@ def test_map_command_tiles_a_large_layer(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert not files.exists() and "P49" in out.read_text(encoding="utf-8")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["county.gpkg", "few.gpkg", "parcels.gpkg", "一张图.html"]
+
+
+def test_report_map_tiles_a_large_layer(tmp_path, monkeypatch):
+    """The report's map.html gets its map_files/ in the report folder when a layer is drawn as tiles."""
+    import redline.jobs.report as report_job
+    from redline.specs.workspace import load_workspace
+
+    from conftest import SAMPLE
+
+    lowered = dataclasses.replace(load_theme(), tile_above_features=5000)  # the sample's 7 052 parcels: tiled
+    monkeypatch.setattr(report_job, "load_theme", lambda *a, **k: lowered)
+    out = tmp_path / "报告"
+    built = report_job.build_outputs(load_workspace(SAMPLE / "workspace.toml"), out, basemap="none")
+    assert out / "map_files" in built.files
+    tiles = list((out / "map_files" / "basic_farmland").rglob("*.png"))
+    assert tiles and "map_files/basic_farmland/{z}/{x}/{y}.png" in (out / "map.html").read_text(encoding="utf-8")
+    assert any("features drawn as" in n for n in built.notes)

@@ -9,7 +9,7 @@ from ..analyses.scorecard import load_recipe
 from ..analyses.screening import ScreeningResult, load_rules, screen
 from ..specs.catalog import load_catalog
 from ..io import LayerCache, atomic_folder, atomic_output, prepare_projects, write_styled_gpkg, write_tables
-from ..maps import build_map, render_html as render_map
+from ..maps import TileTarget, build_map, render_html as render_map
 from ..maps.qgis import categorized_qml, fill_qml, outline_qml
 from ..maps.static import FontCheck, overview_png, project_png
 from ..maps.theme import load_theme
@@ -93,7 +93,7 @@ def build_outputs(
         text_lang = display_lang(lang)
         run.title = title or t("jobs.report.title", text_lang, district=run.district)
         files = [write_tables(indicators.tables(lang), out / "indicators.xlsx"),
-                 _write_map(run, out, basemap, tianditu_key)]
+                 *_write_map(run, out, basemap, tianditu_key)]
         step("map")
         files += _write_static_maps(run, out)
         step("static maps")
@@ -145,14 +145,16 @@ def _screen_projects(run: _Run, projects, rules, read_projects: dict) -> Screeni
     return result
 
 
-def _write_map(run: _Run, out: Path, basemap: str, tianditu_key: str | None) -> Path:
-    """``map.html``: the one map of the district."""
+def _write_map(run: _Run, out: Path, basemap: str, tianditu_key: str | None) -> list[Path]:
+    """``map.html``: the one map of the district, with ``map_files/`` beside it when a layer is large enough to be
+    drawn as tiles (written straight into the report's staging folder, which lands whole)."""
     result = build_map(run.layers, boundary=run.boundary, units=run.units, units_by=run.ws.by,
                        screening=run.screening, catalog=run.catalog, theme=run.theme, lang=run.lang, basemap=basemap,
-                       tianditu_key=tianditu_key,
+                       tianditu_key=tianditu_key, tiles=TileTarget(out / "map_files", "map_files"),
                        title=t("jobs.map.title", display_lang(run.lang), district=run.district))
     run.notes += result.notes
-    return _write(out / "map.html", render_map(result.map))
+    page = _write(out / "map.html", render_map(result.map))
+    return [page, out / "map_files"] if any(ts.count for ts in result.tiles.values()) else [page]
 
 
 def _write_static_maps(run: _Run, out: Path) -> list[Path]:
