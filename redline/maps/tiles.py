@@ -209,11 +209,6 @@ def render_tiles(geoms: np.ndarray, crs, folder: Path, *, fill: str, stroke: str
         mosaic_f, mosaic_l = _halve(mosaic_f), _halve(mosaic_l)
         shift = zb - z
         writer.tiles(z, (tx0 // side) >> shift, (ty0 // side) >> shift, _index(mosaic_f, mosaic_l))
-    west, south = _lonlat(x0, y0)
-    east, north = _lonlat(x1, y1)
-    return TileSet(zmin, zmax, (west, south, east, north), writer.count, writer.bytes, tuple(writer.written))
+    lonlat = Transformer.from_crs(3857, 4326, always_xy=True).transform_bounds(x0, y0, x1, y1)
+    return TileSet(zmin, zmax, lonlat, writer.count, writer.bytes, tuple(writer.written))
 
-
-def _lonlat(x: float, y: float) -> tuple[float, float]:
-    """Web Mercator metres to lon/lat degrees (the sphere's formula, as EPSG:3857 defines it)."""
-    return math.degrees(x / 6378137.0), math.degrees(2 * math.atan(math.exp(y / 6378137.0)) - math.pi / 2)

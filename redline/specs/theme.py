@@ -125,8 +125,9 @@ def load_theme(path: str | os.PathLike | None = None) -> Theme:
     colours = {table: dict(_table(data, table)) for table in _COLOUR_TABLES}
     simplify = _table(data, "simplify")
     tol, prec = simplify.get("tolerance_m", 5.0), simplify.get("precision_deg", 1e-5)
+    tiles = _table(data, "tiles")
     problems = (check(data, THEME_SCHEMA) + _basemap_problems(basemaps) + _colour_problems(data, colours)
-                + _simplify_problems(tol, prec) + _tile_problems(_table(data, "tiles")))
+                + _simplify_problems(tol, prec) + _tile_problems(tiles))
     if problems:
         raise spec_error(path, "map theme", problems)
     return Theme(
@@ -139,7 +140,7 @@ def load_theme(path: str | os.PathLike | None = None) -> Theme:
         tolerance_m=float(tol),
         precision_deg=float(prec),
         cjk_fonts=tuple((data.get("fonts") or {}).get("cjk", ())),
-        tile_above_features=int(_table(data, "tiles").get("above_features", 20000)),
-        tile_above_vertices=int(_table(data, "tiles").get("above_vertices", 300000)),
-        max_tiles=int(_table(data, "tiles").get("max_tiles", 4096)),
+        tile_above_features=int(tiles.get("above_features", Theme.tile_above_features)),
+        tile_above_vertices=int(tiles.get("above_vertices", Theme.tile_above_vertices)),
+        max_tiles=int(tiles.get("max_tiles", Theme.max_tiles)),
     )

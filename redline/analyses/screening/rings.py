@@ -165,7 +165,7 @@ class _AreaGrid:
         xmin, ymin = np.floor(np.asarray(window[:2]) / 160.0) * 160.0  # aligned to the areal scale's 160 m blocks
         nx = int(np.ceil((window[2] - xmin) / 160.0)) * 16
         ny = int(np.ceil((window[3] - ymin) / 160.0)) * 16
-        self.xmin, self.ymin, self.nx, self.ny, self.crs = xmin, ymin, nx, ny, crs
+        self.xmin, self.nx, self.ny, self.crs = xmin, nx, ny, crs
         self.top = ymin + ny * c
         # running sums along each row (a column of zeros first): the area of row r left of cell i is run[r, i]
         self.run = np.zeros((ny, nx + 1), dtype=np.float32)  # summed in float64, kept to 7 digits
@@ -231,10 +231,7 @@ class _AreaGrid:
         poly = owner[ring[:-1][same]]
         lo = np.floor((self.top - np.maximum(y1, y2)) / step - 0.5).astype(np.int64) + 1  # first line on the edge
         hi = np.floor((self.top - np.minimum(y1, y2)) / step - 0.5).astype(np.int64)  # the last, maybe at its end
-        n = np.maximum(hi - lo + 1, 0)  # none for a horizontal edge
-        first = np.repeat(lo, n)
-        line = first + np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
-        e = np.repeat(np.arange(len(n)), n)
+        e, line = _expand(np.arange(len(lo)), lo, np.maximum(hi + 1, lo))  # none for a horizontal edge
         y = self.top - (line + 0.5) * step
         x = x1[e] + (y - y1[e]) * (x2[e] - x1[e]) / (y2[e] - y1[e])
         keep = (line >= 0) & (line < self.ny * k)
