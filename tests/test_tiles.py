@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import shutil
 from pathlib import Path
 
 import geopandas as gpd
@@ -182,8 +183,14 @@ def test_companion_folder_not_ours_is_refused(tmp_path):
     (theirs / "notes.txt").write_text("mine")
     with pytest.raises(OutputError, match="map_files.*redline did not write it"):
         with atomic_page(tmp_path / "map.html") as (page, files):
+            (files / "k").mkdir(parents=True)
+            (files / "k" / "t.png").write_bytes(b"png")
             page.write_text("x")
     assert (theirs / "notes.txt").read_text() == "mine" and not (tmp_path / "map.html").exists()
+    assert sorted(p.name for p in theirs.iterdir()) == ["notes.txt"]
+    with atomic_page(tmp_path / "map.html") as (page, files):  # a page with no tiles leaves their folder alone
+        page.write_text("small")
+    assert (theirs / "notes.txt").read_text() == "mine" and (tmp_path / "map.html").read_text() == "small"
 
 
 def test_failed_page_leaves_nothing(tmp_path):
@@ -233,7 +240,20 @@ def test_map_command_tiles_a_large_layer(tmp_path):
     assert "P20735" not in page  # attributes stay in the layer's file
     written = sum(p.stat().st_size for p in pngs) + out.stat().st_size
     assert f"({written / 1e6:.1f} MB)" in proc.stdout
+    theirs = tmp_path / "一张图_files"
+    shutil.move(files, tmp_path / "kept")
+    theirs.mkdir()
+    (theirs / "mine.txt").write_text("mine")
+    out.unlink()
+    proc = redline_map(tmp_path / "parcels.gpkg")  # a folder of that name not written by redline: refused
+    assert proc.returncode == 1 and proc.stderr.strip().count("\n") == 0, proc.stderr
+    assert proc.stderr.startswith("redline: error:") and "一张图_files" in proc.stderr and "--out" in proc.stderr
+    assert not out.exists() and [p.name for p in theirs.iterdir()] == ["mine.txt"]
+    shutil.rmtree(theirs)
+    shutil.rmtree(tmp_path / "kept")
     parcels.iloc[:50].to_file(tmp_path / "few.gpkg")
+    proc = redline_map(tmp_path / "parcels.gpkg")
+    assert proc.returncode == 0, proc.stderr
     proc = redline_map(tmp_path / "few.gpkg")
     assert proc.returncode == 0, proc.stderr
     assert not files.exists() and "P49" in out.read_text(encoding="utf-8")

@@ -415,20 +415,22 @@ def atomic_page(path: str | os.PathLike, inputs: tuple = ()) -> Iterator[tuple[P
     earlier run lingers; an earlier one is removed when this page needs none), then the page is renamed into
     place — as :func:`atomic_output`, nothing half-written.
 
-    A folder of the companion's name that redline did not write is refused, never replaced.
+    A folder of the companion's name that redline did not write is never replaced or removed: a page that needs
+    the folder is refused (nothing written), one that does not leaves it alone.
     """
     path = Path(path)
     companion = path.with_name(path.stem + "_files")
-    if companion.exists() and not (companion / _COMPANION_MARK).is_file():
-        raise OutputError(f"{_final(companion)}: a folder of that name is in the way of the page's tiles and "
-                          "redline did not write it; move it or choose another --out")
+    foreign = companion.exists() and not (companion / _COMPANION_MARK).is_file()
     with atomic_output(path, inputs) as tmp:
         stage = tmp.parent / companion.name
         yield tmp, stage
+        if foreign and stage.is_dir():
+            raise OutputError(f"{_final(companion)}: a folder of that name is in the way of the page's tiles and "
+                              "redline did not write it; move it or choose another --out")
         with _translated(_final(companion), tmp.parent):
             if stage.is_dir():
                 (stage / _COMPANION_MARK).write_text(f"written by redline for {path.name}\n", encoding="utf-8")
-            if companion.exists():
+            if companion.exists() and not foreign:
                 os.replace(companion, tmp.parent / ".replaced")  # removed with the temporary folder
             if stage.is_dir():
                 os.replace(stage, companion)
