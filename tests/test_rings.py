@@ -96,3 +96,23 @@ def test_block_sums_count_the_pixels():
     fine[:8, :8] = 1  # a full block: 64
     got = rings._block_sums(fine, 16, 41, 8)
     assert (got == fine.reshape(16, 8, 41, 8).sum(axis=(1, 3))).all() and got[0, 0] == 64
+
+
+def test_grid_sums_polygons_with_holes_parts_and_either_orientation():
+    """The scan-line sums take each crossing as an entry or an exit from the ring's orientation: a polygon with a
+    hole, the same with its rings reversed (clockwise exterior) and a two-part MultiPolygon each sum the layer's
+    area inside them, against the intersection measured with Geod."""
+    feats = _layer()
+    tree = shapely.STRtree(feats)
+    x0, y0 = 500_000.0, 3_300_000.0
+    holed = shapely.Polygon(shapely.buffer(shapely.Point(x0 + 3000, y0 + 3000), 2000, quad_segs=32).exterior.coords,
+                            [shapely.buffer(shapely.Point(x0 + 3300, y0 + 2900), 700).exterior.coords[::-1]])
+    two = shapely.MultiPolygon([shapely.box(x0 + 200, y0 + 300, x0 + 1900, y0 + 1400),
+                                shapely.Polygon([(x0 + 4000, y0 + 4000), (x0 + 5800, y0 + 4300), (x0 + 4500, y0 + 5900)])])
+    polys = np.array([holed, shapely.reverse(holed), two])
+    assert shapely.is_ccw(holed.exterior) != shapely.is_ccw(shapely.reverse(holed).exterior)
+    grid = rings._AreaGrid(feats, tree, GK, (x0 - 100, y0 - 100, x0 + 6100, y0 + 6100))
+    got = grid.area_within(polys, 1000.0)
+    dissolved = shapely.union_all(feats)
+    for g, value in zip(polys, got):
+        assert value == pytest.approx(_geod_m2(shapely.intersection(g, dissolved)), rel=TOLERANCE)
