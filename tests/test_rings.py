@@ -10,6 +10,7 @@ import shapely
 from pyproj import Geod, Transformer
 
 from redline.analyses.screening import rings
+from redline.geometry.burn import block_sums
 from redline.engines import screen
 
 GK = "EPSG:4545"  # CGCS2000 3° zone 36 (CM 108°E), eastings without the zone prefix
@@ -85,7 +86,7 @@ def test_grid_is_split_when_footprints_are_far_apart(monkeypatch):
     monkeypatch.setattr(rings, "_GRID_MAX_CELLS", 2_000_000)
     widest = shapely.buffer(shapely.points([500_000, 700_000], [3_300_000, 3_300_000]), 5000)
     feats = np.asarray(shapely.buffer(shapely.points([500_000, 700_000], [3_301_000, 3_301_000]), 300))
-    exact, groups = rings._split_by_work(widest, feats, shapely.STRtree(feats))
+    exact, groups = rings._split_by_work(shapely.bounds(widest), feats, shapely.STRtree(feats))
     assert len(exact) == 0 and sorted(len(g) for g in groups) == [1, 1]
 
 
@@ -94,7 +95,7 @@ def test_block_sums_count_the_pixels():
     rng = np.random.default_rng(5)
     fine = (rng.random((16 * 8, 41 * 8)) < 0.37).astype(np.uint8)
     fine[:8, :8] = 1  # a full block: 64
-    got = rings._block_sums(fine, 16, 41, 8)
+    got = block_sums(fine, 16, 41, 8)
     assert (got == fine.reshape(16, 8, 41, 8).sum(axis=(1, 3))).all() and got[0, 0] == 64
 
 

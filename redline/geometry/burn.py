@@ -15,8 +15,9 @@ from collections.abc import Iterator
 import numpy as np
 import shapely
 from rasterio.features import rasterize
+from rasterio.transform import Affine
 
-__all__ = ["burn", "geojson_batches"]
+__all__ = ["block_sums", "burn", "cell_counts", "geojson_batches"]
 
 _PER_SHAPE = 500  # parts per multi-geometry handed to rasterio
 
@@ -65,3 +66,30 @@ def burn(shapes: list[tuple[np.ndarray, int]], *, out_shape: tuple[int, int], fi
     if not pairs:
         return np.full(out_shape, fill, dtype=dtype)
     return rasterize(pairs, out_shape=out_shape, fill=fill, dtype=dtype, **kwargs)
+
+
+def cell_counts(wkb: np.ndarray, rows: int, nx: int, xmin: float, top: float, cell: float,
+                sub: int) -> np.ndarray | None:
+    """Polygons (as WKB) rasterised on ``sub`` × ``sub`` pixels per cell of ``cell`` metres, over ``rows`` ×
+    ``nx`` cells below ``top`` from ``xmin``: the pixels inside per cell (None when there are no polygons).
+
+    Run in worker processes (:class:`redline.geometry._parallel.InProcesses`): this module imports only numpy,
+    shapely and rasterio, so a worker stays small (50 MB)."""
+    if not len(wkb):
+        return None
+    fine = burn([(shapely.from_wkb(wkb), 1)], out_shape=(rows * sub, nx * sub),
+                transform=Affine(cell / sub, 0.0, xmin, 0.0, -cell / sub, top))
+    return block_sums(fine, rows, nx, sub)
+
+
+def block_sums(fine: np.ndarray, rows: int, nx: int, sub: int) -> np.ndarray:
+    """The 0/1 pixels of ``fine`` summed in blocks of ``sub`` × ``sub`` (shape rows × nx). Eight pixels side by
+    side are one 64-bit word, and multiplying it by 0x0101…01 adds its bytes into the top one (numpy's sum over
+    the axes took 4.7 s for the city's 2.3 billion pixels)."""
+    if sub != 8:
+        return fine.reshape(rows, sub, nx, sub).sum(axis=(1, 3), dtype=np.uint16)
+    words = np.ascontiguousarray(fine).view(np.uint64)  # (rows × 8, nx): each word one cell's row of 8 pixels
+    np.multiply(words, np.uint64(0x0101010101010101), out=words)  # in place: ``fine`` is not needed after
+    np.right_shift(words, np.uint64(56), out=words)
+    across = words.astype(np.uint8)
+    return across.reshape(rows, sub, nx).sum(axis=1, dtype=np.uint16)

@@ -17,16 +17,16 @@ dissolved layer in it.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from rasterio.transform import Affine
 
-from ...geometry._parallel import release_memory, workers
+from ...geometry._parallel import InProcesses, release_memory, threaded, workers
 from ...geometry.area import UNITS, areal_scale, ellipsoidal_area
-from ...geometry.burn import burn
+from ...geometry.burn import cell_counts
 from ...geometry.clean import polygonal
 from ...geometry.crs import reproject_polygons
 from ...geometry.overlay import union_groups
@@ -45,6 +45,7 @@ _GRID_PAIRS = 200_000   # beyond this many footprint × feature pairs within the
 _GRID_CELL_M = 10.0     # the finest grid: the layer's area per 10 m cell, rasterised at 1.25 m (city benchmark,
 _GRID_SUB = 8           # 300 rings: at most 8.3e-4 from exact; 1.4e-3 at 2.5 m)
 _SCAN_PER_RING = 200    # scan lines about 1/200 of a ring's distance apart (at most 10 m, at least 1.25 m)
+_GRID_STRIP = 64  # rows of 10 m cells rasterised at once (a multiple of 16; 160 held 0.1 GB more at once)
 _GRID_MAX_CELLS = 64_000_000  # cells of the finest grid held at once (256 MB, 80 × 80 km): wider windows are split
 
 
@@ -256,27 +257,45 @@ class _AreaGrid:
     the layer's edge are approximate, and their errors cancel: 0.1 % is the tolerance (``tests/test_rings.py``).
     """
 
-    def __init__(self, feats: np.ndarray, tree: shapely.STRtree, crs, window: tuple[float, float, float, float]):
-        c, sub = _GRID_CELL_M, _GRID_SUB
+    def __init__(self, feats: np.ndarray, tree: shapely.STRtree, crs, window: tuple[float, float, float, float],
+                 processes: int = 0):
+        c = _GRID_CELL_M
         xmin, ymin = np.floor(np.asarray(window[:2]) / 160.0) * 160.0  # aligned to the areal scale's 160 m blocks
         nx = int(np.ceil((window[2] - xmin) / 160.0)) * 16
         ny = int(np.ceil((window[3] - ymin) / 160.0)) * 16
         self.xmin, self.nx, self.ny, self.crs = xmin, nx, ny, crs
         self.top = ymin + ny * c
-        # running sums along each row (a column of zeros first): the area of row r left of cell i is run[r, i]
-        self.run = np.zeros((ny, nx + 1), dtype=np.float32)  # summed in float64, kept to 7 digits
-        strip = 64  # rows of 10 m cells rasterised at once (a multiple of 16; 160 held 0.1 GB more at once)
-        for r0 in range(0, ny, strip):
-            rows = min(strip, ny - r0)
-            top = self.top - r0 * c
-            part = feats[tree.query(shapely.box(xmin, top - rows * c, xmin + nx * c, top))]
-            if not len(part):
-                continue
-            fine = burn([(part, 1)], out_shape=(rows * sub, nx * sub),
-                        transform=Affine(c / sub, 0.0, xmin, 0.0, -c / sub, top))
-            cells = _block_sums(fine, rows, nx, sub)
-            self.run[r0:r0 + rows, 1:] = np.cumsum(cells * ((c / sub) ** 2 / self._scale(top, rows)), axis=1,
-                                                   dtype=np.float64)
+        self._feats, self._tree = feats, tree
+        # strips rasterised in worker processes (rasterio holds the GIL), their pixels per cell kept (uint16, a
+        # quarter of the running sums' size) until the sums are needed
+        self._cells: dict[int, np.ndarray] = {}
+        self._strips = InProcesses(cell_counts, self._strip, self._cells.__setitem__, range(0, ny, _GRID_STRIP),
+                                   processes=processes)
+        self._run = None
+
+    @property
+    def run(self) -> np.ndarray:
+        """Running sums along each row (a column of zeros first): the area of row r left of cell i is run[r, i]
+        (the pixels' area divided by the areal scale, summed in float64, kept to 7 digits)."""
+        if self._run is None:
+            self._strips.wait()
+            c = _GRID_CELL_M
+            self._run = np.zeros((self.ny, self.nx + 1), dtype=np.float32)
+            for r0 in sorted(self._cells):
+                cells = self._cells.pop(r0)
+                if cells is not None:
+                    top, rows = self.top - r0 * c, len(cells)
+                    self._run[r0:r0 + rows, 1:] = np.cumsum(cells * ((c / _GRID_SUB) ** 2 / self._scale(top, rows)),
+                                                            axis=1, dtype=np.float64)
+        return self._run
+
+    def _strip(self, r0: int) -> tuple:
+        """What a worker needs to rasterise rows ``r0`` to ``r0 + _GRID_STRIP``: the features there (as WKB), the
+        rows, the columns and the strip's top-left corner."""
+        c, rows = _GRID_CELL_M, min(_GRID_STRIP, self.ny - r0)
+        top = self.top - r0 * c
+        part = self._feats[self._tree.query(shapely.box(self.xmin, top - rows * c, self.xmin + self.nx * c, top))]
+        return shapely.to_wkb(part), rows, self.nx, self.xmin, top, _GRID_CELL_M, _GRID_SUB
 
     def _scale(self, top: float, rows: int) -> np.ndarray:
         """The areal scale at the centre of each 160 m block of ``rows`` rows of cells below ``top``, cell by cell."""
@@ -287,12 +306,12 @@ class _AreaGrid:
         k = areal_scale(self.crs, gx.ravel(), gy.ravel()).reshape(gy.shape).astype(np.float32)
         return np.repeat(np.repeat(k, 16, axis=0), 16, axis=1)
 
-    def _left_of(self, row: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """The layer's area in ``row`` left of ``x`` (a cell cut at ``x`` counts in proportion)."""
+    def _left_of(self, run: np.ndarray, row: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """The layer's area in ``row`` left of ``x`` (a cell cut at ``x`` counts in proportion), from ``run``."""
         at = np.clip((x - self.xmin) / _GRID_CELL_M, 0.0, self.nx)
         i = np.minimum(at.astype(np.int64), self.nx - 1)
-        left = self.run[row, i].astype(np.float64)
-        return left + (at - i) * (self.run[row, i + 1] - left)
+        left = run[row, i].astype(np.float64)
+        return left + (at - i) * (run[row, i + 1] - left)
 
     def area_within(self, polys: np.ndarray, distance: float) -> np.ndarray:
         """The layer's area (m²) inside each of ``polys`` (valid polygons), on scan lines about ``distance`` / 200
@@ -303,13 +322,14 @@ class _AreaGrid:
         the crossings. Which it does follows from the edge's direction and its ring's (a ring with the polygon's
         interior on its left is left going up)."""
         k = int(np.clip(np.ceil(_SCAN_PER_RING * _GRID_CELL_M / distance), 1, 8))  # scan lines per row of cells
-        out = np.zeros(len(polys))
-        for lo in range(0, len(polys), _RING_CHUNK // 5):  # a 10 km road's 500 m ring crosses 8 000 lines
-            chunk = polys[lo:lo + _RING_CHUNK // 5]
+        run = self.run
+
+        def sums(chunk: np.ndarray) -> np.ndarray:
             poly, x, line, sign = self._crossings(chunk, k)
-            out[lo:lo + len(chunk)] = np.bincount(poly, weights=sign * self._left_of(line // k, x),
-                                                  minlength=len(chunk))
-        return out / k
+            return np.bincount(poly, weights=sign * self._left_of(run, line // k, x), minlength=len(chunk))
+
+        # chunks (a 10 km road's 500 m ring crosses 8 000 lines) on all cores: numpy releases the GIL
+        return threaded(sums, polys, chunk=_RING_CHUNK // 5) / k
 
     def _crossings(self, polys: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Where each polygon's edges cross the scan lines ``y = top - (L + 0.5) · 10 m / k``: polygon, x, line L,
@@ -336,19 +356,6 @@ class _AreaGrid:
         sign = (np.where(y2 > y1, 1.0, -1.0) * left[edge_ring])[e]  # going up with the interior left: leaving
         keep = (line >= 0) & (line < self.ny * k)
         return poly[e][keep], x[keep], line[keep], sign[keep]
-
-
-def _block_sums(fine: np.ndarray, rows: int, nx: int, sub: int) -> np.ndarray:
-    """The 0/1 pixels of ``fine`` summed in blocks of ``sub`` × ``sub`` (shape rows × nx). Eight pixels side by
-    side are one 64-bit word, and multiplying it by 0x0101…01 adds its bytes into the top one (numpy's sum over
-    the axes took 4.7 s for the city's 2.3 billion pixels)."""
-    if sub != 8:
-        return fine.reshape(rows, sub, nx, sub).sum(axis=(1, 3), dtype=np.uint16)
-    words = np.ascontiguousarray(fine).view(np.uint64)  # (rows × 8, nx): each word one cell's row of 8 pixels
-    np.multiply(words, np.uint64(0x0101010101010101), out=words)  # in place: ``fine`` is not needed after
-    np.right_shift(words, np.uint64(56), out=words)
-    across = words.astype(np.uint8)
-    return across.reshape(rows, sub, nx).sum(axis=1, dtype=np.uint16)
 
 
 class _Tiles:
@@ -408,16 +415,23 @@ def _ring_stats(fpg: np.ndarray, disk, rings_m: tuple[float, ...], feats: np.nda
     n, last = len(touching), len(rings_m) - 1
     if not len(feats):
         return np.zeros((n, len(rings_m)), dtype=np.int64), np.zeros((n, len(rings_m)))
-    within = np.column_stack([touching, _Cells(feats).within(fpg, rings_m)])
-    release_memory()  # the cells' many small objects, before the grid's large arrays
     covered = np.zeros((n, len(rings_m) + 1))
     covered[:, 0] = overlap_m2
+    # a disk's bounds are its footprint's grown by the distance (or within them): windows before the disks
+    grown = shapely.bounds(fpg) + np.array([-1.0, -1.0, 1.0, 1.0]) * rings_m[last]
+    exact, gridded = _split_by_work(grown, feats, tree)
+    # the first grid is rasterised by one worker process while the counts run here (two would hold more memory
+    # than the 2 GB a city's screening keeps within)
+    first = _AreaGrid(feats, tree, crs, _window(grown[gridded[0]]), processes=1) if gridded else None
+    within = np.column_stack([touching, _Cells(feats).within(fpg, rings_m)])
+    release_memory()  # the cells' many small objects, before the grid's large arrays
     widest = disk(last, None)
-    exact, gridded = _split_by_work(widest, feats, tree)
-    for idx in gridded:
-        grid = _AreaGrid(feats, tree, crs, tuple(shapely.total_bounds(widest[idx])))
+    for g, idx in enumerate(gridded):
+        grid = first if g == 0 else _AreaGrid(feats, tree, crs, _window(grown[idx]))
+        first = None
         for j in range(len(rings_m)):
             covered[idx, j + 1] = grid.area_within(widest[idx] if j == last else disk(j, idx), rings_m[j])
+        del grid
     if len(exact):
         reachable = feats[tree.query(shapely.box(*shapely.total_bounds(widest[exact])))]
         if len(reachable):
@@ -427,21 +441,21 @@ def _ring_stats(fpg: np.ndarray, disk, rings_m: tuple[float, ...], feats: np.nda
     return np.diff(within, axis=1), np.maximum(np.diff(covered, axis=1), 0.0)
 
 
-def _split_by_work(widest: np.ndarray, feats: np.ndarray, tree: shapely.STRtree) -> tuple[np.ndarray, list]:
+def _split_by_work(b: np.ndarray, feats: np.ndarray, tree: shapely.STRtree) -> tuple[np.ndarray, list]:
     """Which footprints get exact ring areas (few footprint × feature pairs within the widest rings), and the
-    groups of the others whose grids of 10 m cells each fit in memory (split at the median, along the wider side)."""
-    idx = np.arange(len(widest))
-    reach = tree.query(shapely.box(*shapely.total_bounds(widest)))
-    xmin, ymin, xmax, ymax = shapely.total_bounds(widest)
+    groups of the others whose grids of 10 m cells each fit in memory (split at the median, along the wider side).
+    ``b``: the bounds of each footprint's widest disk (shape footprints × 4)."""
+    idx = np.arange(len(b))
+    xmin, ymin, xmax, ymax = _window(b)
+    reach = tree.query(shapely.box(xmin, ymin, xmax, ymax))
     density = len(reach) / max((xmax - xmin) * (ymax - ymin), 1.0)
-    b = shapely.bounds(widest)
     pairs = density * float(((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])).sum())
     if pairs <= _GRID_PAIRS:
         return idx, []
     exact, groups, todo = [], [], [idx]
     while todo:
         g = todo.pop()
-        gb = shapely.total_bounds(widest[g])
+        gb = _window(b[g])
         w, h = gb[2] - gb[0], gb[3] - gb[1]
         if w * h / _GRID_CELL_M ** 2 <= _GRID_MAX_CELLS:
             groups.append(g)
@@ -454,6 +468,11 @@ def _split_by_work(widest: np.ndarray, feats: np.ndarray, tree: shapely.STRtree)
     return (np.concatenate(exact) if exact else np.array([], dtype=np.int64)), groups
 
 
+def _window(b: np.ndarray) -> tuple[float, float, float, float]:
+    """The box around bounds ``b`` (shape n × 4)."""
+    return float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max())
+
+
 class Rings:
     """The rings around a set of footprints: nested disks (the footprint, then buffered by each distance)."""
 
@@ -464,7 +483,9 @@ class Rings:
         """The footprints (those of ``idx``, or all) buffered by ring ``j``'s outer distance; ``j = -1``: the
         footprints themselves. Made on each call, not held."""
         fpg = self.fpg if idx is None else self.fpg[idx]
-        return fpg if j < 0 else shapely.buffer(fpg, self.rings_m[j], quad_segs=_RING_QUAD_SEGS)
+        if j < 0:
+            return fpg
+        return threaded(partial(shapely.buffer, distance=self.rings_m[j], quad_segs=_RING_QUAD_SEGS), fpg, chunk=1_000)
 
     @property
     def bands(self) -> list[tuple[float, float]]:
