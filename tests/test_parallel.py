@@ -1,0 +1,65 @@
+"""Work in worker processes (redline.geometry._parallel.InProcesses): every result arrives, also when a worker is
+killed mid-run or no worker can be had; rasterised strips equal the same strips done in this process."""
+
+from __future__ import annotations
+
+import operator
+import os
+import signal
+
+import numpy as np
+import shapely
+
+from redline.geometry import _parallel
+from redline.geometry.burn import cell_counts
+
+
+def _die_in_a_worker(task: int, test_pid: int) -> tuple[int, int]:
+    """Task 3 kills the worker process running it (as the OOM killer would); in the test's process ``test_pid``
+    it just works. Returns the task's result and the process that made it."""
+    if task == 3 and os.getpid() != test_pid:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return task * 10, os.getpid()
+
+
+def test_every_result_arrives_from_the_workers():
+    got: dict = {}
+    _parallel.InProcesses(operator.mul, lambda t: (t, t), got.__setitem__, range(20)).wait()
+    assert got == {t: t * t for t in range(20)}
+
+
+def test_a_killed_worker_loses_no_task():
+    """The worker dies on task 3; the tasks it had, and those never sent, are done here."""
+    got: dict = {}
+    work = _parallel.InProcesses(_die_in_a_worker, lambda t: (t, os.getpid()), got.__setitem__, range(12), processes=1)
+    work._thread.join(timeout=60)  # let the worker take what it can, and die, before wait() takes the rest
+    work.wait()
+    assert {t: v for t, (v, _) in got.items()} == {t: t * 10 for t in range(12)}
+    assert got[3][1] == os.getpid()  # task 3 was done again here
+    assert any(pid != os.getpid() for _, pid in got.values())  # and the worker did some before it died
+
+
+def test_one_core_does_the_work_here(monkeypatch):
+    monkeypatch.setattr(_parallel, "workers", lambda: 1)
+    got: dict = {}
+    work = _parallel.InProcesses(operator.add, lambda t: (t, 1), got.__setitem__, range(8))
+    assert work._thread is None  # no pool: the tasks wait for wait()
+    work.wait()
+    assert got == {t: t + 1 for t in range(8)}
+
+
+def test_strips_from_workers_equal_strips_done_here():
+    """The grid's strips (cell_counts) in workers give the pixels the same call gives in this process."""
+    rng = np.random.default_rng(3)
+    discs = shapely.buffer(shapely.points(rng.uniform(0, 2000, 60), rng.uniform(0, 2000, 60)), 120)
+    wkb = shapely.to_wkb(discs)
+    tasks = range(0, 200, 20)  # rows of 10 m cells, 20 per strip
+
+    def make(r0):
+        return wkb, 20, 200, 0.0, 2000.0 - r0 * 10.0, 10.0, 8
+
+    got: dict = {}
+    _parallel.InProcesses(cell_counts, make, got.__setitem__, tasks).wait()
+    for r0 in tasks:
+        assert (got[r0] == cell_counts(*make(r0))).all()
+    assert sum(int(v.sum()) for v in got.values()) > 0
