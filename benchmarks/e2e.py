@@ -94,20 +94,51 @@ def _peers(fps: Path, parcels: Path, work: Path, ours: dict) -> list[dict]:
 
 
 def timed(cmd: list[str], cwd: str, stdout: Path | None = None) -> dict:
-    """Run ``cmd`` (its output to ``stdout``): wall seconds and the peak resident memory (MB) of the process."""
+    """Run ``cmd`` (its output to ``stdout``): wall seconds and its peak memory (MB): the larger of its own peak
+    resident size (``os.wait4``) and the peak, sampled every 0.1 s, of the proportional set size summed over it and
+    its worker processes (``redline screen`` rasterises ring areas in a worker; PSS counts shared pages once)."""
     start = time.perf_counter()
     sink = open(stdout, "wb") if stdout else subprocess.DEVNULL
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=sink, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    tree_peak, status, usage = 0, None, None
+    while status is None:
+        tree_peak = max(tree_peak, _tree_pss_kb(proc.pid))
+        pid, status_, usage_ = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            status, usage = status_, usage_
+        else:
+            time.sleep(0.1)
+    proc.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - start
     err = proc.stderr.read().decode(errors="replace")
     proc.stderr.close()
     if stdout:
         sink.close()
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({code}): {err.strip().splitlines()[-1:]}")
-    return {"seconds": seconds, "peak_mb": usage.ru_maxrss / 1024}
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {err.strip().splitlines()[-1:]}")
+    return {"seconds": seconds, "peak_mb": max(usage.ru_maxrss, tree_peak) / 1024}
+
+
+def _tree_pss_kb(root: int) -> int:
+    """The proportional set size (kB) of process ``root`` and its descendants, from /proc (0 where there is none)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    children.setdefault(int(fh.read().rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+            except (OSError, ValueError, IndexError):
+                continue
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as fh:
+                total += next((int(line.split()[1]) for line in fh if line.startswith("Pss:")), 0)
+        except OSError:
+            pass
+    return total
 
 
 def _overlaps(path: Path) -> dict:

@@ -117,3 +117,20 @@ def test_grid_sums_polygons_with_holes_parts_and_either_orientation():
     dissolved = shapely.union_all(feats)
     for g, value in zip(polys, got):
         assert value == pytest.approx(_geod_m2(shapely.intersection(g, dissolved)), rel=TOLERANCE)
+
+
+def test_counts_exact_for_long_footprints_and_footprints_over_features():
+    """A winding road of 1 000+ vertices (counted once per distance against a prepared copy) beside small
+    footprints (one descent for all distances), one of them lying over features (distance 0): all exact."""
+    feats = _layer()
+    x0, y0 = 500_000.0, 3_300_000.0
+    t = np.linspace(0, 1, 600)
+    road = shapely.buffer(shapely.LineString(np.column_stack([x0 + 500 + 5000 * t, y0 + 3000 + 800 * np.sin(9 * t)])),
+                          15, cap_style="flat")
+    over = shapely.box(x0 + 2000, y0 + 2000, x0 + 2600, y0 + 2500)
+    fps = np.array([road, over, shapely.Point(x0 + 5500, y0 + 800).buffer(40)])
+    assert shapely.get_num_coordinates(road) > rings._SIMPLE_VERTICES >= shapely.get_num_coordinates(over)
+    dists = (100.0, 500.0, 1200.0)
+    got = rings._Cells(feats).within(fps, dists)
+    want = np.array([[int((shapely.distance(feats, f) <= d).sum()) for d in dists] for f in fps])
+    assert (got == want).all()
