@@ -401,3 +401,22 @@ def test_a_bad_project_is_named_by_its_id():
         redline.screen(_with_bad("nan"), {"eco_redline": frame([BIG])}, buffers=[])
     with pytest.raises(GeometryError, match=r"projects: 1 feature with coordinates outside the range of EPSG:4490: B"):
         redline.screen(_with_bad("huge"), {"eco_redline": frame([BIG])}, buffers=[])
+
+
+def test_non_finite_finds_every_nan_and_inf_and_nothing_else():
+    """Found through lengths first, then coordinate by coordinate: a NaN in a hole, in one part of a multipolygon,
+    in a point and in a line; an infinite vertex; while a huge but finite coordinate (its length overflows), a
+    missing and an empty geometry are not flagged."""
+    from redline.geometry.clean import non_finite
+
+    nan, inf = float("nan"), float("inf")
+    with np.errstate(all="ignore"):
+        geoms = [box(0, 0, 1, 1),
+                 Polygon(box(0, 0, 10, 10).exterior.coords, [[(1, 1), (2, nan), (3, 1)]]),
+                 MultiPolygon([box(0, 0, 1, 1), Polygon([(5, 5), (6, nan), (7, 5)])]),
+                 shapely.Point(nan, 1), shapely.LineString([(0, 0), (1, nan)]),
+                 Polygon([(0, 0), (inf, 1), (1, 1)]),
+                 Polygon([(0, 0), (1e308, 1), (-1e308, 1)]), None, Polygon(),
+                 shapely.MultiPoint([(0, 0), (1, 1)]), GeometryCollection([shapely.Point(0, nan)])]
+        got = non_finite(geoms)
+    assert got.tolist() == [False, True, True, True, True, True, False, False, False, False, True]

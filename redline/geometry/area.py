@@ -126,9 +126,21 @@ def areal_scale(crs, x, y) -> np.ndarray:
     1.000555
     """
     crs = CRS.from_user_input(crs)
-    lon, lat = Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True).transform(
-        np.asarray(x, dtype=float), np.asarray(y, dtype=float))
-    return np.asarray(Proj(crs).get_factors(np.asarray(lon), np.asarray(lat)).areal_scale)
+    x, y = np.atleast_1d(np.asarray(x, dtype=float)), np.atleast_1d(np.asarray(y, dtype=float))
+    out = np.empty(len(x))
+
+    def work(lo: int, hi: int) -> None:  # PROJ objects per thread: they are not shared across threads
+        lon, lat = Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True).transform(x[lo:hi], y[lo:hi])
+        out[lo:hi] = Proj(crs).get_factors(np.asarray(lon), np.asarray(lat)).areal_scale
+
+    edges = np.linspace(0, len(x), max(1, min(os.cpu_count() or 1, 8, len(x) // 50_000)) + 1).astype(int)
+    if len(edges) == 2:
+        work(0, len(x))
+        return out
+    with ThreadPoolExecutor(len(edges) - 1) as pool:  # PROJ releases the GIL
+        for future in [pool.submit(work, lo, hi) for lo, hi in zip(edges[:-1], edges[1:])]:
+            future.result()
+    return out
 
 
 _SCALE_SHORTCUT_M = 150.0  # polygons at most this wide: plane area ÷ areal scale at the centroid

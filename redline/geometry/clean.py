@@ -89,6 +89,15 @@ def non_finite(geoms) -> np.ndarray:
     out = np.zeros(len(arr), dtype=bool)
     if not len(arr):
         return out
+    # a NaN or infinite coordinate makes a line's or a ring's length NaN or infinite: only geometries whose length
+    # is not finite (a huge coordinate overflows it too), points and collections are looked at coordinate by
+    # coordinate (500 000 parcels: 0.1 s instead of 0.6)
+    with np.errstate(all="ignore"):
+        length = threaded(shapely.length, arr, chunk=100_000)
+    suspect = np.flatnonzero(~np.isfinite(length) | np.isin(shapely.get_type_id(arr), (0, 4, 7)))
+    arr = arr[suspect]
+    if not len(arr):
+        return out
     counts = np.cumsum(shapely.get_num_coordinates(arr))
     cuts = np.unique(np.r_[0, np.searchsorted(counts, np.arange(_CHUNK_COORDS, counts[-1], _CHUNK_COORDS)),
                            len(arr)])
@@ -96,7 +105,7 @@ def non_finite(geoms) -> np.ndarray:
         xy, owner = shapely.get_coordinates(arr[lo:hi], return_index=True)
         bad = ~np.isfinite(xy).all(axis=1)
         if bad.any():
-            out[lo + np.unique(owner[bad])] = True
+            out[suspect[lo + np.unique(owner[bad])]] = True
     return out
 
 
