@@ -1,6 +1,6 @@
 """The commands as a user runs them, end to end: each in a fresh process, from the shell's point of view.
 
-    python benchmarks/run.py --e2e [--size small|city] [--footprints N] [--with-map] [--json]
+    python benchmarks/run.py --e2e [--size small|city] [--footprints N] [--with-map] [--postgis DSN] [--json]
 
 Times ``redline screen`` with its default options (the rule set's rings 500/1000/5000 m) and with ``--buffers none``,
 and a user's plain alternative in the same run — a Python script that reads both files with geopandas (``read_file``, ``read_parquet``),
@@ -58,6 +58,27 @@ json.dump({str(k): v for k, v in rows}, open(out, "w"))
 """
 
 
+_POSTGIS = """
+import json, sys
+import geopandas as gpd, pandas as pd, psycopg, pyogrio, shapely
+from redline.io.postgis import parse_uri, write_postgis
+fps, parcels, dsn, out = sys.argv[1:5]
+p = pyogrio.read_dataframe(parcels, use_arrow=True)  # the load a user would do with ogr2ogr: the file into a table
+f = pd.read_parquet(fps)
+f = gpd.GeoDataFrame({"project_id": f["project_id"]}, geometry=shapely.from_wkb(f["wkb"].to_numpy()), crs=p.crs)
+write_postgis(f, f"{dsn}?table=e2e_footprints")  # COPY, then a GiST index
+write_postgis(p[["geometry"]], f"{dsn}?table=e2e_parcels")
+with psycopg.connect(parse_uri(dsn).conninfo, autocommit=True) as conn:
+    conn.execute("ANALYZE e2e_footprints")
+    conn.execute("ANALYZE e2e_parcels")
+    rows = conn.execute(
+        "SELECT f.project_id, SUM(ST_Area(ST_Transform(ST_Intersection(f.geom, p.geom), 4490)::geography, true)) "
+        "FROM e2e_footprints f JOIN e2e_parcels p ON ST_Intersects(f.geom, p.geom) GROUP BY f.project_id"
+    ).fetchall()
+json.dump({str(k): float(v) for k, v in rows}, open(out, "w"))
+"""
+
+
 def _widened(fps: Path, parcels: Path, work: Path) -> tuple[Path, str]:
     """The footprints as redline widens them (lines by width_m, points by radius_m) in the parcels' CRS, as plain
     WKB in Parquet, for the database peers (made before their timing: they get this step for free)."""
@@ -75,22 +96,33 @@ def _widened(fps: Path, parcels: Path, work: Path) -> tuple[Path, str]:
     return path, crs
 
 
-def _peers(fps: Path, parcels: Path, work: Path, ours: dict) -> list[dict]:
+def _peers(fps: Path, parcels: Path, work: Path, ours: dict, postgis: str | None = None) -> list[dict]:
     """DuckDB spatial (ST_Read, a spatial join on ST_Intersects, ST_Intersection, ST_Area_Spheroid), when its
-    Python package and the spatial extension's are installed (pip install duckdb duckdb-extension-spatial)."""
+    Python package and the spatial extension's are installed (pip install duckdb duckdb-extension-spatial); with
+    ``postgis`` (a DSN), PostGIS: the parcels file read and loaded into a table (COPY, a GiST index: what ogr2ogr
+    does), then the same join in SQL with ST_Area on the spheroid — the load counted, the server's own memory not.
+    Both get the footprints already widened by redline (not timed)."""
+    rows = []
+    widened, crs = _widened(fps, parcels, work)
     try:
         import duckdb  # noqa: F401
         import duckdb_extension_spatial  # noqa: F401
     except ImportError:
         print("DuckDB spatial not run: pip install duckdb duckdb-extension-spatial", file=sys.stderr)
-        return []
-    widened, crs = _widened(fps, parcels, work)
-    script = work / "duck.py"
-    script.write_text(_DUCKDB, encoding="utf-8")
-    duck = timed([sys.executable, str(script), str(widened), str(parcels), crs, str(work / "duck.json")], str(work))
-    gap = _agree(ours, json.loads((work / "duck.json").read_text()))
-    return [{"run": "DuckDB spatial: ST_Read + join + ST_Intersection + ST_Area_Spheroid (footprints pre-widened)",
-             **duck, "worst_rel": gap}]
+    else:
+        script = work / "duck.py"
+        script.write_text(_DUCKDB, encoding="utf-8")
+        duck = timed([sys.executable, str(script), str(widened), str(parcels), crs, str(work / "duck.json")], str(work))
+        rows.append({"run": "DuckDB spatial: ST_Read + join + ST_Intersection + ST_Area_Spheroid (footprints "
+                            "pre-widened)", **duck, "worst_rel": _agree(ours, json.loads((work / "duck.json").read_text()))})
+    if postgis:
+        script = work / "pg.py"
+        script.write_text(_POSTGIS, encoding="utf-8")
+        pg = timed([sys.executable, str(script), str(widened), str(parcels), postgis, str(work / "pg.json")], str(work))
+        rows.append({"run": "PostGIS: load (COPY + GiST) + ST_Intersects join + ST_Intersection + ST_Area(geography) "
+                            "(footprints pre-widened; server memory not counted)", **pg,
+                     "worst_rel": _agree(ours, json.loads((work / "pg.json").read_text()))})
+    return rows
 
 
 def timed(cmd: list[str], cwd: str, stdout: Path | None = None) -> dict:
@@ -166,7 +198,7 @@ def _subset(folder: Path, work: Path, n: int | None) -> Path:
     return path
 
 
-def run(folder: Path, footprints: int | None = None, with_map: bool = False) -> list[dict]:
+def run(folder: Path, footprints: int | None = None, with_map: bool = False, postgis: str | None = None) -> list[dict]:
     """The end-to-end rows: what was run, seconds, peak MB, the worst gap to the overlay where it applies."""
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -181,7 +213,7 @@ def run(folder: Path, footprints: int | None = None, with_map: bool = False) -> 
         gap = _agree(_overlaps(work / "none.json"), json.loads((work / "overlay.json").read_text()))
         rows.append({"run": "redline screen --buffers none --json", **none, "worst_rel": gap})
         rows.append({"run": "geopandas.read_file + overlay + area (a user's script)", **base, "worst_rel": gap})
-        rows += _peers(fps, parcels, work, _overlaps(work / "none.json"))
+        rows += _peers(fps, parcels, work, _overlaps(work / "none.json"), postgis)
         rings = timed(REDLINE + ["screen", str(fps), "--layer", layer, "--json"], tmp, work / "rings.json")
         rows.append({"run": "redline screen --json (the default rings 500/1000/5000 m)", **rings,
                      "worst_rel": float("nan")})
@@ -196,13 +228,13 @@ def run(folder: Path, footprints: int | None = None, with_map: bool = False) -> 
     return rows
 
 
-def main(size: str, footprints: int | None, with_map: bool, as_json: bool) -> None:
+def main(size: str, footprints: int | None, with_map: bool, as_json: bool, postgis: str | None = None) -> None:
     from generate import generate
 
     folder = HERE / "data" / size
     if not (folder / "footprints.parquet").exists():
         generate(size, HERE / "data")
-    rows = run(folder, footprints, with_map)
+    rows = run(folder, footprints, with_map, postgis)
     if as_json:
         print(json.dumps(rows, indent=2))
         return

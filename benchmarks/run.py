@@ -305,7 +305,7 @@ def main() -> None:
     if args.e2e:
         import e2e
 
-        e2e.main(args.size, args.footprints, args.with_map, args.json)
+        e2e.main(args.size, args.footprints, args.with_map, args.json, args.postgis)
         return
     if args.json:
         print(json.dumps(run(args.size, args.steps.split(","), postgis=args.postgis), indent=2))
