@@ -63,3 +63,21 @@ def test_strips_from_workers_equal_strips_done_here():
     for r0 in tasks:
         assert (got[r0] == cell_counts(*make(r0))).all()
     assert sum(int(v.sum()) for v in got.values()) > 0
+
+
+def test_a_task_whose_arguments_fail_in_the_feeding_thread_is_done_here():
+    """``make`` failing once for a task (as reading its part of a layer might, for lack of memory) while the pool is
+    fed: that task and all still queued are done again in wait(), none lost."""
+    calls: dict = {}
+
+    def make(t):
+        calls[t] = calls.get(t, 0) + 1
+        if t == 2 and calls[t] == 1:
+            raise MemoryError("no memory for the strip's geometries")
+        return (t,)
+
+    got: dict = {}
+    work = _parallel.InProcesses(operator.neg, make, got.__setitem__, range(6), processes=1)
+    work._thread.join(timeout=60)
+    work.wait()
+    assert got == {t: -t for t in range(6)} and calls[2] == 2

@@ -101,17 +101,19 @@ class InProcesses:
     def _feed(self, n: int) -> None:
         flying: deque = deque()
         method = "forkserver" if sys.platform.startswith("linux") else "spawn"
+        task = None
         try:
             with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context(method),
                                      initializer=_ignore_interrupts) as pool:
                 while (task := self._next()) is not None:
                     flying.append((task, pool.submit(self.work, *self.make(task))))
+                    task = None  # sent
                     while len(flying) > 2 * n:
                         self._land(flying)
                 while flying:
                     self._land(flying)
         except Exception:  # noqa: BLE001 - no pool, or a worker lost: wait() does those tasks here
-            self._lost += [task for task, _ in flying]
+            self._lost += [t for t, _ in flying] + ([task] if task is not None else [])
 
     def _land(self, flying: deque) -> None:
         task, future = flying[0]
