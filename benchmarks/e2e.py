@@ -113,8 +113,9 @@ def _peers(fps: Path, parcels: Path, work: Path, ours: dict, postgis: str | None
         script = work / "duck.py"
         script.write_text(_DUCKDB, encoding="utf-8")
         duck = timed([sys.executable, str(script), str(widened), str(parcels), crs, str(work / "duck.json")], str(work))
+        gap = _agree(ours, json.loads((work / "duck.json").read_text()))
         rows.append({"run": "DuckDB spatial: ST_Read + join + ST_Intersection + ST_Area_Spheroid (footprints "
-                            "pre-widened)", **duck, "worst_rel": _agree(ours, json.loads((work / "duck.json").read_text()))})
+                            "pre-widened)", **duck, "worst_rel": gap})
     if postgis:
         script = work / "pg.py"
         script.write_text(_POSTGIS, encoding="utf-8")

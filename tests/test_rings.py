@@ -108,8 +108,8 @@ def test_grid_sums_polygons_with_holes_parts_and_either_orientation():
     x0, y0 = 500_000.0, 3_300_000.0
     holed = shapely.Polygon(shapely.buffer(shapely.Point(x0 + 3000, y0 + 3000), 2000, quad_segs=32).exterior.coords,
                             [shapely.buffer(shapely.Point(x0 + 3300, y0 + 2900), 700).exterior.coords[::-1]])
-    two = shapely.MultiPolygon([shapely.box(x0 + 200, y0 + 300, x0 + 1900, y0 + 1400),
-                                shapely.Polygon([(x0 + 4000, y0 + 4000), (x0 + 5800, y0 + 4300), (x0 + 4500, y0 + 5900)])])
+    triangle = shapely.Polygon([(x0 + 4000, y0 + 4000), (x0 + 5800, y0 + 4300), (x0 + 4500, y0 + 5900)])
+    two = shapely.MultiPolygon([shapely.box(x0 + 200, y0 + 300, x0 + 1900, y0 + 1400), triangle])
     polys = np.array([holed, shapely.reverse(holed), two])
     assert shapely.is_ccw(holed.exterior) != shapely.is_ccw(shapely.reverse(holed).exterior)
     grid = rings._AreaGrid(feats, tree, GK, (x0 - 100, y0 - 100, x0 + 6100, y0 + 6100))

@@ -77,8 +77,9 @@ class _Cells:
             if len(owner):
                 first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
                 self.reach[owner[first]] = np.maximum.reduceat(gap, first)
+                group = np.cumsum(np.r_[False, owner[1:] != owner[:-1]])  # each vertex's feature, from 0
                 for e, key in enumerate((-coords[:, 0], coords[:, 0], -coords[:, 1], coords[:, 1])):
-                    top = np.flatnonzero(key == np.maximum.reduceat(key, first)[np.cumsum(np.r_[False, owner[1:] != owner[:-1]])])
+                    top = np.flatnonzero(key == np.maximum.reduceat(key, first)[group])
                     top = top[np.r_[True, owner[top][1:] != owner[top][:-1]]]  # the first such vertex of each
                     self.extreme[owner[top], e] = coords[top]
         x0, y0 = xy.min(axis=0) - 1.0
@@ -161,7 +162,6 @@ class _Cells:
         near[maybe] = shapely.dwithin(chunk[fsrc[maybe]], self.feats[fidx[maybe]], d)
         return count + np.bincount(fsrc[near], minlength=len(chunk))
 
-
     def _count_all(self, chunk: np.ndarray, src: np.ndarray, cell: np.ndarray, dists: np.ndarray) -> np.ndarray:
         """Per footprint of ``chunk`` and distance of ``dists``: the features within it, in one descent from
         (footprint, top-level cell) pairs. ``open`` says for which distances a pair is still unsettled (a cell
@@ -177,7 +177,8 @@ class _Cells:
             low, high = self._measure(chunk, src, centres[cell], r, low, high, open_, dists)
             inside = open_ & ((high + r)[:, None] <= dists)
             for j in np.flatnonzero(inside.any(axis=0)):
-                count[:, j] += np.bincount(src[inside[:, j]], weights=end[cell[inside[:, j]]] - start[cell[inside[:, j]]],
+                hit = cell[inside[:, j]]
+                count[:, j] += np.bincount(src[inside[:, j]], weights=end[hit] - start[hit],
                                            minlength=len(chunk)).astype(np.int64)
             open_ &= ~inside & ((low - r)[:, None] <= dists)
             keep = open_.any(axis=1)
