@@ -32,7 +32,8 @@ def test_a_killed_worker_loses_no_task():
     """The worker dies on task 3; the tasks it had, and those never sent, are done here."""
     got: dict = {}
     work = _parallel.InProcesses(_die_in_a_worker, lambda t: (t, os.getpid()), got.__setitem__, range(12), processes=1)
-    work._thread.join(timeout=60)  # let the worker take what it can, and die, before wait() takes the rest
+    for thread in work._threads:
+        thread.join(timeout=60)  # let the worker take what it can, and die, before wait() takes the rest
     work.wait()
     assert {t: v for t, (v, _) in got.items()} == {t: t * 10 for t in range(12)}
     assert got[3][1] == os.getpid()  # task 3 was done again here
@@ -43,7 +44,7 @@ def test_one_core_does_the_work_here(monkeypatch):
     monkeypatch.setattr(_parallel, "workers", lambda: 1)
     got: dict = {}
     work = _parallel.InProcesses(operator.add, lambda t: (t, 1), got.__setitem__, range(8))
-    assert work._thread is None  # no pool: the tasks wait for wait()
+    assert not work._threads  # no workers: the tasks wait for wait()
     work.wait()
     assert got == {t: t + 1 for t in range(8)}
 
@@ -78,6 +79,25 @@ def test_a_task_whose_arguments_fail_in_the_feeding_thread_is_done_here():
 
     got: dict = {}
     work = _parallel.InProcesses(operator.neg, make, got.__setitem__, range(6), processes=1)
-    work._thread.join(timeout=60)
+    for thread in work._threads:
+        thread.join(timeout=60)
     work.wait()
     assert got == {t: -t for t in range(6)} and calls[2] == 2
+
+
+def test_a_script_without_a_main_guard_runs_once(tmp_path):
+    """A user's script that screens at its top level, with no ``if __name__ == "__main__"``: the workers do not run
+    it again (the server preloads the work's module only), and every result arrives."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "user.py"
+    script.write_text("import operator, pathlib\nfrom redline.geometry import _parallel\n"
+                      "with open(pathlib.Path(__file__).with_name('ran.txt'), 'a') as fh:\n    fh.write('ran\\n')\n"
+                      "got = {}\n"
+                      "w = _parallel.InProcesses(operator.mul, lambda t: (t, 2), got.__setitem__, range(10))\n"
+                      "[t.join() for t in w._threads]\nw.wait()\nprint(sorted(got.items()) == [(t, 2 * t) for t in range(10)])\n", encoding="utf-8")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["True"]
+    assert (tmp_path / "ran.txt").read_text() == "ran\n"  # the script's top level ran once, here

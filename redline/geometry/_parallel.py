@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import ctypes
-import multiprocessing
 import os
+import pickle
 import signal
+import subprocess
 import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import shapely
 
-__all__ = ["InProcesses", "query", "release_memory", "threaded", "workers"]
+__all__ = ["InProcesses", "query", "release_memory", "serve", "threaded", "workers"]
 
 
 def release_memory() -> None:
@@ -72,15 +73,16 @@ def query(tree: shapely.STRtree, geoms: np.ndarray, predicate: str) -> tuple[np.
 
 class InProcesses:
     """``work(*make(task))`` for each of ``tasks`` in worker processes while this process goes on, each result
-    handed to ``take(task, result)`` here (in a thread of this process).
+    handed to ``take(task, result)`` here (in a thread of this process, one per worker).
 
     For work that holds the GIL (rasterio's rasterisation), where threads would take turns. The workers are
-    fresh processes (forkserver on Linux, spawn elsewhere), not forks of this one: a fork keeps this process's
-    memory alive as it changes (a city's screening, 1.8 GB, grew to 2.5 GB with two forked children); ``work``
-    must live in a module that imports little (a worker's imports are its size) and be picklable, with its
-    arguments. At most two tasks per worker are in flight. :meth:`wait` takes the tasks not yet sent and does
-    them here, beside the workers, then does again any a worker did not finish (the pool could not start, or a
-    worker failed or was killed), so a result is never missing. With one core everything runs in :meth:`wait`.
+    fresh Python processes (``python -c``) that import only what unpickling ``work`` needs — so ``work`` must be
+    a module-level function, and its arguments and result picklable — never forks of this one (a fork keeps this
+    process's memory alive as it changes: a city's screening, 1.8 GB, grew to 2.5 GB with two forked children)
+    nor multiprocessing's spawn (which imports the user's main script again in every worker, running a script
+    without an ``if __name__ == "__main__"`` guard once more). :meth:`wait` takes the tasks not yet sent and does
+    them here, beside the workers, then does again any a worker did not finish (it could not start, failed or
+    was killed), so a result is never missing. With one core everything runs in :meth:`wait`.
     """
 
     def __init__(self, work: Callable, make: Callable, take: Callable, tasks: Sequence, *, processes: int = 0,
@@ -88,50 +90,71 @@ class InProcesses:
         self.work, self.make, self.take = work, make, take
         self._queue, self._lost = deque(tasks), []
         self._lock = threading.Lock()
-        self._thread = None
-        n = min(processes or workers(), len(self._queue))
+        self._threads = []
         if workers() > 1 and len(self._queue) >= min_tasks:
-            self._thread = threading.Thread(target=self._feed, args=(n,), daemon=True)
-            self._thread.start()
+            n = min(processes or workers(), len(self._queue))
+            self._threads = [threading.Thread(target=self._feed, daemon=True) for _ in range(n)]
+            for thread in self._threads:
+                thread.start()
 
     def _next(self):
         with self._lock:
             return self._queue.popleft() if self._queue else None
 
-    def _feed(self, n: int) -> None:
-        flying: deque = deque()
-        method = "forkserver" if sys.platform.startswith("linux") else "spawn"
+    def _feed(self) -> None:
+        """One worker: tasks sent one at a time until none is left (or the worker fails: its task is lost)."""
         task = None
         try:
-            with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context(method),
-                                     initializer=_ignore_interrupts) as pool:
-                while (task := self._next()) is not None:
-                    flying.append((task, pool.submit(self.work, *self.make(task))))
-                    task = None  # sent
-                    while len(flying) > 2 * n:
-                        self._land(flying)
-                while flying:
-                    self._land(flying)
-        except Exception:  # noqa: BLE001 - no pool, or a worker lost: wait() does those tasks here
-            self._lost += [t for t, _ in flying] + ([task] if task is not None else [])
-
-    def _land(self, flying: deque) -> None:
-        task, future = flying[0]
-        self.take(task, future.result())
-        flying.popleft()
+            with subprocess.Popen([sys.executable, "-c", "from redline.geometry._parallel import serve; serve()"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as proc:
+                try:
+                    pickle.dump(sys.path, proc.stdin)  # where this process finds ``work``'s module, the worker too
+                    while (task := self._next()) is not None:
+                        pickle.dump((self.work, self.make(task)), proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                        proc.stdin.flush()
+                        ok, result = pickle.load(proc.stdout)
+                        if not ok:
+                            raise RuntimeError(result)
+                        self.take(task, result)
+                        task = None
+                finally:
+                    proc.stdin.close()
+        except Exception:  # noqa: BLE001 - no worker, or it failed: wait() does the task here
+            if task is not None:
+                with self._lock:
+                    self._lost.append(task)
 
     def wait(self) -> None:
         """Return once every task's result was taken."""
         while (task := self._next()) is not None:
             self.take(task, self.work(*self.make(task)))
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        for thread in self._threads:
+            thread.join()
+        self._threads = []
         while self._lost:
             task = self._lost.pop()
             self.take(task, self.work(*self.make(task)))
 
 
-def _ignore_interrupts() -> None:
-    """In a worker: Ctrl-C is the parent's to handle (it ends the pool), so no worker prints a traceback."""
+def serve() -> None:
+    """A worker of :class:`InProcesses`: the parent's ``sys.path``, then ``(work, args)`` pickles from stdin,
+    ``(ok, result)`` pickles to stdout, until stdin closes. Ctrl-C is the parent's to handle (closing stdin ends the worker); printing goes to stderr,
+    not into the results."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr
+    try:
+        sys.path[:] = pickle.load(inp)
+    except EOFError:
+        return
+    while True:
+        try:
+            work, args = pickle.load(inp)
+        except EOFError:
+            return
+        try:
+            reply = (True, work(*args))
+        except Exception as exc:  # noqa: BLE001 - the parent does the task again itself, and reports what fails
+            reply = (False, repr(exc))
+        pickle.dump(reply, out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()
