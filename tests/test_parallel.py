@@ -101,3 +101,15 @@ def test_a_script_without_a_main_guard_runs_once(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == ["True"]
     assert (tmp_path / "ran.txt").read_text() == "ran\n"  # the script's top level ran once, here
+
+
+def test_inside_an_application_embedding_python_all_runs_here(monkeypatch):
+    """Where ``sys.executable`` is not a Python (QGIS's is QGIS itself), no worker is started: ``-c`` would start
+    the application."""
+    monkeypatch.setattr(_parallel.sys, "executable", "/usr/bin/qgis")
+    got: dict = {}
+    work = _parallel.InProcesses(operator.add, lambda t: (t, 1), got.__setitem__, range(8))
+    assert not work._threads
+    work.wait()
+    assert got == {t: t + 1 for t in range(8)}
+    assert _parallel._is_python("/usr/bin/python3.11") and _parallel._is_python("C:\\Python311\\python.exe")

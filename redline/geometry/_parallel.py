@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import ntpath
 import os
 import pickle
 import signal
@@ -82,7 +83,8 @@ class InProcesses:
     nor multiprocessing's spawn (which imports the user's main script again in every worker, running a script
     without an ``if __name__ == "__main__"`` guard once more). :meth:`wait` takes the tasks not yet sent and does
     them here, beside the workers, then does again any a worker did not finish (it could not start, failed or
-    was killed), so a result is never missing. With one core everything runs in :meth:`wait`.
+    was killed), so a result is never missing. With one core, or where ``sys.executable`` is no Python (inside
+    QGIS), everything runs in :meth:`wait`.
     """
 
     def __init__(self, work: Callable, make: Callable, take: Callable, tasks: Sequence, *, processes: int = 0,
@@ -91,7 +93,7 @@ class InProcesses:
         self._queue, self._lost = deque(tasks), []
         self._lock = threading.Lock()
         self._threads = []
-        if workers() > 1 and len(self._queue) >= min_tasks:
+        if workers() > 1 and len(self._queue) >= min_tasks and _is_python(sys.executable):
             n = min(processes or workers(), len(self._queue))
             self._threads = [threading.Thread(target=self._feed, daemon=True) for _ in range(n)]
             for thread in self._threads:
@@ -134,6 +136,13 @@ class InProcesses:
         while self._lost:
             task = self._lost.pop()
             self.take(task, self.work(*self.make(task)))
+
+
+def _is_python(executable: str) -> bool:
+    """Whether ``executable`` is a Python interpreter that ``-c`` can start: not inside an application embedding
+    Python (QGIS's ``sys.executable`` is QGIS itself) or a frozen one, where the work runs here instead."""
+    return bool(executable) and not getattr(sys, "frozen", False) and \
+        ntpath.basename(executable).lower().startswith(("python", "pypy"))  # either separator
 
 
 def serve() -> None:
