@@ -147,8 +147,8 @@ def _is_python(executable: str) -> bool:
 
 def serve() -> None:
     """A worker of :class:`InProcesses`: the parent's ``sys.path``, then ``(work, args)`` pickles from stdin,
-    ``(ok, result)`` pickles to stdout, until stdin closes. Ctrl-C is the parent's to handle (closing stdin ends the worker); printing goes to stderr,
-    not into the results."""
+    ``(ok, result)`` pickles to stdout, until stdin closes. Ctrl-C is the parent's to handle (closing stdin ends
+    the worker); printing goes to stderr, not into the results."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     inp, out = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr
