@@ -96,7 +96,8 @@ def test_a_script_without_a_main_guard_runs_once(tmp_path):
                       "with open(pathlib.Path(__file__).with_name('ran.txt'), 'a') as fh:\n    fh.write('ran\\n')\n"
                       "got = {}\n"
                       "w = _parallel.InProcesses(operator.mul, lambda t: (t, 2), got.__setitem__, range(10))\n"
-                      "[t.join() for t in w._threads]\nw.wait()\nprint(sorted(got.items()) == [(t, 2 * t) for t in range(10)])\n", encoding="utf-8")
+                      "[t.join() for t in w._threads]\nw.wait()\n"
+                      "print(sorted(got.items()) == [(t, 2 * t) for t in range(10)])\n", encoding="utf-8")
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == ["True"]
