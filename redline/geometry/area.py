@@ -109,11 +109,20 @@ def _lonlat(xy: np.ndarray, crs: CRS) -> tuple[np.ndarray, np.ndarray]:
         tr = Transformer.from_crs(crs, CGCS2000, always_xy=True)
         lon[lo:hi], lat[lo:hi] = tr.transform(xy[lo:hi, 0], xy[lo:hi, 1])
 
-    edges = np.linspace(0, len(xy), max(1, min(os.cpu_count() or 1, 8, len(xy) // _CHUNK_VERTICES)) + 1).astype(int)
+    _in_slices(work, len(xy), _CHUNK_VERTICES)
+    return lon, lat
+
+
+def _in_slices(work, n: int, per: int) -> None:
+    """``work(lo, hi)`` over ``range(n)`` in one slice per core (at most one per ``per`` items), on threads (PROJ
+    releases the GIL); one slice runs here."""
+    edges = np.linspace(0, n, max(1, min(os.cpu_count() or 1, 8, n // per)) + 1).astype(int)
+    if len(edges) == 2:
+        work(0, n)
+        return
     with ThreadPoolExecutor(len(edges) - 1) as pool:
         for future in [pool.submit(work, lo, hi) for lo, hi in zip(edges[:-1], edges[1:])]:
             future.result()
-    return lon, lat
 
 
 def areal_scale(crs, x, y) -> np.ndarray:
@@ -133,13 +142,7 @@ def areal_scale(crs, x, y) -> np.ndarray:
         lon, lat = Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True).transform(x[lo:hi], y[lo:hi])
         out[lo:hi] = Proj(crs).get_factors(np.asarray(lon), np.asarray(lat)).areal_scale
 
-    edges = np.linspace(0, len(x), max(1, min(os.cpu_count() or 1, 8, len(x) // 50_000)) + 1).astype(int)
-    if len(edges) == 2:
-        work(0, len(x))
-        return out
-    with ThreadPoolExecutor(len(edges) - 1) as pool:  # PROJ releases the GIL
-        for future in [pool.submit(work, lo, hi) for lo, hi in zip(edges[:-1], edges[1:])]:
-            future.result()
+    _in_slices(work, len(x), 50_000)
     return out
 
 

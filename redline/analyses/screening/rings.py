@@ -75,9 +75,9 @@ class _Cells:
             owner += lo                                                                         # took 0.4 GB)
             gap = np.hypot(coords[:, 0] - xy[owner, 0], coords[:, 1] - xy[owner, 1])
             if len(owner):
-                first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+                starts = np.r_[True, owner[1:] != owner[:-1]]  # a feature's first vertex
+                first, group = np.flatnonzero(starts), np.cumsum(starts) - 1  # group: each vertex's, from 0
                 self.reach[owner[first]] = np.maximum.reduceat(gap, first)
-                group = np.cumsum(np.r_[False, owner[1:] != owner[:-1]])  # each vertex's feature, from 0
                 for e, key in enumerate((-coords[:, 0], coords[:, 0], -coords[:, 1], coords[:, 1])):
                     top = np.flatnonzero(key == np.maximum.reduceat(key, first)[group])
                     top = top[np.r_[True, owner[top][1:] != owner[top][:-1]]]  # the first such vertex of each
