@@ -32,7 +32,7 @@ import numpy as np
 import shapely
 from pyproj import CRS, Geod, Proj, Transformer
 
-from ._parallel import threaded
+from ._parallel import threaded, workers
 from .clean import polygonal, repair
 from .crs import CGCS2000
 from ..errors import CRSError, InputError
@@ -116,7 +116,7 @@ def _lonlat(xy: np.ndarray, crs: CRS) -> tuple[np.ndarray, np.ndarray]:
 def _in_slices(work, n: int, per: int) -> None:
     """``work(lo, hi)`` over ``range(n)`` in one slice per core (at most one per ``per`` items), on threads (PROJ
     releases the GIL); one slice runs here."""
-    edges = np.linspace(0, n, max(1, min(os.cpu_count() or 1, 8, n // per)) + 1).astype(int)
+    edges = np.linspace(0, n, max(1, min(workers(), n // per)) + 1).astype(int)
     if len(edges) == 2:
         work(0, n)
         return
