@@ -44,22 +44,35 @@ def gate_failure(result: ScreeningResult, fail_on: str, lang: str) -> str | None
                                        else f"{n}: {', '.join(groups)}")
 
 
+def _category_code(rules, category: str) -> str:
+    """The rule set's code for ``category`` (a code or a label); refused, with the codes, when it has none."""
+    code = rules.normalise_category(category)
+    if code not in rules.categories:
+        raise CatalogError(f"category {category!r}: not in the rule set; use one of {', '.join(rules.categories)}")
+    return code
+
+
 def screen_job(projects, layer_specs: dict, *, boundary=None, id_field=None, category_field=None, buffers=None,
                line_width=None, point_radius=None, rules=None, out=None, table_path=None, fail_on=None,
                engine: str = "local", workers=None, scheduler=None, lang: str = "zh", progress=None,
-               read: dict | None = None, landuse=None, landuse_field=None, ownership_field=None) -> ScreenRun:
+               read: dict | None = None, landuse=None, landuse_field=None, ownership_field=None,
+               category: str | None = None) -> ScreenRun:
     """Check every input and output, read and screen the projects, write ``out`` (GeoPackage) and ``table_path``.
 
     ``progress(description, done, total)`` (optional) follows the Dask tasks; ``read`` holds the keywords of
-    :func:`redline.io.read_layer` for the projects (``crs``, ``options``)."""
+    :func:`redline.io.read_layer` for the projects (``crs``, ``options``); ``category`` (a code or label of the rule
+    set) is the category of every project, in place of a category field (a 国土TXT has none)."""
     refuse_overwrite([out, table_path], [projects, boundary, rules, landuse, *layer_specs.values()])
     rule_set = load_rules(rules)  # the specs checked before anything is read
     unknown = kind_problems(layer_specs, load_catalog())
     if unknown:
         raise CatalogError("; ".join(unknown))
     engines.check_engine(engine, workers, scheduler)
+    code = _category_code(rule_set, category) if category is not None else None
     proj, rep = read_layer(projects, geometry="any", **(read or {}))
     proj = prepare_projects(proj, rep, id_field)
+    if code is not None:
+        proj, category_field = proj.assign(category=code), "category"
     tasks = (lambda done, total: progress("screening", done, total)) if progress is not None else None
     result = engines.screen(proj, layer_specs, engine=engine, workers=workers, scheduler=scheduler,
                                 progress=tasks, boundary=boundary, id_field=id_field, category_field=category_field,

@@ -21,6 +21,8 @@ SCREEN_FAIL_EXIT = 3
 @click.option("--boundary", type=click.Path(path_type=Path), help="District boundary: report footprints outside it.")
 @click.option("--id-field", help="Project id field (default: project_id, id, name, 编号, 名称).")
 @click.option("--category-field", help="Project category field (default: category, 类别, 项目类别, type).")
+@click.option("--category", help="The category of every project (a rule-set code or label, e.g. energy or 能源), "
+                                 "for files without a category field (a 国土TXT).")
 @click.option("--buffers", callback=parse_buffers, metavar="M,M,...",
               help="Buffer rings in metres (default from the rule set: 500,1000,5000; 0 for none).")
 @click.option("--line-width", type=click.FloatRange(min=0, min_open=True),
@@ -41,9 +43,9 @@ SCREEN_FAIL_EXIT = 3
 @read_options()
 @lang_option
 @json_option
-def screen(projects, layer_specs, boundary, id_field, category_field, buffers, line_width, point_radius, rules,
-           landuse, landuse_field, ownership_field, out, table_path, fail_on, engine, workers, scheduler, read, lang,
-           as_json):
+def screen(projects, layer_specs, boundary, id_field, category_field, category, buffers, line_width, point_radius,
+           rules, landuse, landuse_field, ownership_field, out, table_path, fail_on, engine, workers, scheduler, read,
+           lang, as_json):
     """Screen project footprints against control lines: overlaps, distances, rings and verdicts.
 
     \b
@@ -64,7 +66,7 @@ def screen(projects, layer_specs, boundary, id_field, category_field, buffers, l
                          buffers=buffers, line_width=line_width, point_radius=point_radius, rules=rules, out=out,
                          table_path=table_path, fail_on=fail_on, engine=engine, workers=workers, scheduler=scheduler,
                          lang=lang, progress=progress, read=read, landuse=landuse, landuse_field=landuse_field,
-                         ownership_field=ownership_field)
+                         ownership_field=ownership_field, category=category)
     if as_json:
         data = run.result.to_json()
         if fail_on:
