@@ -464,3 +464,54 @@ def test_the_postgis_store_keeps_layers_in_tables(tmp_path):
         assert r.status_code == 200, r.text
         cli = _cli_json(SAMPLE / "sites.txt", "--category=energy")
         assert [p["verdict"] for p in r.json()["projects"]] == [p["verdict"] for p in cli["projects"]]
+
+
+# --- the commands as the README shows them --------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_redline_serve_and_users_add_from_the_command_line(tmp_path):
+    import httpx
+
+    url = f"sqlite:///{tmp_path / 'bureau.db'}"
+    env = {**os.environ, "REDLINE_STORE": url}
+    add = subprocess.run([sys.executable, "-m", "redline", "users", "add", "wang", "--role", "reviewer",
+                          "--password-stdin"], input=PASSWORD + "\n", capture_output=True, text=True, env=env)
+    assert add.returncode == 0, add.stderr
+    short = subprocess.run([sys.executable, "-m", "redline", "users", "add", "li", "--role", "viewer",
+                            "--password-stdin"], input="short\n", capture_output=True, text=True, env=env)
+    assert short.returncode != 0 and "shorter than 8" in short.stderr
+    listed = subprocess.run([sys.executable, "-m", "redline", "users", "list", "--json"], capture_output=True,
+                            text=True, env=env, check=True)
+    assert [u["name"] for u in json.loads(listed.stdout)] == ["wang"]
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "redline", "serve", "--port", str(port), "--workers", "1"],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        tok = httpx.post(f"{base}/auth/token", data={"username": "wang", "password": PASSWORD}).json()
+        h = {"Authorization": f"Bearer {tok['access_token']}"}
+        up = httpx.post(f"{base}/uploads", headers=h,
+                        files={"file": ("sites.txt", (SAMPLE / "sites.txt").read_bytes())}).json()
+        r = httpx.post(f"{base}/processes/screen/execution", headers=h, timeout=120,
+                       json={"inputs": {"projects": {"href": up["href"]}, "category": "energy"}})
+        assert r.status_code == 200 and [p["id"] for p in r.json()["projects"]] == ["QJ-2026-01", "QJ-2026-02",
+                                                                                    "QJ-2026-03"]
+    finally:
+        server.send_signal(signal.SIGINT)
+        log, _ = server.communicate(timeout=60)
+    assert PASSWORD not in log and tok["access_token"] not in log  # secrets never logged
+    assert "serving on" in log
