@@ -7,6 +7,7 @@ compared with what ``redline screen --json`` prints for the same file.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -395,6 +396,10 @@ def test_the_audit_trail_records_and_detects_tampering(tmp_path):
         assert {"layer", "workspace", "login", "upload", "submit"} <= set(actions)
         submit = next(e for e in log["entries"] if e["action"] == "submit")
         assert submit["user"] == "reviewer" and submit["detail"]["input_sha256"] == up["sha256"]
+        ended = next(e for e in log["entries"] if e["action"] == "job successful")
+        assert ended["target"] == submit["target"] and ended["detail"]["layers"]["eco_redline"] == 1
+        result = client.get(f"/jobs/{ended['target']}/files/result.json", headers=h).content
+        assert ended["detail"]["result_sha256"] == hashlib.sha256(result).hexdigest()
         assert PASSWORD not in json.dumps(log, ensure_ascii=False)
         export = client.get("/audit/export", headers=_auth(client, "admin")).text.splitlines()
         assert len(export) >= len(log["entries"])
@@ -430,6 +435,7 @@ def test_faults_never_hang_a_job(kind, tmp_path):
         queued = [client.post("/processes/screen/execution", headers={**h, "Prefer": "respond-async"}, json=body)
                   for _ in range(3)]
         assert [q.status_code for q in queued] == [201, 201, 503]
+        assert len(app.state.store.jobs()) == 4  # the refused one is not kept
         assert int(queued[-1].headers["Retry-After"]) > 0
         t = time.monotonic()
         assert client.delete(running_job.headers["location"], headers=h).json()["status"] == "dismissed"

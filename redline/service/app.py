@@ -414,6 +414,17 @@ def resolve_job(store: Store, job: dict) -> dict:
     return {"process": job["process"], "inputs": inputs, "dir": str(store.files / "jobs" / job["id"])}
 
 
+def _audit_end(store: Store, job_id: str) -> None:
+    """The trail's entry for a job's end: its status, the layer versions it read and its result's SHA-256."""
+    job = store.job(job_id)
+    if job is None:
+        return
+    owner = store.user(user_id=job["user_id"])
+    store.audit(owner["name"] if owner else "?", "job " + job["status"], job_id, process=job["process"],
+                project=job["project"], input_sha256=job["input_sha256"], layers=job["layers"],
+                result_sha256=job["result_sha256"], message=job["message"])
+
+
 def create_app(store: Store, workspace: Path | None = None, workers: int = 2, queue_limit: int = 20) -> FastAPI:
     """The service over ``store``; on start, ``workspace``'s layers become version 1 when the store has none."""
 
@@ -431,7 +442,8 @@ def create_app(store: Store, workspace: Path | None = None, workers: int = 2, qu
     app = FastAPI(title="redline", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
                   description="国土空间管控线审查服务: OGC API - Processes and Features over the bureau's control lines")
     app.state.store = store
-    app.state.pool = JobPool(store, lambda job: resolve_job(store, job), size=workers, queue_limit=queue_limit)
+    app.state.pool = JobPool(store, lambda job: resolve_job(store, job), size=workers, queue_limit=queue_limit,
+                             on_end=lambda job_id: _audit_end(store, job_id))
     app.state.features = FeatureCache(store)
     app.include_router(api)
     app.include_router(pages)

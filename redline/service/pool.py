@@ -49,8 +49,10 @@ class JobPool:
     """``size`` workers running the store's jobs; ``resolve(job)`` (in the server) gives the job's message to a
     worker: the process, inputs with files resolved, and the folder for its results."""
 
-    def __init__(self, store: Store, resolve, size: int = 2, queue_limit: int = 20, timeout: float | None = None):
+    def __init__(self, store: Store, resolve, size: int = 2, queue_limit: int = 20, timeout: float | None = None,
+                 on_end=None):
         self.store, self.resolve, self.size, self.queue_limit = store, resolve, max(1, size), queue_limit
+        self.on_end = on_end or (lambda job_id: None)  # called once a job has ended (the audit trail)
         self.timeout = timeout if timeout is not None else float(os.environ.get("REDLINE_JOB_TIMEOUT", 3600))
         self._lock = threading.Condition()
         self._workers: list[_Worker] = []
@@ -84,8 +86,9 @@ class JobPool:
                 w.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 pass
-            if w.job is not None:
-                self.store.update_job(w.job, only_if=("running",), status="failed", finished_at=utcnow(), message=why)
+            if w.job is not None and self.store.update_job(w.job, only_if=("running",), status="failed",
+                                                           finished_at=utcnow(), message=why):
+                self.on_end(w.job)
         if self._thread is not None:
             self._thread.join(timeout=10)
 
@@ -93,7 +96,7 @@ class JobPool:
         """Wake the dispatcher for a job just stored as ``accepted`` (refused with :class:`QueueFull` when the queue
         already holds ``queue_limit`` others)."""
         if self.store.count_jobs(("accepted",)) > self.queue_limit:
-            self.store.update_job(job_id, status="failed", finished_at=utcnow(), message="the queue was full")
+            self.store.drop_job(job_id)  # refused, not run: no job to show
             raise QueueFull(job_id)
         with self._lock:
             self._lock.notify_all()
@@ -169,11 +172,13 @@ class JobPool:
 
     def _finished(self, worker: _Worker, msg: dict) -> None:
         if msg.get("done"):
-            self.store.update_job(msg["id"], only_if=("running",), status="successful", progress=100,
-                                  message="", result_sha256=msg.get("sha256") or "", finished_at=utcnow())
+            ended = self.store.update_job(msg["id"], only_if=("running",), status="successful", progress=100,
+                                          message="", result_sha256=msg.get("sha256") or "", finished_at=utcnow())
         else:
-            self.store.update_job(msg["id"], only_if=("running",), status="failed", finished_at=utcnow(),
-                                  message=str(msg["failed"])[:2000])
+            ended = self.store.update_job(msg["id"], only_if=("running",), status="failed", finished_at=utcnow(),
+                                          message=str(msg["failed"])[:2000])
+        if ended:
+            self.on_end(msg["id"])
         with self._lock:
             worker.job = None
             self._lock.notify_all()
@@ -183,8 +188,9 @@ class JobPool:
         if job is not None and worker.stopping != "dismissed":
             why = worker.stopping or (f"the worker process was killed (signal {-code})" if code < 0
                                       else f"the worker process ended (exit code {code})")
-            self.store.update_job(job, only_if=("running",), status="failed", finished_at=utcnow(),
-                                  message=f"{why}; run the job again")
+            if self.store.update_job(job, only_if=("running",), status="failed", finished_at=utcnow(),
+                                     message=f"{why}; run the job again"):
+                self.on_end(job)
         worker.ready.set()
         with self._lock:
             if worker in self._workers:
@@ -229,6 +235,7 @@ class JobPool:
                 message = self.resolve(job)
             except Exception as exc:  # an upload removed, a layer gone: the job fails, the pool goes on
                 self.store.update_job(job["id"], status="failed", finished_at=utcnow(), message=str(exc)[:2000])
+                self.on_end(job["id"])
                 return
             Path(message["dir"]).mkdir(parents=True, exist_ok=True)
             with self._lock:

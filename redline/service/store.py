@@ -268,6 +268,11 @@ class Store:
         with self.engine.begin() as c:
             return c.execute(q.values(**values)).rowcount > 0
 
+    def drop_job(self, job_id: str) -> None:
+        """Forget a job that was refused before it was queued."""
+        with self.engine.begin() as c:
+            c.execute(_JOBS.delete().where(_JOBS.c.id == job_id))
+
     def job(self, job_id: str) -> dict | None:
         with self.engine.connect() as c:
             row = c.execute(sa.select(_JOBS).where(_JOBS.c.id == job_id)).mappings().first()
