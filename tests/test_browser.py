@@ -6,7 +6,6 @@ Skipped with a reason on a machine without them; in CI (CI=true) their absence i
 
 from __future__ import annotations
 
-import shutil
 import time
 
 import geopandas as gpd
@@ -17,37 +16,9 @@ import redline
 from redline.io import read_layer
 from redline.maps import build_map, render_html
 
-from conftest import SAMPLE, in_ci
+from conftest import SAMPLE
 
 XSS = "<img src=x onerror=alert(1)>"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-DRIVER = shutil.which("chromedriver")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        selenium_ok = False
-    else:
-        selenium_ok = True
-    if not (CHROMIUM and DRIVER and selenium_ok):
-        reason = "needs chromium, chromedriver and selenium (apt-get install chromium chromium-driver; pip install selenium)"
-        if in_ci():
-            pytest.fail(f"browser tests must run in CI: {reason}")
-        pytest.skip(reason)
-    opts = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--window-size=1400,1000"):
-        opts.add_argument(arg)
-    opts.binary_location = CHROMIUM
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
-    yield driver
-    driver.quit()
 
 
 @pytest.fixture(scope="module")

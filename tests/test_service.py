@@ -521,3 +521,23 @@ def test_redline_serve_and_users_add_from_the_command_line(tmp_path):
         log, _ = server.communicate(timeout=60)
     assert PASSWORD not in log and tok["access_token"] not in log  # secrets never logged
     assert "serving on" in log
+
+
+def test_the_report_downloads_and_what_they_may_do(service):
+    client, _, headers = service
+    up = _upload(client, headers["reviewer"], SAMPLE / "sites.txt")
+    r = client.post("/processes/screen/execution", headers=headers["reviewer"],
+                    json={"inputs": {"projects": {"href": up["href"]}, "category": "energy", "report": True}})
+    assert r.status_code == 200, r.text
+    job = r.headers["location"]
+    names = [f["name"] for f in client.get(f"{job}/files", headers=headers["viewer"]).json()["files"]]
+    assert {"report/report.docx", "report/map.html", "encroachments.txt"} <= set(names)
+    assert [n for n in names if n.startswith("report/projects/")] == [f"report/projects/QJ-2026-0{i}.docx"
+                                                                      for i in (1, 2, 3)]
+    page = client.get(f"{job}/files/report/map.html", headers=headers["viewer"])
+    assert page.status_code == 200 and "connect-src 'none'" in page.headers["content-security-policy"]
+    txt = client.get(f"{job}/files/encroachments.txt", headers=headers["viewer"])
+    assert txt.status_code == 200 and "[地块坐标]" in txt.content.decode("gbk")
+    for bad in ("report/map_files/../1/2/3.png", "report/projects/..%2F..%2Fresult.json", "..%2F..%2Fservice.db",
+                "report%2Fmap_files%2F..%2F0%2F0%2F0.png"):  # encoded: the client does not resolve the dots
+        assert client.get(f"{job}/files/{bad}", headers=headers["viewer"]).status_code == 404, bad

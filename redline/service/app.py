@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import secrets
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -33,8 +34,15 @@ __all__ = ["create_app", "resolve_job", "DOWNLOADS"]
 api = APIRouter()
 viewer, reviewer, admin = require("viewer"), require("reviewer"), require("admin")
 #: the files a job may leave for download (nothing else in its folder is served)
-DOWNLOADS = ("result.json", "screening.gpkg", "screening.xlsx", "indicators.xlsx", "conflicts.gpkg",
-             "conflicts.xlsx")
+DOWNLOADS = ("result.json", "screening.gpkg", "screening.xlsx", "encroachments.txt", "indicators.xlsx",
+             "conflicts.gpkg", "conflicts.xlsx", "report/report.docx", "report/report.html", "report/map.html",
+             "report/results.gpkg", "report/indicators.xlsx")
+_PROJECT_DOCX = re.compile(r"report/projects/[A-Za-z0-9_.-]+\.docx")  # one 用地预审 document per project
+_MAP_TILE = re.compile(r"report/map_files/[A-Za-z0-9_.-]+/\d+/\d+/\d+\.png")  # a large layer's tiles beside the map
+# the report and the map open in the browser; what they may do there is bounded: no fetch or XHR (so no call on
+# the API with the viewer's session), no forms, images and styles from here (tiles) or https basemaps
+_PAGE_CSP = ("default-src 'self' 'unsafe-inline' data: blob:; img-src 'self' data: blob: https:; connect-src 'none'; "
+             "form-action 'none'; frame-ancestors 'self'")
 _SYNC_WAIT_S = float(os.environ.get("REDLINE_SYNC_WAIT", 120))
 
 
@@ -79,8 +87,10 @@ def logout(request: Request, user: User = Depends(viewer)) -> Response:
 
 
 @api.get("/")
-def landing(request: Request, user: User = Depends(viewer)) -> dict:
-    """The OGC API landing page."""
+def landing(request: Request, user: User = Depends(viewer)):
+    """The OGC API landing page (a browser goes to the pages)."""
+    if "text/html" in request.headers.get("accept", ""):
+        return RedirectResponse("/ui/", status_code=303)
     links = [("self", "/", "this document"), ("conformance", "/conformance", "conformance classes"),
              ("http://www.opengis.net/def/rel/ogc/1.0/processes", "/processes", "the processes"),
              ("http://www.opengis.net/def/rel/ogc/1.0/job-list", "/jobs", "the jobs"),
@@ -205,15 +215,54 @@ def results(job_id: str, request: Request, user: User = Depends(viewer)) -> Resp
     return FileResponse(_job_dir(st, job_id) / "result.json", media_type="application/json")
 
 
-@api.get("/jobs/{job_id}/files/{name}")
+def job_files(st, job_id: str) -> list[str]:
+    """The downloads a job left, in :data:`DOWNLOADS` order, then the projects' documents."""
+    folder = _job_dir(st, job_id)
+    found = [n for n in DOWNLOADS if (folder / n).is_file()]
+    projects = folder / "report" / "projects"
+    return found + sorted(f"report/projects/{p.name}" for p in projects.glob("*.docx")) if projects.is_dir() else found
+
+
+@api.get("/jobs/{job_id}/files")
+def files(job_id: str, request: Request, user: User = Depends(viewer)) -> dict:
+    st = _state(request)
+    _job(st, job_id)
+    return {"files": [{"name": n, "href": f"/jobs/{job_id}/files/{n}"} for n in job_files(st, job_id)]}
+
+
+@api.get("/jobs/{job_id}/files/{name:path}")
 def download(job_id: str, name: str, request: Request, user: User = Depends(viewer)) -> Response:
     st = _state(request)
     job = _job(st, job_id)
     path = _job_dir(st, job_id) / name
-    if name not in DOWNLOADS or job["status"] != "successful" or not path.is_file():
+    allowed = (name in DOWNLOADS or any(r.fullmatch(name) for r in (_PROJECT_DOCX, _MAP_TILE))) and \
+        ".." not in Path(name).parts and _job_dir(st, job_id).resolve() in path.resolve().parents
+    if not allowed or job["status"] != "successful" or not path.is_file():
         raise HTTPException(404, f"job {job_id} has no file {name!r}")
-    st.store.audit(user.name, "download", f"{job_id}/{name}")
-    return FileResponse(path, filename=f"{job['project'] or job_id}-{name}")
+    if not name.endswith(".png"):  # a map's tiles are not downloads of their own
+        st.store.audit(user.name, "download", f"{job_id}/{name}")
+    inline = name.endswith((".html", ".json", ".png"))
+    headers = {"Content-Security-Policy": _PAGE_CSP, "X-Content-Type-Options": "nosniff"} if inline else None
+    return FileResponse(path, filename=f"{job['project'] or job_id}-{Path(name).name}", headers=headers,
+                        content_disposition_type="inline" if inline else "attachment")
+
+
+@api.get("/jobs/{job_id}/geojson")
+def job_geojson(job_id: str, request: Request, user: User = Depends(viewer)) -> dict:
+    """A screening's footprints and encroachments in lon/lat, for the result page's map."""
+    import pyogrio
+
+    st = _state(request)
+    job = _job(st, job_id)
+    path = _job_dir(st, job_id) / "screening.gpkg"
+    if job["status"] != "successful" or not path.is_file():
+        raise HTTPException(404, f"job {job_id} has no screening to draw")
+    out = {}
+    for layer in ("projects", "encroachments"):
+        gdf = pyogrio.read_dataframe(path, layer=layer) if layer in pyogrio.list_layers(path)[:, 0] else None
+        out[layer] = json.loads(gdf.to_crs(4326).to_json(drop_id=True)) if gdf is not None and len(gdf) else \
+            {"type": "FeatureCollection", "features": []}
+    return out
 
 
 @api.delete("/jobs/{job_id}")
@@ -318,10 +367,13 @@ def items(kind: str, request: Request, bbox: str | None = None, limit: int = 100
         raise HTTPException(404, f"no layer {kind!r} (GET /collections lists them)")
     limit, offset = max(1, min(limit, 10_000)), max(0, offset)
     page = st.features.items(kind, _bbox(bbox), limit, offset)
-    links = [{"href": str(request.url), "rel": "self", "type": "application/geo+json"}]
+    def here(url) -> str:  # relative: right behind a reverse proxy too
+        return url.path + (f"?{url.query}" if url.query else "")
+
+    links = [{"href": here(request.url), "rel": "self", "type": "application/geo+json"}]
     if offset + page["numberReturned"] < page["numberMatched"]:
         nxt = request.url.include_query_params(offset=offset + limit, limit=limit)
-        links.append({"href": str(nxt), "rel": "next", "type": "application/geo+json"})
+        links.append({"href": here(nxt), "rel": "next", "type": "application/geo+json"})
     return JSONResponse({**page, "links": links}, media_type="application/geo+json")
 
 

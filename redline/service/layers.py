@@ -17,6 +17,7 @@ import shapely
 
 from ..errors import InputError
 from ..io import atomic_output, read_layer, source_files
+from ..jobs.common import json_text
 from ..specs.catalog import load_catalog
 from ..specs.workspace import load_workspace
 from .store import Store
@@ -48,6 +49,8 @@ def add_version(store: Store, kind: str, path: Path, user: str, user_id: int | N
         raise InputError(f"layer kind {kind!r}: expected one of {', '.join(known_kinds())}")
     gdf, report = read_layer(path, geometry="polygon")
     version = store.next_layer_version(kind)
+    previous = {r["kind"]: r for r in store.layers()}.get(kind)
+    change = _change(previous["source"], gdf) if previous is not None else ""
     if store.is_postgis:
         from ..io.postgis import write_postgis
 
@@ -61,11 +64,21 @@ def add_version(store: Store, kind: str, path: Path, user: str, user_id: int | N
             gdf.to_file(tmp, driver="GPKG", layer=kind)
         source = str(target)
     row = {"kind": kind, "source": source, "name": name or Path(path).name, "features": len(gdf),
-           "sha256": _file_sha256(Path(path)), "user_id": user_id}
+           "sha256": _file_sha256(Path(path)), "user_id": user_id, "change": change}
     row["version"] = store.add_layer(row)
     store.audit(user, "layer", f"{kind} v{row['version']}", name=row["name"], sha256=row["sha256"],
                 features=row["features"], repaired=len(report.repaired), notes=report.notes)
     return {**row, "notes": report.notes}
+
+
+def _change(old, new):
+    """The change report of ``redline change`` from the previous version (a source) to the new one (read): the
+    totals, the counts per status and whether the area decreased, as JSON text (not every feature's row)."""
+    from ..analyses.change import change
+
+    old_gdf, _ = read_layer(old, geometry="polygon")
+    report = change(old_gdf, new).to_json()
+    return json_text({k: report[k] for k in ("totals", "counts", "decreased", "notes")})
 
 
 def _ensure_schema(store: Store) -> None:

@@ -7,13 +7,21 @@ Secure behind HTTPS) and hands the page scripts their CSRF token through ``GET /
 
 from __future__ import annotations
 
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
-from jinja2 import Environment, select_autoescape
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from .auth import SESSION_COOKIE, TOKEN_S, User, check_login, issue, require
+from ..analyses.screening import load_rules
+from ..errors import RedlineError
+from ..specs.catalog import load_catalog
+from ..text import labels, t
+from .auth import SESSION_COOKIE, TOKEN_S, User, check_login, hash_password, issue, require
+from .store import ROLES
 
 __all__ = ["pages"]
 
@@ -85,3 +93,193 @@ def login(request: Request, username: str = Form(...), password: str = Form(...)
 def me(user: User = Depends(require("viewer"))) -> dict:
     """The account and, for a browser session, the CSRF token its scripts send back (``X-CSRF-Token``)."""
     return {"name": user.name, "role": user.role, "csrf": user.csrf}
+
+
+# --- the pages behind the login -----------------------------------------------------------------------------------
+
+_PAGES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
+                     autoescape=select_autoescape(default=True, default_for_string=True))
+_STATIC = Path(__file__).resolve().parents[1] / "maps" / "static"  # Leaflet, shipped with the package
+_CHINA = timezone(timedelta(hours=8))
+
+
+def _local(stamp: str | None) -> str:
+    """A stored UTC time as the bureau reads it: Beijing time to the minute (``2026-12-04 09:56``)."""
+    if not stamp:
+        return ""
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).astimezone(_CHINA).strftime(
+        "%Y-%m-%d %H:%M")
+
+
+_PAGES.filters["local"] = _local
+
+
+def _render(request: Request, user: User, name: str, page: str, **values) -> HTMLResponse:
+    lang = _lang(request)
+    keep = "".join(f"&{quote(k)}={quote(v)}" for k, v in request.query_params.multi_items() if k != "lang")
+    return HTMLResponse(_PAGES.get_template(name).render(T=labels("service.page", lang), lang=lang, user=user,
+                                                         page=page, keep=keep, **values))
+
+
+def _kind_labels(lang: str) -> dict[str, str]:
+    """Each layer kind's name in ``lang``, the context roles too."""
+    context = {"boundary": t("service.page.kind_boundary", lang), "units": t("service.page.kind_units", lang),
+               "landuse": t("service.page.kind_landuse", lang)}
+    return {**{k: kind.label(lang) for k, kind in load_catalog().items()}, **context}
+
+
+def _owners(store) -> dict[int, str]:
+    return {u["id"]: u["name"] for u in store.users()}
+
+
+@pages.get("/ui", response_class=HTMLResponse)
+@pages.get("/ui/", response_class=HTMLResponse)
+def home(request: Request, user: User = Depends(require("viewer"))):
+    target = "/ui/new" if user.may("reviewer") else "/ui/jobs"
+    return RedirectResponse(f"{target}?lang={_lang(request)}", status_code=303)
+
+
+@pages.get("/ui/new", response_class=HTMLResponse)
+def new_page(request: Request, user: User = Depends(require("reviewer"))):
+    lang = _lang(request)
+    rules = load_rules()
+    return _render(request, user, "new.html", "new",
+                   categories=[(code, rules.category_label(code, lang)) for code in rules.categories])
+
+
+@pages.get("/ui/jobs", response_class=HTMLResponse)
+def jobs_page(request: Request, project: str | None = None, user: User = Depends(require("viewer"))):
+    store = request.app.state.store
+    return _render(request, user, "jobs.html", "jobs", jobs=store.jobs(project=project, limit=500), project=project,
+                   owners=_owners(store))
+
+
+def _result(store, job: dict) -> dict | None:
+    path = store.files / "jobs" / job["id"] / "result.json"
+    if job["status"] != "successful" or not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pages.get("/ui/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(job_id: str, request: Request, user: User = Depends(require("viewer"))):
+    from .app import job_files
+
+    store = request.app.state.store
+    job = store.job(job_id)
+    if job is None:
+        raise HTTPException(404, f"no job {job_id!r}")
+    lang = _lang(request)
+    catalog = load_catalog()
+    styles = {k: {"label": kind.label(lang), "fill": kind.style.get("fill", "#888"),
+                  "stroke": kind.style.get("stroke", "#444"), "fill_opacity": kind.style.get("fill_opacity", 0.4)}
+              for k, kind in catalog.items() if k in job["layers"]}
+    owner = _owners(store).get(job["user_id"], "")
+    return _render(request, user, "job.html", "jobs", job=job, owner=owner, result=_result(store, job),
+                   kinds=_kind_labels(lang), verdicts=labels("maps.verdict", lang), styles=styles,
+                   files=[(f, _file_label(f, lang)) for f in job_files(request.app.state, job_id)]
+                   if job["status"] == "successful" else [])
+
+
+def _file_label(name: str, lang: str) -> str:
+    """What a download is, in words: ``report/projects/QJ-01.docx`` → 用地预审分析 QJ-01（Word）."""
+    if name.startswith("report/projects/"):
+        return t("service.file.preexam_docx", lang, project=name.rsplit("/", 1)[-1][:-len(".docx")])
+    key = name.rsplit("/", 1)[-1].replace(".", "_")
+    return t(f"service.file.{key}", lang)
+
+
+def _hit_rows(results: list[dict]) -> list[tuple]:
+    """Per project and kind: the overlap and the verdict in each of the results (None where it has none)."""
+    keys: dict = {}
+    for r in results:
+        for p in r.get("projects", []):
+            keys.setdefault((p["id"], None), None)
+            for h in p["hits"]:
+                keys.setdefault((p["id"], h["kind"]), None)
+    rows = []
+    for pid, kind in keys:
+        areas, verdicts = [], []
+        for r in results:
+            p = next((p for p in r.get("projects", []) if p["id"] == pid), None)
+            h = next((h for h in p["hits"] if h["kind"] == kind), None) if p and kind else None
+            areas.append(h["overlap_m2"] if h else (p["footprint_m2"] if p and kind is None else None))
+            verdicts.append((h["severity"] if h else None) if kind else (p["verdict"] if p else None))
+        rows.append((pid, kind, areas, verdicts))
+    return rows
+
+
+@pages.get("/ui/compare", response_class=HTMLResponse)
+def compare_page(request: Request, user: User = Depends(require("viewer"))):
+    store = request.app.state.store
+    ids = request.query_params.getlist("job")
+    if len(ids) != 2:
+        raise HTTPException(400, "choose two screenings to compare")
+    pair = []
+    for job_id in ids:
+        job = store.job(job_id)
+        if job is None or _result(store, job) is None:
+            raise HTTPException(404, f"no finished job {job_id!r}")
+        pair.append((job, _result(store, job)))
+    lang = _lang(request)
+    return _render(request, user, "compare.html", "jobs", pair=pair, rows=_hit_rows([r for _, r in pair]),
+                   kinds=_kind_labels(lang), verdicts=labels("maps.verdict", lang), owners=_owners(store))
+
+
+@pages.get("/ui/layers", response_class=HTMLResponse)
+def layers_page(request: Request, user: User = Depends(require("viewer"))):
+    from .layers import known_kinds
+
+    store = request.app.state.store
+    rows = []
+    for r in store.layers(current=False):
+        change = json.loads(r["change"]) if r.get("change") else {}
+        rows.append({**r, "change_totals": change.get("totals")})
+    return _render(request, user, "layers.html", "layers", layers=rows, known=known_kinds(),
+                   kinds=_kind_labels(_lang(request)), owners=_owners(store))
+
+
+@pages.get("/ui/users", response_class=HTMLResponse)
+def users_page(request: Request, user: User = Depends(require("admin")), error: str | None = None):
+    return _render(request, user, "users.html", "users", users=request.app.state.store.users(), roles=ROLES,
+                   error=error)
+
+
+@pages.post("/ui/users")
+def users_add(request: Request, name: str = Form(...), role: str = Form(...), password: str = Form(...),
+              user: User = Depends(require("admin"))):
+    store = request.app.state.store
+    try:
+        store.add_user(name.strip(), role, hash_password(password))
+    except (RedlineError, ValueError) as exc:
+        return users_page(request, user, error=str(exc))
+    store.audit(user.name, "user add", name, role=role)
+    return RedirectResponse(f"/ui/users?lang={_lang(request)}", status_code=303)
+
+
+@pages.post("/ui/users/{name}/disable")
+def users_disable(name: str, request: Request, user: User = Depends(require("admin"))):
+    store = request.app.state.store
+    if name != user.name:
+        store.update_user(name, disabled=True)
+        store.audit(user.name, "user disable", name)
+    return RedirectResponse(f"/ui/users?lang={_lang(request)}", status_code=303)
+
+
+@pages.post("/ui/logout")
+def ui_logout(request: Request, user: User = Depends(require("viewer"))):
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        request.app.state.store.drop_token(token)
+    response = RedirectResponse(f"/login?lang={_lang(request)}", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@pages.get("/static/{name:path}")
+def static(name: str, user: User = Depends(require("viewer"))):
+    """The page's scripts and styles (Leaflet), from the package: no request leaves the bureau's network for them."""
+    path = (_STATIC / name).resolve()
+    if not path.is_file() or _STATIC.resolve() not in path.parents:
+        raise HTTPException(404, f"no file {name!r}")
+    return FileResponse(path)

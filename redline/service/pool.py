@@ -226,20 +226,25 @@ class JobPool:
                                       message="the worker process ended before the job reached it; run it again")
 
     def _hand(self, worker: _Worker, job: dict) -> None:
+        """Give ``job`` to ``worker``: resolved while still queued, then held by the worker, then marked running,
+        then sent — so a job shown running is always a worker's (if that worker dies, the job ends failed)."""
         with self._lock:
             self._handing = job["id"]
         try:
-            if not self.store.update_job(job["id"], only_if=("accepted",), status="running", started_at=utcnow()):
-                return  # dismissed meanwhile
             try:
                 message = self.resolve(job)
             except Exception as exc:  # an upload removed, a layer gone: the job fails, the pool goes on
-                self.store.update_job(job["id"], status="failed", finished_at=utcnow(), message=str(exc)[:2000])
-                self.on_end(job["id"])
+                if self.store.update_job(job["id"], only_if=("accepted",), status="failed", finished_at=utcnow(),
+                                         message=str(exc)[:2000]):
+                    self.on_end(job["id"])
                 return
             Path(message["dir"]).mkdir(parents=True, exist_ok=True)
             with self._lock:
                 worker.job, worker.started = job["id"], time.monotonic()
+            if not self.store.update_job(job["id"], only_if=("accepted",), status="running", started_at=utcnow()):
+                with self._lock:  # dismissed meanwhile
+                    worker.job = None
+                return
             try:
                 worker.proc.stdin.write(json.dumps({"id": job["id"], **message}, ensure_ascii=False) + "\n")
                 worker.proc.stdin.flush()

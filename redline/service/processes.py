@@ -43,6 +43,9 @@ PROCESSES: dict[str, dict] = {
             "buffers": {"type": "array", "items": {"type": "number", "exclusiveMinimum": 0},
                         "description": "buffer rings in metres (default the rule set's; [] for none)"},
             "id_field": {"type": "string"}, "category_field": {"type": "string"},
+            "report": {"type": "boolean", "default": False,
+                       "description": "also write the 用地预审 analysis: one Word document per project, the report "
+                                      "(Word and HTML) and the map (a few seconds more)"},
             "lang": _LANG,
         },
         "required": ["projects"],
@@ -103,6 +106,8 @@ def check_inputs(process_id: str, inputs: dict) -> dict:
     for name in ("category", "id_field", "category_field"):
         if name in inputs and not isinstance(inputs[name], str):
             problems.append(f"input {name!r}: expected text")
+    if "report" in inputs and not isinstance(inputs["report"], bool):
+        problems.append('input "report": expected true or false')
     if inputs.get("lang", "zh") not in ("zh", "en"):
         problems.append('input "lang": expected "zh" or "en"')
     if problems:
@@ -152,8 +157,26 @@ def _screen(inputs: dict, folder: Path, lang: str, progress) -> dict:
                      category=inputs.get("category"), buffers=buffers, landuse=src.get("landuse"),
                      landuse_field=src.get("landuse_field"), out=folder / "screening.gpkg",
                      table_path=folder / "screening.xlsx", lang=lang,
-                     progress=lambda what, done, total: progress(10 + int(80 * (done or 0) / (total or 1)), what))
+                     progress=lambda what, done, total: progress(10 + int(60 * (done or 0) / (total or 1)), what))
+    _pieces_txt(run.result, folder / "encroachments.txt")
+    if inputs.get("report"):
+        from ..jobs.report import build_outputs
+
+        progress(75, "report")
+        build_outputs(_workspace(src), folder / "report", projects=Path(inputs["projects_path"]), lang=lang,
+                      basemap="none", screening=run.result)
     return run.result.to_json()
+
+
+def _pieces_txt(result, path: Path) -> None:
+    """The encroachments (the pieces of control lines each project takes) as a 国土TXT, for 补划 and the
+    design institute; none when nothing is taken."""
+    from ..io import gtxt
+
+    pieces = result.encroachments
+    if pieces is not None and len(pieces):
+        named = pieces.assign(name=pieces["project_id"].astype(str) + " " + pieces["kind"].astype(str))
+        gtxt.write(named, path)
 
 
 def _workspace(src: dict):
