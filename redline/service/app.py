@@ -170,7 +170,7 @@ async def execute(process_id: str, request: Request, user: User = Depends(review
     if "respond-async" not in request.headers.get("prefer", ""):
         waited = 0.0
         while waited < _SYNC_WAIT_S:
-            job = st.store.job(job_id)
+            job = await asyncio.to_thread(st.store.job, job_id)  # the event loop serves others meanwhile
             if job["status"] in FINISHED:
                 if job["status"] == "successful":
                     return FileResponse(_job_dir(st, job_id) / "result.json", media_type="application/json",
