@@ -264,7 +264,9 @@ def test_a_hostile_file_name_stays_a_name(service):
     up = _upload(client, headers["reviewer"], SAMPLE / "sites.txt", name=name)
     assert up["name"] == "x.txt"
     path = Path(app.state.store.upload(up["id"])["path"])
-    assert path.parent.parent == app.state.store.files / "uploads" and path.name == "upload.txt"
+    assert path.parent.parent == app.state.store.files / "uploads" and path.name == "x.txt"
+    up = _upload(client, headers["reviewer"], SAMPLE / "projects.geojson", name="../项目 红线<b>.DAT")
+    assert Path(app.state.store.upload(up["id"])["path"]).name == "项目_红线_b.geojson"
     up = _upload(client, headers["reviewer"], SAMPLE / "sites.txt", name="<img src=x onerror=alert(1)>.txt")
     r = client.post("/processes/screen/execution", headers=headers["reviewer"],
                     json={"inputs": {"projects": {"href": up["href"]}, "category": "energy"}})
@@ -538,6 +540,32 @@ def test_the_report_downloads_and_what_they_may_do(service):
     assert page.status_code == 200 and "connect-src 'none'" in page.headers["content-security-policy"]
     txt = client.get(f"{job}/files/encroachments.txt", headers=headers["viewer"])
     assert txt.status_code == 200 and "[地块坐标]" in txt.content.decode("gbk")
+    docx = client.get(f"{job}/files/report/projects/QJ-2026-01.docx", headers=headers["viewer"]).content
+    with zipfile.ZipFile(io.BytesIO(docx)) as zf:
+        text = zf.read("word/document.xml").decode("utf-8")
+    result = client.get(f"{job}/files/result.json", headers=headers["viewer"]).content
+    assert "审查记录" in text and job.rsplit("/", 1)[-1] in text and up["sha256"] in text and "reviewer" in text
+    assert hashlib.sha256(result).hexdigest() in text  # the report names the result it was built from
     for bad in ("report/map_files/../1/2/3.png", "report/projects/..%2F..%2Fresult.json", "..%2F..%2Fservice.db",
                 "report%2Fmap_files%2F..%2F0%2F0%2F0.png"):  # encoded: the client does not resolve the dots
         assert client.get(f"{job}/files/{bad}", headers=headers["viewer"]).status_code == 404, bad
+
+
+def test_the_change_between_two_layer_versions_is_what_redline_change_gives(service):
+    client, _, headers = service
+    files = {"file": ("eco_redline_v2.gpkg", (SAMPLE / "eco_redline_v2.gpkg").read_bytes())}
+    new = client.post("/layers/eco_redline", headers=headers["admin"], files=files).json()["version"]
+    r = client.post("/processes/change/execution", headers=headers["reviewer"],
+                    json={"inputs": {"kind": "eco_redline", "from": 1, "to": new}})
+    assert r.status_code == 200, r.text
+    served = r.json()
+    cli = subprocess.run([sys.executable, "-m", "redline", "change", str(SAMPLE / "eco_redline.gpkg"),
+                          str(SAMPLE / "eco_redline_v2.gpkg"), "--json"], capture_output=True, text=True, check=True)
+    expected = json.loads(cli.stdout)["totals"]
+    assert served["from"] == 1 and served["to"] == new
+    assert served["totals"] == pytest.approx(expected, rel=1e-9)
+    job = client.get(r.headers["location"], headers=headers["viewer"]).json()
+    assert job["layers"] == {"eco_redline": [1, new]}
+    bad = client.post("/processes/change/execution", headers=headers["reviewer"],
+                      json={"inputs": {"kind": "eco_redline", "from": new, "to": 1}})
+    assert bad.status_code == 422 and "cannot be compared" in bad.json()["detail"]

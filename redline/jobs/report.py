@@ -65,6 +65,7 @@ def build_outputs(
     indicators: IndicatorReport | None = None,
     screening: ScreeningResult | None = None,
     read_projects: dict | None = None,
+    record: list | None = None,
 ) -> Outputs:
     """Measure, screen, draw and write: ``indicators.xlsx``, ``map.html``, ``maps/*.png``, ``report.html``,
     ``report.docx`` and ``results.gpkg`` (styled for QGIS) into ``out``.
@@ -72,7 +73,8 @@ def build_outputs(
     Results already computed (``indicators``, ``screening``) are used as they are. The files are built in
     a hidden folder and moved into ``out`` together at the end (:func:`redline.io.atomic_folder`): a run
     that fails leaves ``out`` as it was, and ``out`` naming a file fails before any work. ``read_projects``:
-    keywords of :func:`redline.io.read_layer` for the projects (``crs``, ``options``).
+    keywords of :func:`redline.io.read_layer` for the projects (``crs``, ``options``); ``record``: (label, value)
+    rows of the screening's audit record, shown in each project's analysis (the service passes them).
     """
     final = Path(out)
     with atomic_folder(final) as out:  # the staging folder: every file below is written there
@@ -99,6 +101,8 @@ def build_outputs(
         step("static maps")
         provenance = cache.provenance()
         cases = project_cases(run, provenance)
+        for case in cases:
+            case.record = list(record or [])
         data = ReportData(title=run.title, lang=lang, district=run.district, indicators=indicators,
                           screening=screening, overview_png=run.overview, project_pngs=run.pngs,
                           provenance=provenance, notes=run.notes, cases=cases)

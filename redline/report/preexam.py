@@ -49,6 +49,7 @@ class ProjectCase:
     notes: list[str] = field(default_factory=list)
     date: str = ""
     lang: str = "zh"
+    record: list = field(default_factory=list)  # (label, value) rows of the screening's audit record (the service)
 
 
 def landuse_rows(take, pid: str) -> dict:
@@ -204,12 +205,17 @@ def render_project_docx(case: ProjectCase) -> bytes:
 
 
 def _annexes(doc, case: ProjectCase, sec: dict) -> None:
-    """Data sources (each layer with its file date and SHA-256), and the processing notes."""
+    """Data sources (each layer with its file date and SHA-256), the screening's record (who, when, the input's
+    and the result's SHA-256, the layer versions: from the service) and the processing notes."""
     if case.sources:
         head = labels("preexam.sources.head", case.lang)
         doc.table([head["file"], head["date"], head["crs"], head["sha"]],
                   [[s["name"], s["date"], s["crs"], s["sha256"]] for s in case.sources], [False] * 4,
                   caption=t("preexam.sources.caption", case.lang), heading=sec["sources"])
+    if case.record:
+        doc.table(["", ""], [list(r) for r in case.record], [False, False], caption=t("preexam.record.caption",
+                                                                                       case.lang),
+                  heading=sec["record"], header=False)
     if case.notes and case.lang == "en":  # the processing notes are English: in a Chinese document, the JSON has them
         doc.heading(sec["notes"])
         for note in case.notes:

@@ -26,7 +26,7 @@ from .layers import FeatureCache, add_version, import_workspace, job_sources, kn
 from .pages import pages
 from .pool import FINISHED, JobPool, QueueFull
 from .processes import PROCESSES, check_inputs, describe
-from .store import ROLES, Store
+from .store import ROLES, Store, beijing_time
 from .uploads import max_upload_bytes, save_upload
 
 __all__ = ["create_app", "resolve_job", "DOWNLOADS"]
@@ -35,7 +35,7 @@ api = APIRouter()
 viewer, reviewer, admin = require("viewer"), require("reviewer"), require("admin")
 #: the files a job may leave for download (nothing else in its folder is served)
 DOWNLOADS = ("result.json", "screening.gpkg", "screening.xlsx", "encroachments.txt", "indicators.xlsx",
-             "conflicts.gpkg", "conflicts.xlsx", "report/report.docx", "report/report.html", "report/map.html",
+             "conflicts.gpkg", "conflicts.xlsx", "change.gpkg", "change.xlsx", "report/report.docx", "report/report.html", "report/map.html",
              "report/results.gpkg", "report/indicators.xlsx")
 _PROJECT_DOCX = re.compile(r"report/projects/[A-Za-z0-9_.-]+\.docx")  # one 用地预审 document per project
 _MAP_TILE = re.compile(r"report/map_files/[A-Za-z0-9_.-]+/\d+/\d+/\d+\.png")  # a large layer's tiles beside the map
@@ -298,7 +298,7 @@ async def _save(st, file: UploadFile, folder: Path):
             raise HTTPException(413, f"the file is larger than {limit // 1024 ** 2} MB; send the project's layer alone")
         blocks.append(block)
     try:
-        return await asyncio.to_thread(save_upload, blocks, folder, limit)
+        return await asyncio.to_thread(save_upload, blocks, folder, limit, file.filename)
     except RedlineError as exc:
         raise HTTPException(400, f"{file.filename or 'the file'}: {exc}") from None
 
@@ -449,6 +449,23 @@ def audit_export(request: Request, user: User = Depends(admin)) -> Response:
                              headers={"Content-Disposition": 'attachment; filename="redline-audit.jsonl"'})
 
 
+def _versions(store: Store, inputs: dict) -> dict:
+    """The two versions of a layer a change job compares, as sources (refused when the layer has no such ones)."""
+    kind = inputs["kind"]
+    rows = {r["version"]: r for r in store.layers(current=False) if r["kind"] == kind}
+    if not rows:
+        raise FileNotFoundError(f"the bureau has no layer {kind!r} (GET /collections lists them)")
+    to = inputs.get("to", max(rows))
+    old = inputs.get("from", to - 1)
+    missing = [v for v in (old, to) if v not in rows]
+    if missing or old >= to:
+        have = ", ".join(map(str, sorted(rows)))
+        raise FileNotFoundError(f"{kind}: versions {old} and {to} cannot be compared (it has {have}; 'from' must be "
+                                f"older than 'to')")
+    return {"old_source": rows[old]["source"], "new_source": rows[to]["source"], "from_version": old,
+            "to_version": to}
+
+
 def resolve_job(store: Store, job: dict) -> dict:
     """What a worker gets for a stored job: the process, the inputs with the upload's path and the current layers'
     sources, and the job's folder. The layer versions it reads are recorded on the job (the audit trail)."""
@@ -459,9 +476,15 @@ def resolve_job(store: Store, job: dict) -> dict:
             raise FileNotFoundError(f"the upload {inputs['projects']['href']} is gone; upload the file again")
         inputs["projects_path"] = upload["path"]
     sources, versions = job_sources(store)
-    if not sources["layers"]:
+    if job["process"] == "change":
+        inputs.update(_versions(store, inputs))
+        versions = {inputs["kind"]: [inputs["from_version"], inputs["to_version"]]}
+    elif not sources["layers"]:
         raise FileNotFoundError("the bureau has no control-line layers yet: an admin adds them (POST /layers/KIND)")
     inputs["sources"] = sources
+    owner = store.user(user_id=job["user_id"])
+    inputs["record"] = {"job": job["id"], "user": owner["name"] if owner else "", "layers": versions,
+                        "time": beijing_time(job["created_at"]) + " (UTC+8)", "input_sha256": job["input_sha256"]}
     store.update_job(job["id"], layers=json.dumps(versions))
     return {"process": job["process"], "inputs": inputs, "dir": str(store.files / "jobs" / job["id"])}
 

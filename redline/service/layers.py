@@ -3,7 +3,7 @@
 Besides the catalog's kinds (``eco_redline``, ``basic_farmland`` …) three roles hold a district's context:
 ``boundary`` (the district), ``units`` (townships, their name field ``by``) and ``landuse`` (三调). Each new
 version is read and checked like any input (:func:`redline.io.read_layer`: CRS, repairs reported), then kept as
-``layers/KIND/vN.gpkg`` (SQLite store) or the PostGIS table ``redline_layers.KIND_vN`` (PostGIS store).
+``layers/KIND/KIND_vN.gpkg`` (SQLite store) or the PostGIS table ``redline_layers.KIND_vN`` (PostGIS store).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def add_version(store: Store, kind: str, path: Path, user: str, user_id: int | N
         _ensure_schema(store)
         write_postgis(gdf, source)
     else:
-        target = store.files / "layers" / kind / f"v{version}.gpkg"
+        target = store.files / "layers" / kind / f"{kind}_v{version}.gpkg"  # the name reports cite
         target.parent.mkdir(parents=True, exist_ok=True)
         with atomic_output(target) as tmp:
             gdf.to_file(tmp, driver="GPKG", layer=kind)

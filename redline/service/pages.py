@@ -8,7 +8,6 @@ Secure behind HTTPS) and hands the page scripts their CSRF token through ``GET /
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import quote
 
@@ -21,7 +20,7 @@ from ..errors import RedlineError
 from ..specs.catalog import load_catalog
 from ..text import labels, t
 from .auth import SESSION_COOKIE, TOKEN_S, User, check_login, hash_password, issue, require
-from .store import ROLES
+from .store import ROLES, beijing_time
 
 __all__ = ["pages"]
 
@@ -100,18 +99,7 @@ def me(user: User = Depends(require("viewer"))) -> dict:
 _PAGES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                      autoescape=select_autoescape(default=True, default_for_string=True))
 _STATIC = Path(__file__).resolve().parents[1] / "maps" / "static"  # Leaflet, shipped with the package
-_CHINA = timezone(timedelta(hours=8))
-
-
-def _local(stamp: str | None) -> str:
-    """A stored UTC time as the bureau reads it: Beijing time to the minute (``2026-12-04 09:56``)."""
-    if not stamp:
-        return ""
-    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).astimezone(_CHINA).strftime(
-        "%Y-%m-%d %H:%M")
-
-
-_PAGES.filters["local"] = _local
+_PAGES.filters["local"] = beijing_time
 
 
 def _render(request: Request, user: User, name: str, page: str, **values) -> HTMLResponse:

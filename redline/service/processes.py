@@ -7,7 +7,8 @@ in place of ``--layer`` options, so ``GET /jobs/ID/results`` is the JSON of the 
   lines and the 三调 land use: verdicts, encroachments, rings, 占用地类 (``redline screen``), with the GeoPackage
   and the table to download;
 - ``indicators``: the district's scorecard and shares (``redline indicators``);
-- ``conflicts``: where the control lines contradict each other (``redline conflicts``).
+- ``conflicts``: where the control lines contradict each other (``redline conflicts``);
+- ``change``: what changed between two versions of a layer (``redline change``).
 
 :func:`run` is what a worker calls; the server resolves uploads and layers into ``inputs`` beforehand
 (:func:`redline.service.app.resolve_job`), so a worker never touches the database.
@@ -56,6 +57,18 @@ PROCESSES: dict[str, dict] = {
                        "them (redline indicators).",
         "inputs": {"lang": _LANG},
         "required": [],
+    },
+    "change": {
+        "title": {"zh": "红线版本变化", "en": "Layer version change"},
+        "description": "What changed between two versions of one of the bureau's layers: area added, removed and "
+                       "net, per township when the bureau has them, each feature's status (redline change).",
+        "inputs": {"kind": {"type": "string", "description": "the layer kind, e.g. eco_redline"},
+                   "from": {"type": "integer", "minimum": 1, "description": "the older version (default: the one "
+                                                                               "before 'to')"},
+                   "to": {"type": "integer", "minimum": 1, "description": "the newer version (default: the "
+                                                                             "current one)"},
+                   "lang": _LANG},
+        "required": ["kind"],
     },
     "conflicts": {
         "title": {"zh": "三条控制线冲突检查", "en": "Control-line conflicts"},
@@ -106,6 +119,12 @@ def check_inputs(process_id: str, inputs: dict) -> dict:
     for name in ("category", "id_field", "category_field"):
         if name in inputs and not isinstance(inputs[name], str):
             problems.append(f"input {name!r}: expected text")
+    for name in ("from", "to"):
+        if name in inputs and not (isinstance(inputs[name], int) and not isinstance(inputs[name], bool)
+                                   and inputs[name] >= 1):
+            problems.append(f"input {name!r}: expected a version number (1, 2, …)")
+    if "kind" in inputs and not isinstance(inputs["kind"], str):
+        problems.append('input "kind": expected a layer kind, e.g. eco_redline')
     if "report" in inputs and not isinstance(inputs["report"], bool):
         problems.append('input "report": expected true or false')
     if inputs.get("lang", "zh") not in ("zh", "en"):
@@ -117,7 +136,7 @@ def check_inputs(process_id: str, inputs: dict) -> dict:
 
 def warm_up() -> None:
     """Import what the jobs use, once per worker (a job then starts without the second of imports)."""
-    for name in ("screen", "indicators", "conflicts"):
+    for name in ("screen", "indicators", "conflicts", "change"):
         importlib.import_module(f"redline.jobs.{name}")
 
 
@@ -130,24 +149,32 @@ def _write(path: Path, text: str) -> str:
 
 
 def run(process_id: str, inputs: dict, folder: str, progress) -> str:
-    """Run a process in ``folder`` (``inputs`` resolved by the server: ``projects_path``, ``sources``); write
-    ``result.json`` and the downloads there; return the result's SHA-256."""
+    """Run a process in ``folder`` (``inputs`` resolved by the server: ``projects_path``, ``sources``, ``record``);
+    write ``result.json`` and the downloads there; return the result's SHA-256. A screening's 用地预审 analysis
+    (``report``) is written after the result, so that it names the result's SHA-256 in its record."""
     folder = Path(folder)
     lang = inputs.get("lang", "zh")
     progress(5, "reading")
     if process_id == "screen":
-        data = _screen(inputs, folder, lang, progress)
+        result = _screen(inputs, folder, lang, progress)
+        data = result.to_json()
     elif process_id == "indicators":
         data = _indicators(inputs, folder, lang)
     elif process_id == "conflicts":
         data = _conflicts(inputs, folder, lang)
+    elif process_id == "change":
+        data = _change(inputs, folder, lang)
     else:
         raise InputError(f"no process {process_id!r}")
-    progress(95, "writing")
-    return _write(folder / "result.json", json_text(data))
+    progress(70 if inputs.get("report") else 95, "writing")
+    digest = _write(folder / "result.json", json_text(data))
+    if process_id == "screen" and inputs.get("report"):
+        progress(75, "report")
+        _report(inputs, folder, lang, result, digest)
+    return digest
 
 
-def _screen(inputs: dict, folder: Path, lang: str, progress) -> dict:
+def _screen(inputs: dict, folder: Path, lang: str, progress):
     from ..jobs.screen import screen_job
 
     src = inputs["sources"]
@@ -157,15 +184,23 @@ def _screen(inputs: dict, folder: Path, lang: str, progress) -> dict:
                      category=inputs.get("category"), buffers=buffers, landuse=src.get("landuse"),
                      landuse_field=src.get("landuse_field"), out=folder / "screening.gpkg",
                      table_path=folder / "screening.xlsx", lang=lang,
-                     progress=lambda what, done, total: progress(10 + int(60 * (done or 0) / (total or 1)), what))
+                     progress=lambda what, done, total: progress(10 + int(55 * (done or 0) / (total or 1)), what))
     _pieces_txt(run.result, folder / "encroachments.txt")
-    if inputs.get("report"):
-        from ..jobs.report import build_outputs
+    return run.result
 
-        progress(75, "report")
-        build_outputs(_workspace(src), folder / "report", projects=Path(inputs["projects_path"]), lang=lang,
-                      basemap="none", screening=run.result)
-    return run.result.to_json()
+
+def _report(inputs: dict, folder: Path, lang: str, result, digest: str) -> None:
+    """The 用地预审 analysis of each project, the report and the map, with the screening's record in each."""
+    from ..jobs.report import build_outputs
+    from ..text import t
+
+    rec = inputs.get("record") or {}
+    versions = "，".join(f"{k} v{v}" for k, v in sorted((rec.get("layers") or {}).items()))
+    rows = [(t(f"preexam.record.{key}", lang), str(value)) for key, value in (
+        ("job", rec.get("job", "")), ("user", rec.get("user", "")), ("time", rec.get("time", "")),
+        ("input", rec.get("input_sha256", "")), ("layers", versions), ("result", digest))]
+    build_outputs(_workspace(inputs["sources"]), folder / "report", projects=Path(inputs["projects_path"]),
+                  lang=lang, basemap="none", screening=result, record=rows)
 
 
 def _pieces_txt(result, path: Path) -> None:
@@ -194,6 +229,16 @@ def _indicators(inputs: dict, folder: Path, lang: str) -> dict:
     report = run_indicators(_workspace(inputs["sources"]), lang=lang)
     write_indicator_tables(report, lang, [folder / "indicators.xlsx"])
     return report.to_json()
+
+
+def _change(inputs: dict, folder: Path, lang: str) -> dict:
+    from ..jobs.change import change_job
+
+    src = inputs["sources"]
+    run = change_job(inputs["old_source"], inputs["new_source"], units=src.get("units"), by=src.get("by"),
+                     out=folder / "change.gpkg", table_path=folder / "change.xlsx", lang=lang)
+    return {**run.result.to_json(), "kind": inputs["kind"], "from": inputs["from_version"],
+            "to": inputs["to_version"]}
 
 
 def _conflicts(inputs: dict, folder: Path, lang: str) -> dict:

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from ..errors import InputError, redact
 
-__all__ = ["Store", "ROLES", "default_store_url", "utcnow"]
+__all__ = ["Store", "ROLES", "default_store_url", "utcnow", "beijing_time"]
 
 #: The roles, least first: each may do what the ones before it may.
 ROLES = ("viewer", "reviewer", "admin")
@@ -116,6 +116,14 @@ _AUDIT = sa.Table(
 def utcnow() -> str:
     """Now, in UTC, as ISO 8601 to the second (``2026-12-04T01:02:03Z``): sortable as text in both databases."""
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def beijing_time(stamp: str | None) -> str:
+    """A stored UTC time as the bureau reads it: Beijing time to the minute (``2026-12-04 09:56``)."""
+    if not stamp:
+        return ""
+    when = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    return when.astimezone(timezone(timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
 
 
 def _later(seconds: float) -> str:

@@ -3,8 +3,8 @@
 A 国土TXT, DXF, KML, KMZ, zipped shapefile, GeoJSON or GeoPackage is accepted; anything else is refused with what
 was found. A zip is refused when it holds more than ``_ZIP_MEMBERS`` entries, would unpack to more than
 ``_ZIP_TOTAL`` bytes or a member is compressed more than ``_ZIP_RATIO`` times (a zip bomb), or names a path outside
-itself (``..``, an absolute path, a drive) or a link. The file is stored as ``uploads/ID/upload.EXT`` — the name it
-came with is kept in the store for display only, so no name reaches the file system.
+itself (``..``, an absolute path, a drive) or a link. The file is stored as ``uploads/ID/NAME.EXT``: the base of
+the name it came with, cleaned to letters, digits and ``-_`` (:func:`safe_name`), and the suffix of the format found.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from ..errors import InputError
 from ..io import atomic_output
 
-__all__ = ["sniff_bytes", "check_zip", "save_upload", "MAX_UPLOAD_ENV", "max_upload_bytes", "FORMAT_SUFFIX"]
+__all__ = ["sniff_bytes", "check_zip", "save_upload", "safe_name", "MAX_UPLOAD_ENV", "max_upload_bytes", "FORMAT_SUFFIX"]
 
 MAX_UPLOAD_ENV = "REDLINE_MAX_UPLOAD"
 _DEFAULT_MAX = 200 * 1024 * 1024  # a county's 三调 land use as a GeoPackage is ~100 MB
@@ -117,8 +117,19 @@ def check_zip(whole) -> str:
                      "files")
 
 
-def save_upload(chunks, folder: Path, limit: int) -> tuple[str, Path, str, int, str]:
-    """Check the uploaded byte ``chunks`` (size, format, zip safety) and keep them under a new id in ``folder``.
+def safe_name(name: str | None, fmt: str) -> str:
+    """The name an upload is kept under: the base of the name it came with, letters (Chinese too), digits and
+    ``-_.`` only, and the suffix of its format (``../../x.TXT`` → ``x.txt``; ``<b>.dat`` of a GeoJSON →
+    ``_b_.geojson``)."""
+    base = Path((name or "").replace("\\", "/")).name
+    stem = base.rsplit(".", 1)[0] if "." in base else base
+    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in stem).strip("._")[:100] or "upload"
+    return stem + FORMAT_SUFFIX[fmt]
+
+
+def save_upload(chunks, folder: Path, limit: int, name: str | None = None) -> tuple[str, Path, str, int, str]:
+    """Check the uploaded byte ``chunks`` (size, format, zip safety) and keep them under a new id in ``folder``,
+    named after ``name`` (:func:`safe_name`: the reports cite it).
 
     Returns (id, path, format, bytes, SHA-256); nothing is written when the upload is refused."""
     data = b"".join(chunks)
@@ -129,7 +140,7 @@ def save_upload(chunks, folder: Path, limit: int) -> tuple[str, Path, str, int, 
         raise InputError("the file is empty; choose the file again")
     fmt = sniff_bytes(data[:65536], io.BytesIO(data))
     upload_id = secrets.token_hex(12)
-    path = folder / upload_id / f"upload{FORMAT_SUFFIX[fmt]}"
+    path = folder / upload_id / safe_name(name, fmt)
     with atomic_output(path) as tmp:
         tmp.write_bytes(data)
     return upload_id, path, fmt, len(data), hashlib.sha256(data).hexdigest()
