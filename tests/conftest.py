@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -88,3 +93,42 @@ def browser():
     driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
     yield driver
     driver.quit()
+
+
+SERVICE_PASSWORD = "correct horse battery"  # the accounts of the served county (and of tests/test_service.py)
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served_county(tmp_path_factory):
+    """A real ``redline serve`` on the sample county (its own SQLite store) with the accounts zhang (admin) and wang
+    (reviewer), password :data:`SERVICE_PASSWORD`; yields its base URL."""
+    import httpx
+
+    tmp = tmp_path_factory.mktemp("served")
+    env = {**os.environ, "REDLINE_STORE": f"sqlite:///{tmp / 'bureau.db'}"}
+    for name, role in (("zhang", "admin"), ("wang", "reviewer")):
+        subprocess.run([sys.executable, "-m", "redline", "users", "add", name, "--role", role, "--password-stdin"],
+                       input=SERVICE_PASSWORD + "\n", text=True, env=env, check=True, capture_output=True)
+    port = _port()
+    log = open(tmp / "serve.log", "w", encoding="utf-8")  # a file, not a pipe nobody reads (it would fill)
+    proc = subprocess.Popen([sys.executable, "-m", "redline", "serve", "--port", str(port), "--workers", "1"],
+                            env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    yield base
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=60)
+    log.close()
+
+

@@ -6,10 +6,6 @@ from __future__ import annotations
 
 import io
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 import zipfile
 from pathlib import Path
@@ -20,37 +16,6 @@ import pytest
 from test_service import PASSWORD, SAMPLE
 
 pytest.importorskip("fastapi")
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """A real ``redline serve`` on the sample county with an admin and a reviewer; yields its base URL."""
-    import httpx
-
-    tmp = tmp_path_factory.mktemp("served")
-    env = {**os.environ, "REDLINE_STORE": f"sqlite:///{tmp / 'bureau.db'}"}
-    for name, role in (("zhang", "admin"), ("wang", "reviewer")):
-        subprocess.run([sys.executable, "-m", "redline", "users", "add", name, "--role", role, "--password-stdin"],
-                       input=PASSWORD + "\n", text=True, env=env, check=True, capture_output=True)
-    port = _port()
-    proc = subprocess.Popen([sys.executable, "-m", "redline", "serve", "--port", str(port), "--workers", "1"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    yield base
-    proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=60)
 
 
 def _shot(driver, name: str) -> None:
@@ -91,7 +56,8 @@ def _wait_for(driver, what, seconds: float = 120):
     raise AssertionError(f"waited {seconds} s at {driver.current_url}")
 
 
-def test_a_planner_screens_the_sample_txt_in_the_browser(browser, server, tmp_path):
+def test_a_planner_screens_the_sample_txt_in_the_browser(browser, served_county, tmp_path):
+    server = served_county
     import httpx
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
@@ -126,7 +92,8 @@ def test_a_planner_screens_the_sample_txt_in_the_browser(browser, server, tmp_pa
     _shot(browser, "history-en")
 
 
-def test_hostile_names_are_shown_as_text(browser, server, tmp_path):
+def test_hostile_names_are_shown_as_text(browser, served_county, tmp_path):
+    server = served_county
     import geopandas as gpd
     from selenium.webdriver.common.by import By
 
@@ -149,7 +116,8 @@ def test_hostile_names_are_shown_as_text(browser, server, tmp_path):
     assert not browser.find_elements(By.CSS_SELECTOR, "main img[src=x]")
 
 
-def test_admin_pages_add_a_user_and_show_layer_versions(browser, server):
+def test_admin_pages_add_a_user_and_show_layer_versions(browser, served_county):
+    server = served_county
     from selenium.webdriver.common.by import By
 
     _login(browser, server, "zhang")

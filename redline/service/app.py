@@ -54,6 +54,12 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def _base(request: Request) -> str:
+    """This service's address as the client reached it (behind a reverse proxy: its Host and X-Forwarded-Proto),
+    for the absolute links OGC clients such as QGIS follow."""
+    return str(request.base_url).rstrip("/")
+
+
 def _problem(status: int, title: str, detail: str, **headers) -> JSONResponse:
     """An OGC / RFC 7807 exception body."""
     return JSONResponse({"type": f"about:blank#{status}", "title": title, "status": status, "detail": detail},
@@ -95,8 +101,9 @@ def landing(request: Request, user: User = Depends(viewer)):
              ("http://www.opengis.net/def/rel/ogc/1.0/processes", "/processes", "the processes"),
              ("http://www.opengis.net/def/rel/ogc/1.0/job-list", "/jobs", "the jobs"),
              ("data", "/collections", "the bureau's layers"), ("service-desc", "/api", "the OpenAPI description")]
+    base = _base(request)
     return {"title": "redline", "description": "国土空间管控线审查 — territorial-spatial constraint screening",
-            "links": [{"rel": r, "href": h, "title": t, "type": "application/json"} for r, h, t in links]}
+            "links": [{"rel": r, "href": base + h, "title": t, "type": "application/json"} for r, h, t in links]}
 
 
 @api.get("/api")
@@ -324,18 +331,24 @@ def upload_info(upload_id: str, request: Request, user: User = Depends(viewer)) 
     return {k: row[k] for k in ("id", "name", "format", "bytes", "sha256", "created_at")}
 
 
-def _collection(row: dict) -> dict:
+def _collection(row: dict, base: str) -> dict:
     kind = row["kind"]
-    return {"id": kind, "title": kind, "description": f"{row['name']} (version {row['version']}, {row['features']} "
-                                                        f"features)",
-            "itemType": "feature", "crs": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"],
-            "links": [{"href": f"/collections/{kind}/items", "rel": "items", "type": "application/geo+json"}]}
+    out = {"id": kind, "title": kind, "description": f"{row['name']} (version {row['version']}, {row['features']} "
+                                                       f"features)",
+           "itemType": "feature", "crs": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"],
+           "links": [{"href": f"{base}/collections/{kind}/items", "rel": "items", "type": "application/geo+json"},
+                     {"href": f"{base}/collections/{kind}", "rel": "self", "type": "application/json"}]}
+    if row.get("bbox"):
+        out["extent"] = {"spatial": {"bbox": [[float(v) for v in row["bbox"].split(",")]],
+                                     "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}}
+    return out
 
 
 @api.get("/collections")
 def collections(request: Request, user: User = Depends(viewer)) -> dict:
-    return {"collections": [_collection(r) for r in _state(request).store.layers()],
-            "links": [{"href": "/collections", "rel": "self", "type": "application/json"}]}
+    base = _base(request)
+    return {"collections": [_collection(r, base) for r in _state(request).store.layers()],
+            "links": [{"href": f"{base}/collections", "rel": "self", "type": "application/json"}]}
 
 
 @api.get("/collections/{kind}")
@@ -343,7 +356,7 @@ def collection(kind: str, request: Request, user: User = Depends(viewer)) -> dic
     row = {r["kind"]: r for r in _state(request).store.layers()}.get(kind)
     if row is None:
         raise HTTPException(404, f"no layer {kind!r} (GET /collections lists them)")
-    return _collection(row)
+    return _collection(row, _base(request))
 
 
 def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
@@ -367,8 +380,8 @@ def items(kind: str, request: Request, bbox: str | None = None, limit: int = 100
         raise HTTPException(404, f"no layer {kind!r} (GET /collections lists them)")
     limit, offset = max(1, min(limit, 10_000)), max(0, offset)
     page = st.features.items(kind, _bbox(bbox), limit, offset)
-    def here(url) -> str:  # relative: right behind a reverse proxy too
-        return url.path + (f"?{url.query}" if url.query else "")
+    def here(url) -> str:  # absolute, as the client reached the service
+        return _base(request) + url.path + (f"?{url.query}" if url.query else "")
 
     links = [{"href": here(request.url), "rel": "self", "type": "application/geo+json"}]
     if offset + page["numberReturned"] < page["numberMatched"]:

@@ -64,7 +64,8 @@ def add_version(store: Store, kind: str, path: Path, user: str, user_id: int | N
             gdf.to_file(tmp, driver="GPKG", layer=kind)
         source = str(target)
     row = {"kind": kind, "source": source, "name": name or Path(path).name, "features": len(gdf),
-           "sha256": _file_sha256(Path(path)), "user_id": user_id, "change": change}
+           "sha256": _file_sha256(Path(path)), "user_id": user_id, "change": change,
+           "bbox": ",".join(f"{v:.6f}" for v in gdf.to_crs(4326).total_bounds) if len(gdf) else ""}
     row["version"] = store.add_layer(row)
     store.audit(user, "layer", f"{kind} v{row['version']}", name=row["name"], sha256=row["sha256"],
                 features=row["features"], repaired=len(report.repaired), notes=report.notes)

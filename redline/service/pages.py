@@ -249,7 +249,10 @@ def users_add(request: Request, name: str = Form(...), role: str = Form(...), pa
 def users_disable(name: str, request: Request, user: User = Depends(require("admin"))):
     store = request.app.state.store
     if name != user.name:
-        store.update_user(name, disabled=True)
+        try:
+            store.update_user(name, disabled=True)
+        except RedlineError as exc:
+            raise HTTPException(404, str(exc)) from None
         store.audit(user.name, "user disable", name)
     return RedirectResponse(f"/ui/users?lang={_lang(request)}", status_code=303)
 

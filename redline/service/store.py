@@ -93,6 +93,7 @@ _LAYERS = sa.Table(
     sa.Column("user_id", sa.Integer),
     sa.Column("created_at", sa.String(32), nullable=False),
     sa.Column("change", sa.Text, nullable=False, default=""),  # the change report against the previous version
+    sa.Column("bbox", sa.Text, nullable=False, default=""),  # "west,south,east,north" in lon/lat
     sa.UniqueConstraint("kind", "version"),
 )
 _SETTINGS = sa.Table(
