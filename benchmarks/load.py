@@ -7,7 +7,8 @@ Starts ``redline serve`` on the sample county (a fresh SQLite store unless ``--s
 (a person reading), doing one of: a single-project screening, synchronous (40 %); its result page and results
 (30 %); the map's data — the control lines in a box around a project (30 %). Prints per kind of request the count,
 median, p95 and worst latency, the answers by status code, and whether every job submitted ended ``successful``
-(none lost, none hung). Exits 1 on a 5xx or a job not accounted for.
+(none lost, none hung), and that the audit trail's chain is intact. Exits 1 on a 5xx, a job not accounted for or
+a broken trail.
 """
 
 from __future__ import annotations
@@ -52,8 +53,9 @@ def _one_project(folder: Path) -> Path:
 def start(store: str, workers: int) -> tuple[subprocess.Popen, str]:
     """``redline serve`` with an account ``load`` (reviewer); returns the process and its base URL."""
     env = {**os.environ, "REDLINE_STORE": store}
-    subprocess.run([sys.executable, "-m", "redline", "users", "add", "load", "--role", "reviewer", "--password-stdin"],
-                   input=PASSWORD + "\n", text=True, env=env, capture_output=True)
+    for name, role in (("load", "reviewer"), ("auditor", "admin")):
+        subprocess.run([sys.executable, "-m", "redline", "users", "add", name, "--role", role, "--password-stdin"],
+                       input=PASSWORD + "\n", text=True, env=env, capture_output=True)
     port = _port()
     proc = subprocess.Popen([sys.executable, "-m", "redline", "serve", "--port", str(port), "--workers", str(workers),
                              "--queue", "200"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -137,12 +139,16 @@ async def run(base: str, users: int, seconds: float) -> Load:
     return load
 
 
-def accounted(base: str, jobs: list[str]) -> Counter:
-    """The final status of every job submitted (asked after the load)."""
+def accounted(base: str, jobs: list[str]) -> tuple[Counter, bool]:
+    """The final status of every job submitted, and whether the audit trail's chain is intact (asked after the
+    load: its entries were appended from many requests and jobs at once)."""
     c = httpx.Client(base_url=base, timeout=60)
     r = c.post("/auth/token", data={"username": "load", "password": PASSWORD})
     h = {"Authorization": f"Bearer {r.json()['access_token']}"}
-    return Counter(c.get(f"/jobs/{j}", headers=h).json().get("status", "missing") for j in jobs)
+    final = Counter(c.get(f"/jobs/{j}", headers=h).json().get("status", "missing") for j in jobs)
+    r = c.post("/auth/token", data={"username": "auditor", "password": PASSWORD})
+    trail = c.get("/audit", headers={"Authorization": f"Bearer {r.json()['access_token']}"}).json()
+    return final, bool(trail["intact"])
 
 
 def main() -> None:
@@ -157,7 +163,7 @@ def main() -> None:
         proc, base = start(args.store or f"sqlite:///{Path(tmp) / 'load.db'}", args.workers)
         try:
             load = asyncio.run(run(base, args.users, args.seconds))
-            final = accounted(base, load.jobs)
+            final, intact = accounted(base, load.jobs)
         finally:
             proc.send_signal(signal.SIGINT)
             proc.wait(timeout=60)
@@ -167,7 +173,7 @@ def main() -> None:
     lost = len(load.jobs) - final.get("successful", 0)
     out = {"users": args.users, "seconds": args.seconds, "workers": args.workers, "requests": rows,
            "status": {str(k): v for k, v in load.status.items()}, "jobs": dict(final), "server_errors": server_errors,
-           "jobs_not_successful": lost}
+           "jobs_not_successful": lost, "audit_intact": intact}
     if args.json:
         print(json.dumps(out, indent=2))
     else:
@@ -175,8 +181,8 @@ def main() -> None:
         print(f"{'request':32} {'count':>6} {'median':>8} {'p95':>8} {'max':>8}")
         for r in rows:
             print(f"{r['request']:32} {r['count']:6} {r['median_s']:7.2f}s {r['p95_s']:7.2f}s {r['max_s']:7.2f}s")
-        print("status codes:", dict(load.status), "| jobs:", dict(final))
-    sys.exit(1 if server_errors or lost else 0)
+        print("status codes:", dict(load.status), "| jobs:", dict(final), "| audit trail intact:", intact)
+    sys.exit(1 if server_errors or lost or not intact else 0)
 
 
 if __name__ == "__main__":

@@ -53,4 +53,5 @@ def test_the_load_test_of_the_service_loses_nothing():
     kinds = {r["request"] for r in out["requests"]}
     assert {"screening (sync, 1 project)", "map data (a layer in a box)"} <= kinds
     assert out["server_errors"] == 0 and out["jobs_not_successful"] == 0 and out["jobs"].get("successful", 0) > 0
+    assert out["audit_intact"]  # entries appended from many requests and jobs at once still chain
     print(json.dumps(out["requests"], indent=1))  # the latencies, in the log

@@ -614,3 +614,13 @@ def test_the_change_between_two_layer_versions_is_what_redline_change_gives(serv
     bad = client.post("/processes/change/execution", headers=headers["reviewer"],
                       json={"inputs": {"kind": "eco_redline", "from": new, "to": 1}})
     assert bad.status_code == 422 and "cannot be compared" in bad.json()["detail"]
+
+
+@pytest.mark.parametrize("kind", STORES)
+def test_audit_entries_appended_at_once_still_chain(kind, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = _store(kind, tmp_path)
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: store.audit(f"u{i % 8}", "test", str(i)), range(400)))
+    assert len(store.audit_log()) == 400 and store.verify_audit() is None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -168,6 +169,7 @@ class Store:
         self.url = url or default_store_url()
         self.engine, folder = _engine(self.url)
         self.files = Path(files) if files is not None else folder
+        self._audit_lock = threading.Lock()
         self.files.mkdir(parents=True, exist_ok=True)
         try:
             _META.create_all(self.engine)
@@ -341,8 +343,12 @@ class Store:
 
     # --- the audit trail --------------------------------------------------------------------------------------
     def audit(self, user: str, action: str, target: str = "", **detail) -> None:
-        """Append an entry; its digest covers the entry and the one before it."""
-        with self.engine.begin() as c:
+        """Append an entry; its digest covers the entry and the one before it. Appends are serialised (a lock in
+        this process; on PostgreSQL also a transaction-level advisory lock), or two at once would both chain to
+        the same entry and the trail would read as broken."""
+        with self._audit_lock, self.engine.begin() as c:
+            if self.is_postgis:
+                c.execute(sa.text("SELECT pg_advisory_xact_lock(73530001)"))
             prev = c.execute(sa.select(_AUDIT.c.digest).order_by(_AUDIT.c.seq.desc()).limit(1)).scalar()
             row = {"at": utcnow(), "user": user, "action": action, "target": str(target)[:255],
                    "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str),
