@@ -624,3 +624,31 @@ def test_audit_entries_appended_at_once_still_chain(kind, tmp_path):
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda i: store.audit(f"u{i % 8}", "test", str(i)), range(400)))
     assert len(store.audit_log()) == 400 and store.verify_audit() is None
+
+
+def test_compare_marks_what_a_new_layer_version_changed(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+    _users(store)
+    old = gpd.read_file(SAMPLE / "eco_redline.gpkg").to_crs(4545).union_all()
+    new = gpd.read_file(SAMPLE / "eco_redline_v2.gpkg").to_crs(4545).union_all()
+    gone = max(shapely.get_parts(shapely.difference(old, new)), key=shapely.area)  # red line v2 gave up
+    site = gpd.GeoDataFrame({"project_id": ["C-1"], "category": ["industrial"]},
+                            geometry=[shapely.point_on_surface(gone).buffer(20)], crs=4545)
+    site.to_file(tmp_path / "site.geojson", driver="GeoJSON")
+    with running(store) as (client, _):
+        h, admin = _auth(client, "reviewer"), _auth(client, "admin")
+        body = {"inputs": {"projects": {"href": _upload(client, h, tmp_path / "site.geojson")["href"]},
+                           "buffers": []}}
+        first = client.post("/processes/screen/execution", headers=h, json=body)
+        files = {"file": ("eco_redline_v2.gpkg", (SAMPLE / "eco_redline_v2.gpkg").read_bytes())}
+        assert client.post("/layers/eco_redline", headers=admin, files=files).status_code == 201
+        second = client.post("/processes/screen/execution", headers=h, json=body)
+        a, b = (r.headers["location"].rsplit("/", 1)[-1] for r in (first, second))
+        page = client.get(f"/ui/compare?job={a}&job={b}", headers=h)
+        assert page.status_code == 200 and "两次审查对比" in page.text
+        before = {p["id"]: {x["kind"]: x["overlap_m2"] for x in p["hits"]} for p in first.json()["projects"]}
+        after = {p["id"]: {x["kind"]: x["overlap_m2"] for x in p["hits"]} for p in second.json()["projects"]}
+        changed = [pid for pid in before if before[pid]["eco_redline"] != after[pid]["eco_redline"]]
+        assert changed  # v2 moved the red line under some projects
+        assert page.text.count('class="differs"') >= len(changed)
+        assert client.get(f"/ui/compare?job={a}", headers=h).status_code == 400

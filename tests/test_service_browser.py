@@ -90,6 +90,25 @@ def test_a_planner_screens_the_sample_txt_in_the_browser(browser, served_county,
     browser.get(f"{server}/ui/jobs?lang=en")
     assert "History" in browser.page_source and "done" in browser.page_source
     _shot(browser, "history-en")
+    # screened again without the analysis: the project's history has two versions, compared side by side
+    browser.get(f"{server}/ui/new")
+    browser.find_element(By.ID, "file").send_keys(str(SAMPLE / "sites.txt"))
+    Select(browser.find_element(By.ID, "category")).select_by_visible_text("能源")
+    browser.find_element(By.ID, "report").click()
+    browser.find_element(By.ID, "start").click()
+    _wait_for(browser, lambda: urlsplit(browser.current_url).path.startswith("/ui/jobs/") and browser.find_elements(
+        By.CSS_SELECTOR, "section.project"))
+    browser.get(f"{server}/ui/jobs?project=sites")
+    boxes = browser.find_elements(By.CSS_SELECTOR, "input[name=job]")
+    assert len(boxes) == 2
+    for box in boxes:
+        box.click()
+    browser.find_element(By.CSS_SELECTOR, "form[action='/ui/compare'] button").click()
+    _wait_for(browser, lambda: "两次审查对比" in browser.page_source)
+    rows = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "table tr")][1:]
+    assert any(r.startswith("QJ-2026-01 生态保护红线 12.5985 12.5985 禁止 禁止") for r in rows), rows
+    assert not browser.find_elements(By.CSS_SELECTOR, "tr.differs")  # the same file, the same layers: no change
+    _shot(browser, "compare")
 
 
 def test_hostile_names_are_shown_as_text(browser, served_county, tmp_path):
