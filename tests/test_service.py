@@ -652,3 +652,36 @@ def test_compare_marks_what_a_new_layer_version_changed(tmp_path):
         assert changed  # v2 moved the red line under some projects
         assert page.text.count('class="differs"') >= len(changed)
         assert client.get(f"/ui/compare?job={a}", headers=h).status_code == 400
+
+
+def test_the_readmes_example_session_runs_as_written(tmp_path):
+    """The README's session (users add, serve in the background, curl) as a new user would paste it, in a folder of
+    its own: the sample's data beside it, `.venv/bin/redline` this interpreter's redline, a fresh store."""
+    import re
+    import shutil as sh
+    import socket
+
+    from conftest import REPO, in_ci
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    start = text.index("An example session on the sample county")
+    block = re.search(r"```bash\n(.*?)```", text[start:], re.S).group(1)
+    with socket.socket() as s:
+        busy = s.connect_ex(("127.0.0.1", 8000)) == 0
+    if busy or not sh.which("curl"):
+        if in_ci():
+            pytest.fail("the README's session needs curl and a free port 8000")
+        pytest.skip("the README's session needs curl and a free port 8000")
+    (tmp_path / "data").symlink_to(REPO / "data")
+    bin_ = tmp_path / ".venv" / "bin"
+    bin_.mkdir(parents=True)
+    (bin_ / "redline").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m redline "$@"\n', encoding="utf-8")
+    (bin_ / "redline").chmod(0o755)
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "xdg")}
+    env.pop("REDLINE_STORE", None)
+    run = subprocess.run(["bash", "-e", "-c", block], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, (run.stderr[-2000:], (tmp_path / "serve.log").read_text()[-2000:])
+    result = json.loads((tmp_path / "result.json").read_text(encoding="utf-8"))
+    assert [p["id"] for p in result["projects"]] == ["QJ-2026-01", "QJ-2026-02", "QJ-2026-03"]
+    assert json.loads((tmp_path / "eco_redline.geojson").read_text(encoding="utf-8"))["numberReturned"] == 10
