@@ -82,9 +82,19 @@ class RedlineCommandLine(RedlineGroup):
                         self.commands[name] = load_command(self._entry_points()[name])
                 return None
             self.commands[cmd_name] = load_command(ep)
-        return self.commands[cmd_name]
+        command = self.commands[cmd_name]
+        if getattr(self, "_help_lang", None):
+            from .help import localize
+
+            localize(command, cmd_name, self._help_lang)
+        return command
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        from .help import help_lang, localize, root_epilog
+
+        self._help_lang = help_lang(list(sys.argv[1:] if args is None else args))
+        localize(self, "", self._help_lang)
+        self.epilog = root_epilog(self._help_lang)
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
@@ -140,6 +150,8 @@ def usage_message(exc: click.UsageError) -> str:
 
 @click.group(cls=RedlineCommandLine, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="redline")
+@click.option("--lang", type=click.Choice(["zh", "en"]), expose_value=False, is_eager=True,
+              help="Language of the help (default: REDLINE_LANG, else the locale).")
 def cli():
     """redline — territorial-spatial constraint analysis (三区三线) on CGCS2000."""
 

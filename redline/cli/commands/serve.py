@@ -87,7 +87,12 @@ def users_add(name, role, password_stdin, store_url):
 @click.option("--store", "store_url", metavar="URL", help=_STORE_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def users_list(store_url, as_json):
-    """List the accounts."""
+    """List the accounts.
+
+    \b
+    Example:
+      redline users list --json
+    """
     from rich.table import Table
 
     from ...service.store import Store
@@ -106,7 +111,12 @@ def users_list(store_url, as_json):
 @click.argument("name")
 @click.option("--store", "store_url", metavar="URL", help=_STORE_HELP)
 def users_disable(name, store_url):
-    """Disable an account: its sessions and tokens end at once."""
+    """Disable an account: its sessions and tokens end at once.
+
+    \b
+    Example:
+      redline users disable wang
+    """
     from ...service.store import Store
 
     store = Store(store_url)
