@@ -132,3 +132,17 @@ def served_county(tmp_path_factory):
     log.close()
 
 
+
+
+#: Where the tests put the screenshots the user guide shows (docs/zh/images): set REDLINE_DOC_IMAGES to that folder
+#: to make them again (``REDLINE_DOC_IMAGES=docs/zh/images .venv/bin/pytest tests/test_browser.py
+#: tests/test_service_browser.py``); the guide's pictures are those the tests took, never drawn by hand.
+DOC_IMAGES_ENV = "REDLINE_DOC_IMAGES"
+
+
+def doc_image(name: str, png: Path) -> None:
+    """Keep ``png`` (a screenshot a test just took) as the guide's picture ``name`` when REDLINE_DOC_IMAGES is set."""
+    folder = os.environ.get(DOC_IMAGES_ENV)
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(png, Path(folder) / name)

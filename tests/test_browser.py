@@ -39,7 +39,7 @@ def map_file(tmp_path_factory):
     return path, result, screening
 
 
-_CLICK = """
+CLICK = _CLICK = """
     const target = arguments[0];
     for (const key in window) {
         const obj = window[key];

@@ -94,8 +94,23 @@ def _serve(tmp: Path, env: dict) -> subprocess.Popen:
     raise AssertionError("redline serve did not start")
 
 
+def _map_picture(request, folder: Path, tmp_path: Path) -> None:
+    """The one-map page's map.html in Chromium, P-04's popup open: the page's picture (docs/zh/images)."""
+    from conftest import doc_image
+    from test_browser import CLICK
+
+    browser = request.getfixturevalue("browser")
+    browser.get((folder / "map.html").as_uri())
+    time.sleep(2)
+    text = browser.execute_script(CLICK, "P-04")
+    assert text is not None and "禁止" in text[0]
+    time.sleep(1)  # the popup's fade-in
+    browser.save_screenshot(str(tmp_path / "map.png"))
+    doc_image("map-popup.png", tmp_path / "map.png")
+
+
 @pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(DOCS)) for p in PAGES])
-def test_the_pages_commands_run_and_say_what_the_page_says(page, tmp_path):
+def test_the_pages_commands_run_and_say_what_the_page_says(page, tmp_path, request):
     if not shutil.which("curl") and "curl " in page.read_text(encoding="utf-8"):
         if in_ci():
             pytest.fail("the page's commands need curl")
@@ -119,6 +134,8 @@ def test_the_pages_commands_run_and_say_what_the_page_says(page, tmp_path):
     for block, output in zip(todo, said):
         for text in block.expects:
             assert text in output, f"{page.name}: {block.code}\ndoes not say {text!r}:\n{output[-3000:]}"
+    if page == DOCS / "zh" / "tutorials" / "one-map.md":
+        _map_picture(request, folder, tmp_path)
 
 
 
@@ -134,3 +151,18 @@ def test_the_guide_builds_strictly(config, tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     assert (tmp_path / "site" / "index.html").is_file()
+
+
+def test_the_pictures_are_the_tests_own():
+    """Every picture a page shows exists and is one a test takes (``doc_image(NAME, …)``), never drawn by hand:
+    ``REDLINE_DOC_IMAGES=docs/zh/images`` when the tests run makes them again."""
+    sources = "".join(p.read_text(encoding="utf-8") for p in (REPO / "tests").glob("test_*.py"))
+    taken = set(re.findall(r'doc_image\("([^"]+)"', sources))
+    shown = 0
+    for page in PAGES:
+        for target in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", page.read_text(encoding="utf-8")):
+            path = (page.parent / target).resolve()
+            assert path.is_file(), f"{page}: shows {target}, which is not there"
+            assert path.name in taken, f"{page}: {target} is no test's picture"
+            shown += 1
+    assert shown >= 4

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from conftest import doc_image
 from test_service import PASSWORD, SAMPLE
 
 pytest.importorskip("fastapi")
@@ -27,6 +28,29 @@ def _shot(driver, name: str) -> None:
         driver.set_window_size(size["width"], max(size["height"], min(height + 120, 6000)))
         driver.save_screenshot(str(Path(folder) / f"{name}.png"))
         driver.set_window_size(size["width"], size["height"])
+
+
+def _docx_page(data: bytes, tmp_path: Path) -> None:
+    """The downloaded 用地预审 document through LibreOffice: A4 with page numbers, and its first page as the guide's
+    picture."""
+    import shutil
+    import subprocess
+
+    from conftest import in_ci
+
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if not (soffice and shutil.which("pdftoppm") and shutil.which("pdfinfo")):
+        if in_ci():
+            pytest.fail("LibreOffice and poppler-utils are needed (.ci/run installs them)")
+        return
+    (tmp_path / "preexam.docx").write_bytes(data)
+    subprocess.run([soffice, "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path),
+                    str(tmp_path / "preexam.docx")], check=True, capture_output=True, timeout=300)
+    info = subprocess.run(["pdfinfo", str(tmp_path / "preexam.pdf")], capture_output=True, text=True).stdout
+    assert "A4" in info
+    subprocess.run(["pdftoppm", "-png", "-r", "70", "-f", "1", "-l", "1", "-singlefile", str(tmp_path / "preexam.pdf"),
+                    str(tmp_path / "preexam-page1")], check=True, timeout=120)
+    doc_image("preexam-page1.png", tmp_path / "preexam-page1.png")
 
 
 def _login(driver, base: str, name: str, lang: str = "zh") -> None:
@@ -68,6 +92,8 @@ def test_a_planner_screens_the_sample_txt_in_the_browser(browser, served_county,
     browser.find_element(By.ID, "file").send_keys(str(SAMPLE / "sites.txt"))
     Select(browser.find_element(By.ID, "category")).select_by_visible_text("能源")
     _shot(browser, "new")
+    browser.save_screenshot(str(tmp_path / "new.png"))
+    doc_image("service-new.png", tmp_path / "new.png")
     browser.find_element(By.ID, "start").click()
     _wait_for(browser, lambda: urlsplit(browser.current_url).path.startswith("/ui/jobs/") and browser.find_elements(By.CSS_SELECTOR,
                                                                                               "section.project"))
@@ -79,6 +105,9 @@ def test_a_planner_screens_the_sample_txt_in_the_browser(browser, served_county,
                                    ".map(l => l.textContent.trim())")
     assert "生态保护红线" in drawn and "永久基本农田" in drawn and "占用部分" in drawn
     _shot(browser, "result")
+    browser.execute_script("window.scrollTo(0, document.querySelector('section.project').offsetTop - 20)")
+    browser.save_screenshot(str(tmp_path / "result.png"))
+    doc_image("service-result.png", tmp_path / "result.png")
     link = browser.find_element(By.PARTIAL_LINK_TEXT, "用地预审分析 QJ-2026-01").get_attribute("href")
     cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
     docx = httpx.get(link, cookies=cookies)
@@ -86,6 +115,7 @@ def test_a_planner_screens_the_sample_txt_in_the_browser(browser, served_county,
     with zipfile.ZipFile(io.BytesIO(docx.content)) as zf:
         text = zf.read("word/document.xml").decode("utf-8")
     assert "QJ-2026-01" in text and "用地预审" in text
+    _docx_page(docx.content, tmp_path)
     # the history lists it; the English switch turns the labels
     browser.get(f"{server}/ui/jobs?lang=en")
     assert "History" in browser.page_source and "done" in browser.page_source
