@@ -230,6 +230,8 @@ def test_browser_session_needs_its_csrf_token(service):
     browser = TestClient(client.app)
     page = browser.get("/login")
     assert page.status_code == 200 and "登录" in page.text
+    wrong = browser.post("/login", data={"username": "reviewer", "password": "not the password"})
+    assert wrong.status_code == 401 and "用户名或密码不对" in wrong.text
     assert "Log in" in browser.get("/login?lang=en").text
     r = browser.post("/login", data={"username": "reviewer", "password": PASSWORD, "next": "//evil.example"},
                      follow_redirects=False)

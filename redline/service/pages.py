@@ -28,9 +28,10 @@ pages = APIRouter()
 _ENV = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
 _TEXT = {
     "zh": {"title": "登录 — redline 国土空间管控线审查", "user": "用户名", "password": "密码", "login": "登录",
-           "switch": "English", "other": "en"},
+           "switch": "English", "other": "en", "401": "用户名或密码不对。", "429": "登录失败次数过多，请十分钟后再试。"},
     "en": {"title": "Log in — redline", "user": "User name", "password": "Password", "login": "Log in",
-           "switch": "中文", "other": "zh"},
+           "switch": "中文", "other": "zh", "401": "Wrong user name or password.",
+           "429": "Too many failed logins: try again in ten minutes."},
 }
 _LOGIN = _ENV.from_string("""<!doctype html>
 <html lang="{{ 'zh-CN' if lang == 'zh' else 'en' }}"><head><meta charset="utf-8">
@@ -78,7 +79,8 @@ def login(request: Request, username: str = Form(...), password: str = Form(...)
         user = check_login(store, username, password, request.client.host if request.client else "unknown")
     except HTTPException as exc:
         nxt = _safe_next(next)
-        page = _LOGIN.render(t=_TEXT[lang], lang=lang, next=nxt, next_q=quote(nxt), error=exc.detail)
+        error = _TEXT[lang].get(str(exc.status_code), exc.detail)
+        page = _LOGIN.render(t=_TEXT[lang], lang=lang, next=nxt, next_q=quote(nxt), error=error)
         return HTMLResponse(page, status_code=exc.status_code, headers=exc.headers)
     token, _ = issue(store, user, "session")
     store.audit(user.name, "login", "session")
