@@ -65,6 +65,14 @@ def _login(driver, base: str, name: str, lang: str = "zh") -> None:
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
 
 
+def _on_result(driver):
+    """On a job's result page, its projects drawn."""
+    from selenium.webdriver.common.by import By
+
+    return urlsplit(driver.current_url).path.startswith("/ui/jobs/") and driver.find_elements(By.CSS_SELECTOR,
+                                                                                             "section.project")
+
+
 def _wait_for(driver, what, seconds: float = 120):
     from selenium.common.exceptions import StaleElementReferenceException
 
@@ -95,8 +103,7 @@ def test_a_planner_screens_the_sample_txt_in_the_browser(browser, served_county,
     browser.save_screenshot(str(tmp_path / "new.png"))
     doc_image("service-new.png", tmp_path / "new.png")
     browser.find_element(By.ID, "start").click()
-    _wait_for(browser, lambda: urlsplit(browser.current_url).path.startswith("/ui/jobs/") and browser.find_elements(By.CSS_SELECTOR,
-                                                                                              "section.project"))
+    _wait_for(browser, lambda: _on_result(browser))
     verdicts = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "section.project h2 .verdict")]
     assert verdicts == ["禁止", "禁止", "禁止"] or len(verdicts) == 3 and all(verdicts)
     assert "占用地类" in browser.page_source and "乔木林地" in browser.page_source
@@ -126,8 +133,7 @@ def test_a_planner_screens_the_sample_txt_in_the_browser(browser, served_county,
     Select(browser.find_element(By.ID, "category")).select_by_visible_text("能源")
     browser.find_element(By.ID, "report").click()
     browser.find_element(By.ID, "start").click()
-    _wait_for(browser, lambda: urlsplit(browser.current_url).path.startswith("/ui/jobs/") and browser.find_elements(
-        By.CSS_SELECTOR, "section.project"))
+    _wait_for(browser, lambda: _on_result(browser))
     browser.get(f"{server}/ui/jobs?project=sites")
     boxes = browser.find_elements(By.CSS_SELECTOR, "input[name=job]")
     assert len(boxes) == 2
@@ -156,8 +162,7 @@ def test_hostile_names_are_shown_as_text(browser, served_county, tmp_path):
     browser.find_element(By.ID, "project").send_keys(xss)
     browser.find_element(By.ID, "report").click()  # no Word documents: faster
     browser.find_element(By.ID, "start").click()
-    _wait_for(browser, lambda: urlsplit(browser.current_url).path.startswith("/ui/jobs/") and browser.find_elements(By.CSS_SELECTOR,
-                                                                                              "section.project"))
+    _wait_for(browser, lambda: _on_result(browser))
     assert xss in browser.find_element(By.CSS_SELECTOR, "section.project h2").text
     assert xss in browser.find_element(By.TAG_NAME, "h1").text
     time.sleep(1)  # the map's popups and layers drawn

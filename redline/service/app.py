@@ -35,8 +35,8 @@ api = APIRouter()
 viewer, reviewer, admin = require("viewer"), require("reviewer"), require("admin")
 #: the files a job may leave for download (nothing else in its folder is served)
 DOWNLOADS = ("result.json", "screening.gpkg", "screening.xlsx", "encroachments.txt", "indicators.xlsx",
-             "conflicts.gpkg", "conflicts.xlsx", "change.gpkg", "change.xlsx", "report/report.docx", "report/report.html", "report/map.html",
-             "report/results.gpkg", "report/indicators.xlsx")
+             "conflicts.gpkg", "conflicts.xlsx", "change.gpkg", "change.xlsx", "report/report.docx", "report/report.html",
+             "report/map.html", "report/results.gpkg", "report/indicators.xlsx")
 _PROJECT_DOCX = re.compile(r"report/projects/[A-Za-z0-9_.-]+\.docx")  # one 用地预审 document per project
 _MAP_TILE = re.compile(r"report/map_files/[A-Za-z0-9_.-]+/\d+/\d+/\d+\.png")  # a large layer's tiles beside the map
 # the report and the map open in the browser; what they may do there is bounded: no fetch or XHR (so no call on

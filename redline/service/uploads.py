@@ -20,7 +20,8 @@ from pathlib import Path, PurePosixPath
 from ..errors import InputError
 from ..io import atomic_output
 
-__all__ = ["sniff_bytes", "check_zip", "save_upload", "safe_name", "MAX_UPLOAD_ENV", "max_upload_bytes", "FORMAT_SUFFIX"]
+__all__ = ["sniff_bytes", "check_zip", "save_upload", "safe_name", "MAX_UPLOAD_ENV", "max_upload_bytes",
+           "FORMAT_SUFFIX"]
 
 MAX_UPLOAD_ENV = "REDLINE_MAX_UPLOAD"
 _DEFAULT_MAX = 200 * 1024 * 1024  # a county's 三调 land use as a GeoPackage is ~100 MB
