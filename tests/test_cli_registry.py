@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from importlib.metadata import EntryPoint, entry_points
@@ -38,7 +39,7 @@ def test_every_entry_point_loads_a_click_command(name):
 
 def test_every_command_is_listed_by_help():
     proc = subprocess.run([sys.executable, "-m", "redline", "--help"], capture_output=True, text=True,
-                          encoding="utf-8", timeout=120)
+                          encoding="utf-8", timeout=120, env={**os.environ, "REDLINE_LANG": "en"})
     assert proc.returncode == 0, proc.stderr
     listed = proc.stdout.split("Commands:", 1)[1].split()
     assert all(name in listed for name in _registered()), proc.stdout
@@ -60,3 +61,20 @@ def test_a_broken_entry_point_is_one_line_not_a_traceback():
     err = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(err) == 1 and err[0].startswith("redline: error: command 'broken' could not be loaded"), err
     assert "ModuleNotFoundError" in err[0]
+
+
+def test_a_broken_command_of_our_own_keeps_saying_why_in_either_language():
+    """A command of the catalog (demo) that fails to load: its help says why, not the catalog's summary."""
+    command = load_command(EntryPoint("demo", "redline_no_such_plugin.cli:command", COMMAND_GROUP))
+    saved = cli.commands.get("demo")
+    cli.commands["demo"] = command
+    try:
+        for lang in ("en", "zh"):
+            listed = CliRunner().invoke(cli, ["--lang", lang, "--help"])
+            line = next(ln for ln in listed.stdout.splitlines() if ln.strip().startswith("demo"))
+            assert "could not be loaded" in line, (lang, line)
+    finally:
+        if saved is None:
+            del cli.commands["demo"]
+        else:
+            cli.commands["demo"] = saved

@@ -77,8 +77,8 @@ def localize(command: click.Command, path: str, lang: str) -> None:
     """Give ``command`` (at ``path``: ``""`` for the group, ``"users add"``) its summary, text and option help
     in ``lang``; a group's subcommands too."""
     entry = _catalog()["cmd"].get(path.replace(" ", "_") or "redline")
-    if entry is None:  # a plugin's command: its own words
-        return
+    if entry is None or getattr(command, "_redline_broken", False):  # a plugin's command, or one that failed to
+        return                                                          # load: its own words
     if getattr(command, "_redline_lang", None) == lang:
         return
     command._redline_lang = lang

@@ -129,8 +129,10 @@ def load_command(ep: EntryPoint) -> click.Command:
     def broken():
         raise RedlineError(message)
 
-    return click.Command(ep.name, callback=broken, help=message, short_help="(could not be loaded)",
-                         context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+    command = click.Command(ep.name, callback=broken, help=message, short_help="(could not be loaded)",
+                            context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+    command._redline_broken = True  # its help says why: not replaced by the catalog's (redline.cli.help)
+    return command
 
 
 def usage_message(exc: click.UsageError) -> str:
