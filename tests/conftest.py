@@ -16,6 +16,10 @@ import pytest
 import shapely
 from shapely import box
 
+# the help's language follows the locale (redline.cli.help): tests that read English help must not depend on the
+# machine's; the tests of the Chinese help set their own
+os.environ["REDLINE_LANG"] = "en"
+
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "data" / "qianjiang"
 
