@@ -108,12 +108,25 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
+def wait_healthy(base: str, seconds: float = 60.0) -> None:
+    """Wait until ``redline serve`` at ``base`` answers ``/health`` (an AssertionError after ``seconds``)."""
+    import httpx
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"redline serve at {base} did not answer in {seconds:.0f} s")
+
+
 @pytest.fixture(scope="module")
 def served_county(tmp_path_factory):
     """A real ``redline serve`` on the sample county (its own SQLite store) with the accounts zhang (admin) and wang
     (reviewer), password :data:`SERVICE_PASSWORD`; yields its base URL."""
-    import httpx
-
     tmp = tmp_path_factory.mktemp("served")
     env = {**os.environ, "REDLINE_STORE": f"sqlite:///{tmp / 'bureau.db'}"}
     for name, role in (("zhang", "admin"), ("wang", "reviewer")):
@@ -124,12 +137,7 @@ def served_county(tmp_path_factory):
     proc = subprocess.Popen([sys.executable, "-m", "redline", "serve", "--port", str(port), "--workers", "1"],
                             env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
+    wait_healthy(base)
     yield base
     proc.send_signal(signal.SIGINT)
     proc.wait(timeout=60)

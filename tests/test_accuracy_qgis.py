@@ -10,10 +10,9 @@ import subprocess
 
 import numpy as np
 import pyogrio
-import pytest
 
-from conftest import REPO, SAMPLE, in_ci
-from test_service_qgis import _pyqgis
+from conftest import REPO, SAMPLE
+from test_service_qgis import pyqgis
 
 from redline.geometry.area import ellipsoidal_area
 
@@ -24,12 +23,7 @@ TOLERANCE = 1e-7
 
 
 def test_redline_measures_what_qgis_measures():
-    python = _pyqgis()
-    if python is None:
-        reason = "needs a Python with PyQGIS (apt-get install qgis python3-qgis; or set REDLINE_PYQGIS)"
-        if in_ci():
-            pytest.fail(f"the QGIS comparison must run in CI: {reason}")
-        pytest.skip(reason)
+    python = pyqgis("the QGIS comparison")
     paths = [str(SAMPLE / name) for name in LAYERS]
     run = subprocess.run([python, str(REPO / "tests" / "data" / "qgis_areas.py"), *paths], capture_output=True,
                          text=True, timeout=600)

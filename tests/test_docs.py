@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, in_ci
+from conftest import REPO, in_ci, wait_healthy
 
 DOCS = REPO / "docs"
 PAGES = sorted(p for p in DOCS.glob("*/**/*.md"))
@@ -82,16 +82,12 @@ def _serve(tmp: Path, env: dict) -> subprocess.Popen:
     log = open(tmp / "serve.log", "w", encoding="utf-8")
     proc = subprocess.Popen([sys.executable, "-m", "redline", "serve"], cwd=tmp, env=env, stdout=log,
                             stderr=subprocess.STDOUT)
-    import httpx
-
-    for _ in range(300):
-        try:
-            if httpx.get("http://127.0.0.1:8000/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise AssertionError("redline serve did not start")
+    try:
+        wait_healthy("http://127.0.0.1:8000")
+    except AssertionError:
+        proc.kill()
+        raise
+    return proc
 
 
 def _map_picture(request, folder: Path, tmp_path: Path) -> None:

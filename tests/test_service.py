@@ -34,7 +34,7 @@ from redline.service.store import Store  # noqa: E402
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "qianjiang"
 WORKSPACE = SAMPLE / "workspace.toml"
-from conftest import SERVICE_PASSWORD as PASSWORD  # noqa: E402
+from conftest import SERVICE_PASSWORD as PASSWORD, wait_healthy  # noqa: E402
 ROLES = ("viewer", "reviewer", "admin")
 
 
@@ -551,12 +551,7 @@ def test_redline_serve_and_users_add_from_the_command_line(tmp_path):
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+        wait_healthy(base)
         tok = httpx.post(f"{base}/auth/token", data={"username": "wang", "password": PASSWORD}).json()
         h = {"Authorization": f"Bearer {tok['access_token']}"}
         up = httpx.post(f"{base}/uploads", headers=h,

@@ -19,20 +19,19 @@ from pyproj import Geod
 from conftest import REPO, SAMPLE, SERVICE_PASSWORD, in_ci
 
 
-def _pyqgis() -> str | None:
+def pyqgis(what: str) -> str:
+    """A Python that imports PyQGIS; without one, a skip that says why (a failure in CI, where ``what`` must run)."""
     for python in (os.environ.get("REDLINE_PYQGIS"), "/usr/bin/python3", shutil.which("python3")):
         if python and subprocess.run([python, "-c", "import qgis.core"], capture_output=True).returncode == 0:
             return python
-    return None
+    reason = "needs a Python with PyQGIS (apt-get install qgis python3-qgis; or set REDLINE_PYQGIS)"
+    if in_ci():
+        pytest.fail(f"{what} must run in CI: {reason}")
+    pytest.skip(reason)
 
 
 def test_qgis_reads_a_layer_of_the_service(served_county):
-    python = _pyqgis()
-    if python is None:
-        reason = "needs a Python with PyQGIS (apt-get install qgis python3-qgis; or set REDLINE_PYQGIS)"
-        if in_ci():
-            pytest.fail(f"the QGIS test must run in CI: {reason}")
-        pytest.skip(reason)
+    python = pyqgis("the QGIS test")
     proc = subprocess.run([python, str(REPO / "tests" / "data" / "qgis_oapif.py"), served_county, "wang",
                            SERVICE_PASSWORD, "eco_redline"], capture_output=True, text=True, timeout=300,
                           env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
