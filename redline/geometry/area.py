@@ -318,11 +318,12 @@ def _full_area(arr: np.ndarray, crs: CRS) -> np.ndarray:
     is_exterior[poly_offsets[:-1]] = True
     lon, lat = _lonlat(xy, crs)
     ring_area = np.abs(_authalic_ring_areas(lon, lat, coord_ring, n_rings))
-    # rings with an edge longer than ~100 m: GeographicLib itself. Between a great circle of the authalic sphere
-    # and the ellipsoid's geodesic lies a sliver growing with the edge's length cubed, the same whatever the
-    # polygon's size: at 0.1° edges ~1e-9 of a large polygon, but 0.17 m² (6e-7) of a 30 ha 三调 parcel with edges
-    # of a few hundred metres (QGIS, which measures with GeographicLib, showed it). Layers read by read_layer
-    # have no edge over 100 m (densify_geodesic), so this costs only where polygons come in with longer edges.
+    # rings with an edge longer than ~5 km: GeographicLib itself. Between a great circle of the authalic sphere and
+    # the ellipsoid's geodesic lies a sliver growing with the edge's length cubed, the same whatever the polygon's
+    # size: ~1e-9 of a large polygon at 0.1° edges, but up to 6e-7 of a 30 ha parcel with a 2 km diagonal edge.
+    # read_layer puts points every 100 m along long lon/lat edges (densify_geodesic), which makes that 3e-10.
+    # Switching method per ring at 100 m instead broke additivity: an edge two pieces share was measured one way
+    # on one side and the other way on the other (the Dask and local screenings then parted by 1e-7).
     long_edges = _max_edge_deg(lon, lat, ring_offsets) > _AUTHALIC_MAX_EDGE_DEG
     if long_edges.any():
         which = np.flatnonzero(long_edges)
@@ -339,7 +340,7 @@ _A = 6378137.0
 _F = 1 / 298.257222101
 _E2 = _F * (2 - _F)
 _E = np.sqrt(_E2)
-_AUTHALIC_MAX_EDGE_DEG = 0.001  # ~100 m
+_AUTHALIC_MAX_EDGE_DEG = 0.05
 _CHUNK_VERTICES = 250_000
 
 
