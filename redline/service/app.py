@@ -27,7 +27,7 @@ from .pages import pages
 from .pool import FINISHED, JobPool, QueueFull
 from .processes import PROCESSES, check_inputs, describe
 from .store import ROLES, Store, beijing_time
-from .uploads import max_upload_bytes, save_upload
+from .uploads import display_name, max_upload_bytes, save_upload
 
 __all__ = ["create_app", "resolve_job", "DOWNLOADS"]
 
@@ -180,17 +180,13 @@ async def execute(process_id: str, request: Request, user: User = Depends(review
             job = await asyncio.to_thread(st.store.job, job_id)  # the event loop serves others meanwhile
             if job["status"] in FINISHED:
                 if job["status"] == "successful":
-                    return FileResponse(_job_dir(st, job_id) / "result.json", media_type="application/json",
+                    return FileResponse(st.store.job_dir(job_id) / "result.json", media_type="application/json",
                                         headers=location)
                 return _problem(422 if job["status"] == "failed" else 410, f"job {job['status']}", job["message"],
                                 **location)
             await asyncio.sleep(0.05 if waited < 2 else 0.25)
             waited += 0.05 if waited < 2 else 0.25
     return JSONResponse(_job_status(st.store.job(job_id)), status_code=201, headers=location)
-
-
-def _job_dir(st, job_id: str) -> Path:
-    return st.store.files / "jobs" / job_id
 
 
 def _job(st, job_id: str) -> dict:
@@ -219,12 +215,12 @@ def results(job_id: str, request: Request, user: User = Depends(viewer)) -> Resp
         if job["status"] in ("accepted", "running"):
             return _problem(404, "result not ready", f"the job is {job['status']}: ask again later")
         return _problem(422 if job["status"] == "failed" else 410, f"job {job['status']}", job["message"])
-    return FileResponse(_job_dir(st, job_id) / "result.json", media_type="application/json")
+    return FileResponse(st.store.job_dir(job_id) / "result.json", media_type="application/json")
 
 
 def job_files(st, job_id: str) -> list[str]:
     """The downloads a job left, in :data:`DOWNLOADS` order, then the projects' documents."""
-    folder = _job_dir(st, job_id)
+    folder = st.store.job_dir(job_id)
     found = [n for n in DOWNLOADS if (folder / n).is_file()]
     projects = folder / "report" / "projects"
     return found + sorted(f"report/projects/{p.name}" for p in projects.glob("*.docx")) if projects.is_dir() else found
@@ -241,9 +237,9 @@ def files(job_id: str, request: Request, user: User = Depends(viewer)) -> dict:
 def download(job_id: str, name: str, request: Request, user: User = Depends(viewer)) -> Response:
     st = _state(request)
     job = _job(st, job_id)
-    path = _job_dir(st, job_id) / name
+    path = st.store.job_dir(job_id) / name
     allowed = (name in DOWNLOADS or any(r.fullmatch(name) for r in (_PROJECT_DOCX, _MAP_TILE))) and \
-        ".." not in Path(name).parts and _job_dir(st, job_id).resolve() in path.resolve().parents
+        ".." not in Path(name).parts and st.store.job_dir(job_id).resolve() in path.resolve().parents
     if not allowed or job["status"] != "successful" or not path.is_file():
         raise HTTPException(404, f"job {job_id} has no file {name!r}")
     if not name.endswith(".png"):  # a map's tiles are not downloads of their own
@@ -261,7 +257,7 @@ def job_geojson(job_id: str, request: Request, user: User = Depends(viewer)) -> 
 
     st = _state(request)
     job = _job(st, job_id)
-    path = _job_dir(st, job_id) / "screening.gpkg"
+    path = st.store.job_dir(job_id) / "screening.gpkg"
     if job["status"] != "successful" or not path.is_file():
         raise HTTPException(404, f"job {job_id} has no screening to draw")
     out = {}
@@ -315,7 +311,7 @@ async def upload(request: Request, file: UploadFile = File(...), user: User = De
     """Keep a project's file (multipart field ``file``): ``{"id", "href", "format", "bytes", "sha256"}``."""
     st = _state(request)
     upload_id, path, fmt, size, sha = await _save(st, file, st.store.files / "uploads")
-    name = Path((file.filename or "upload").replace("\\", "/")).name[:255] or "upload"
+    name = display_name(file.filename)
     st.store.add_upload({"id": upload_id, "user_id": user.id, "name": name, "format": fmt, "path": str(path),
                          "bytes": size, "sha256": sha})
     st.store.audit(user.name, "upload", upload_id, name=name, format=fmt, bytes=size, sha256=sha)
@@ -404,7 +400,7 @@ async def new_layer(kind: str, request: Request, file: UploadFile = File(...), u
     if kind not in known_kinds():
         raise HTTPException(404, f"no layer kind {kind!r}; expected one of {', '.join(known_kinds())}")
     _, path, fmt, _, _ = await _save(st, file, st.store.files / "incoming")
-    name = Path((file.filename or kind).replace("\\", "/")).name[:255]
+    name = display_name(file.filename, kind)
     try:
         row = await asyncio.to_thread(add_version, st.store, kind, path, user.name, user.id, name)
     except RedlineError as exc:
@@ -499,7 +495,7 @@ def resolve_job(store: Store, job: dict) -> dict:
     inputs["record"] = {"job": job["id"], "user": owner["name"] if owner else "", "layers": versions,
                         "time": beijing_time(job["created_at"]) + " (UTC+8)", "input_sha256": job["input_sha256"]}
     store.update_job(job["id"], layers=json.dumps(versions))
-    return {"process": job["process"], "inputs": inputs, "dir": str(store.files / "jobs" / job["id"])}
+    return {"process": job["process"], "inputs": inputs, "dir": str(store.job_dir(job["id"]))}
 
 
 def _audit_end(store: Store, job_id: str) -> None:

@@ -145,7 +145,7 @@ def jobs_page(request: Request, project: str | None = None, user: User = Depends
 
 
 def _result(store, job: dict) -> dict | None:
-    path = store.files / "jobs" / job["id"] / "result.json"
+    path = store.job_dir(job["id"]) / "result.json"
     if job["status"] != "successful" or not path.is_file():
         return None
     return json.loads(path.read_text(encoding="utf-8"))
@@ -208,9 +208,10 @@ def compare_page(request: Request, user: User = Depends(require("viewer"))):
     pair = []
     for job_id in ids:
         job = store.job(job_id)
-        if job is None or _result(store, job) is None:
+        result = _result(store, job) if job is not None else None
+        if result is None:
             raise HTTPException(404, f"no finished job {job_id!r}")
-        pair.append((job, _result(store, job)))
+        pair.append((job, result))
     lang = _lang(request)
     return _render(request, user, "compare.html", "jobs", pair=pair, rows=_hit_rows([r for _, r in pair]),
                    kinds=_kind_labels(lang), verdicts=labels("maps.verdict", lang), owners=_owners(store))

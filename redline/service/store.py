@@ -177,6 +177,10 @@ class Store:
             raise InputError(f"--store {redact(self.url)}: cannot open the database ({redact(str(exc.orig))}); "
                              f"check the URL, the server and the rights") from None
 
+    def job_dir(self, job_id: str) -> Path:
+        """The folder of a job's results and reports (the worker writes there)."""
+        return self.files / "jobs" / job_id
+
     @property
     def is_postgis(self) -> bool:
         """Whether the layers live in PostGIS tables (else GeoPackage files)."""
@@ -313,15 +317,19 @@ class Store:
     def add_layer(self, row: dict) -> int:
         """Record a new version of a kind's layer (the next number); returns it."""
         with self.engine.begin() as c:
-            last = c.execute(sa.select(sa.func.coalesce(sa.func.max(_LAYERS.c.version), 0))
-                             .where(_LAYERS.c.kind == row["kind"])).scalar_one()
-            c.execute(_LAYERS.insert().values(**{**row, "version": last + 1}, created_at=utcnow()))
-        return last + 1
+            version = self._last_version(c, row["kind"]) + 1
+            c.execute(_LAYERS.insert().values(**{**row, "version": version}, created_at=utcnow()))
+        return version
 
     def next_layer_version(self, kind: str) -> int:
+        """The number the next version of ``kind``'s layer will get."""
         with self.engine.connect() as c:
-            return c.execute(sa.select(sa.func.coalesce(sa.func.max(_LAYERS.c.version), 0))
-                             .where(_LAYERS.c.kind == kind)).scalar_one() + 1
+            return self._last_version(c, kind) + 1
+
+    @staticmethod
+    def _last_version(c, kind: str) -> int:
+        return c.execute(sa.select(sa.func.coalesce(sa.func.max(_LAYERS.c.version), 0))
+                         .where(_LAYERS.c.kind == kind)).scalar_one()
 
     def layers(self, current: bool = True) -> list[dict]:
         """The layers: the newest version of each kind (``current``) or every version, by kind then version."""

@@ -20,8 +20,8 @@ from pathlib import Path, PurePosixPath
 from ..errors import InputError
 from ..io import atomic_output
 
-__all__ = ["sniff_bytes", "check_zip", "save_upload", "safe_name", "MAX_UPLOAD_ENV", "max_upload_bytes",
-           "FORMAT_SUFFIX"]
+__all__ = ["sniff_bytes", "check_zip", "save_upload", "safe_name", "display_name", "MAX_UPLOAD_ENV",
+           "max_upload_bytes", "FORMAT_SUFFIX"]
 
 MAX_UPLOAD_ENV = "REDLINE_MAX_UPLOAD"
 _DEFAULT_MAX = 200 * 1024 * 1024  # a county's 三调 land use as a GeoPackage is ~100 MB
@@ -116,6 +116,12 @@ def check_zip(whole) -> str:
         return "shapefile"
     raise InputError("a zip with neither a KML (KMZ) nor a shapefile (.shp with its .shx and .dbf); zip the layer's "
                      "files")
+
+
+def display_name(name: str | None, default: str = "upload") -> str:
+    """The name a file came with, as shown and audited: its base only (``C:\\x\\y.txt`` → ``y.txt``), at most 255
+    characters, ``default`` when it has none."""
+    return Path((name or "").replace("\\", "/")).name[:255] or default
 
 
 def safe_name(name: str | None, fmt: str) -> str:
