@@ -134,3 +134,55 @@ def test_counts_exact_for_long_footprints_and_footprints_over_features():
     got = rings._Cells(feats).within(fps, dists)
     want = np.array([[int((shapely.distance(feats, f) <= d).sum()) for d in dists] for f in fps])
     assert (got == want).all()
+
+
+def _odd_footprints(n: int, seed: int = 11) -> np.ndarray:
+    """Footprints of every shape over the layer of ``_layer``: stars (concave), squares with holes, two-part
+    multipolygons, slivers 2 m wide, of 10 m to 900 m across."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        cx, cy = 500_000.0 + rng.uniform(-500, 6500), 3_300_000.0 + rng.uniform(-500, 6500)
+        size = rng.uniform(5, 450)
+        shape = i % 4
+        if shape == 0:
+            t = np.linspace(0, 2 * np.pi, 2 * int(rng.integers(3, 9)), endpoint=False)
+            radius = np.where(np.arange(len(t)) % 2, size, size * rng.uniform(0.1, 0.6))
+            out.append(shapely.Polygon(np.column_stack([cx + radius * np.cos(t), cy + radius * np.sin(t)])))
+        elif shape == 1:
+            out.append(shapely.box(cx - size, cy - size, cx + size, cy + size).difference(
+                shapely.box(cx - size / 2, cy - size / 2, cx + size / 2, cy + size / 2)))
+        elif shape == 2:
+            out.append(shapely.MultiPolygon([shapely.box(cx, cy, cx + size / 3, cy + size / 3),
+                                             shapely.box(cx + size, cy - size, cx + size * 1.2, cy - size / 2)]))
+        else:
+            angle = rng.uniform(0, np.pi)
+            out.append(shapely.buffer(shapely.LineString([(cx, cy), (cx + 2 * size * np.cos(angle),
+                                                                     cy + 2 * size * np.sin(angle))]), 1.0))
+    return np.array(out)
+
+
+def test_support_bounds_hold_the_distance():
+    """The cheap bounds that spare GEOS calls (``_Support``) hold the true distance, for points near and far,
+    inside and outside footprints of every shape."""
+    fps = _odd_footprints(200)
+    rng = np.random.default_rng(5)
+    src = rng.integers(0, len(fps), 20_000)
+    centre = shapely.get_coordinates(shapely.centroid(fps))[src]
+    xy = centre + rng.normal(0, 1, (len(src), 2)) * rng.choice([20.0, 300.0, 3000.0], (len(src), 1))
+    low, high = rings._Support(fps).bounds(src, xy)
+    dist = shapely.distance(fps[src], shapely.points(xy))
+    assert (low <= dist + 1e-9).all() and (dist <= high + 1e-9).all()
+    assert np.median(high - low) < 0.2 * np.median(dist)  # and are close enough to spare most calls
+
+
+def test_counts_exact_for_footprints_of_every_shape():
+    """Counts from the bounds and the cells against a brute-force count (STRtree ``dwithin``), for footprints of
+    every shape and distances from below a footprint's size to far beyond it."""
+    feats = _layer(3)
+    fps = _odd_footprints(160)
+    dists = (30.0, 180.0, 700.0, 2500.0)
+    got = rings._Cells(feats).within(fps, dists)
+    tree = shapely.STRtree(feats)
+    want = np.array([[len(tree.query(f, predicate="dwithin", distance=d)) for d in dists] for f in fps])
+    assert (got == want).all()

@@ -39,6 +39,9 @@ RING_COLUMNS = ["project_id", "kind", "inner_m", "outer_m", "count", "area_m2", 
 
 _RING_QUAD_SEGS = 64  # a buffered disk's chords lie within 0.008 % of its radius (0.4 m at 5 km)
 _RING_CHUNK = 500     # footprints per spatial-index query: bounds the candidate pairs held at once
+_DIRECTIONS = 16  # the support lines bounding a footprint's distances (:class:`_Support`)
+_UNIT = np.column_stack([np.cos(np.arange(_DIRECTIONS) * 2 * np.pi / _DIRECTIONS),
+                         np.sin(np.arange(_DIRECTIONS) * 2 * np.pi / _DIRECTIONS)])
 _SIMPLE_VERTICES = 128  # footprints of at most this many vertices measure distances, larger ones test dwithin
 
 
@@ -98,7 +101,7 @@ class _Cells:
             spread = np.hypot(oxy[:, 0] - np.repeat(centre[:, 0], np.diff(np.r_[start, len(cx)])),
                               oxy[:, 1] - np.repeat(centre[:, 1], np.diff(np.r_[start, len(cx)])))
             self.levels.append((start, np.r_[start[1:], len(cx)], np.maximum.reduceat(spread + oreach, start),
-                                shapely.points(centre)))
+                                shapely.points(centre), centre))
             if k == 0:
                 self.spread = spread  # each feature's point from its finest cell's centre, in ``order``
         self.tree = shapely.STRtree(self.levels[-1][3])
@@ -141,7 +144,7 @@ class _Cells:
         """Per footprint of ``chunk``: the features within ``d``, from (footprint, top-level cell) pairs."""
         count = np.zeros(len(chunk), dtype=np.int64)
         for k in range(len(self.levels) - 1, -1, -1):
-            start, end, rho, centres = self.levels[k]
+            start, end, rho, centres, _ = self.levels[k]
             r = rho[cell]
             inside = r <= d
             inside[inside] = shapely.dwithin(chunk[src[inside]], centres[cell[inside]], d - r[inside])
@@ -171,10 +174,11 @@ class _Cells:
         count = np.zeros((len(chunk), len(dists)), dtype=np.int64)
         open_ = np.ones((len(src), len(dists)), dtype=bool)
         low = high = np.full(len(src), np.nan)  # nothing known at the top
+        hull = _Support(chunk)
         for k in range(len(self.levels) - 1, -1, -1):
-            start, end, rho, centres = self.levels[k]
+            start, end, rho, centres, cxy = self.levels[k]
             r = rho[cell]
-            low, high = self._measure(chunk, src, centres[cell], r, low, high, open_, dists)
+            low, high = self._measure(chunk, hull, src, centres, cxy, cell, r, low, high, open_, dists)
             inside = open_ & ((high + r)[:, None] <= dists)
             for j in np.flatnonzero(inside.any(axis=0)):
                 hit = cell[inside[:, j]]
@@ -192,23 +196,32 @@ class _Cells:
         rows, member = _expand(np.arange(len(src)), start[cell], end[cell])
         fsrc, open_, fidx = src[rows], open_[rows], self.order[member]
         step = self.spread[member] + 1e-6
-        near = self._settle(chunk, fsrc, fidx, open_, dists, low[rows] - step, high[rows] + step)
+        near = self._settle(chunk, hull, fsrc, fidx, open_, dists, low[rows] - step, high[rows] + step)
         for j in range(len(dists)):
             count[:, j] += np.bincount(fsrc[near[:, j]], minlength=len(chunk))
         return count
 
     @staticmethod
-    def _measure(chunk: np.ndarray, src: np.ndarray, points: np.ndarray, r: np.ndarray, low: np.ndarray,
-                 high: np.ndarray, open_: np.ndarray, dists: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Bounds on each pair's distance (footprint ``src``, point): the given ones, or the distance itself for
-        the pairs they leave unsettled at an open distance (NaN bounds: unknown)."""
+    def _measure(chunk: np.ndarray, hull: _Support, src: np.ndarray, centres: np.ndarray, cxy: np.ndarray,
+                 cell: np.ndarray, r: np.ndarray, low: np.ndarray, high: np.ndarray, open_: np.ndarray,
+                 dists: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Bounds on each pair's distance (footprint ``src``, the centre of ``cell``): the given ones (NaN:
+        unknown), narrowed by the footprint's support (:class:`_Support`) for the pairs they leave unsettled at an
+        open distance, and the distance itself for those still unsettled whose bounds are wide beside the cell."""
         unsettled = np.isnan(low) | (open_ & ((high + r)[:, None] > dists) & ((low - r)[:, None] <= dists)).any(axis=1)
         idx = np.flatnonzero(unsettled)
         low, high = low.copy(), high.copy()
-        low[idx] = high[idx] = shapely.distance(chunk[src[idx]], points[idx])
+        lo, hi = hull.bounds(src[idx], cxy[cell[idx]])
+        low[idx], high[idx] = np.fmax(low[idx], lo), np.fmin(high[idx], hi)
+        # measured: the pairs the bounds leave open but the distance itself might settle (a cell within reach of
+        # both sides of a ring's edge whatever its distance is opened anyway)
+        ri, lo, hi = r[idx], low[idx], high[idx]
+        could = open_[idx] & (((lo + ri)[:, None] <= dists) | ((hi - ri)[:, None] > dists))
+        idx = idx[(could & ((hi + ri)[:, None] > dists) & ((lo - ri)[:, None] <= dists)).any(axis=1)]
+        low[idx] = high[idx] = shapely.distance(chunk[src[idx]], centres[cell[idx]])
         return low, high
 
-    def _settle(self, chunk: np.ndarray, fsrc: np.ndarray, fidx: np.ndarray, open_: np.ndarray,
+    def _settle(self, chunk: np.ndarray, hull: _Support, fsrc: np.ndarray, fidx: np.ndarray, open_: np.ndarray,
                 dists: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
         """Which (footprint, feature) pairs lie within each distance they are open at (pairs × distances).
 
@@ -219,13 +232,23 @@ class _Cells:
         reach = self.reach[fidx]
         unsettled = (open_ & (high[:, None] > dists) & ((low - reach)[:, None] <= dists)).any(axis=1)
         idx = np.flatnonzero(unsettled)
+        lo, hi = hull.bounds(fsrc[idx], self.xy[fidx[idx]])
+        low[idx], high[idx] = np.maximum(low[idx], lo), np.minimum(high[idx], hi)
+        # measured: the pairs whose point the bounds leave on both sides of a distance, or of it plus the reach
+        lo, hi, ri = low[idx][:, None], high[idx][:, None], reach[idx][:, None]
+        still = open_[idx] & (((lo <= dists) & (hi > dists)) | ((lo - ri <= dists) & (hi - ri > dists)))
+        idx = idx[still.any(axis=1)]
         low[idx] = high[idx] = shapely.distance(chunk[fsrc[idx]], shapely.points(self.xy[fidx[idx]]))
         near = open_ & (high[:, None] <= dists)  # its point is within d
         maybe = open_ & ~near & ((low - reach)[:, None] <= dists)
-        centres = shapely.centroid(chunk)
         for j in np.flatnonzero(maybe.any(axis=0)):  # rarely for two distances
             m = np.flatnonzero(maybe[:, j])
-            hit = shapely.dwithin(chunk[fsrc[m]], self._facing_vertex(centres[fsrc[m]], fidx[m]), dists[j])
+            vertex = self._facing_vertex(hull.centre[fsrc[m]], fidx[m])
+            lo, hi = hull.bounds(fsrc[m], vertex)
+            hit = hi <= dists[j]
+            open_vertex = np.flatnonzero(~hit & (lo <= dists[j]))
+            hit[open_vertex] = shapely.dwithin(chunk[fsrc[m[open_vertex]]], shapely.points(vertex[open_vertex]),
+                                               dists[j])
             near[m[hit], j] = True
             rest = m[~hit]
             near[rest, j] = shapely.dwithin(chunk[fsrc[rest]], self.feats[fidx[rest]], dists[j])
@@ -233,11 +256,51 @@ class _Cells:
 
     def _facing_vertex(self, centres: np.ndarray, fidx: np.ndarray) -> np.ndarray:
         """Per pair: of the four extreme vertices of feature ``fidx`` (west, east, south, north), the one farthest
-        towards the footprint's centre ``centres`` (points), as a point."""
-        toward = shapely.get_coordinates(centres) - self.xy[fidx]
+        towards the footprint's centre ``centres`` (coordinates), as coordinates."""
+        toward = centres - self.xy[fidx]
         ext = self.extreme[fidx]
         best = np.argmax(np.einsum("nek,nk->ne", ext, toward), axis=1)
-        return shapely.points(ext[np.arange(len(fidx)), best])
+        return ext[np.arange(len(fidx)), best]
+
+
+class _Support:
+    """Cheap bounds on the distance from points to each footprint of a chunk, to spare GEOS calls: along each
+    of ``_DIRECTIONS`` unit directions ``u``, the footprint's support ``h(u)`` (its largest ``u · v``) and a vertex
+    attaining it. A point ``p`` is at least ``u · p - h(u)`` from the footprint (all of it lies on the near side
+    of that line) and at most as far as any of its vertices."""
+
+    def __init__(self, chunk: np.ndarray):
+        xy, owner = shapely.get_coordinates(chunk, return_index=True)
+        proj = xy @ _UNIT.T
+        starts = np.r_[True, owner[1:] != owner[:-1]]
+        first = np.flatnonzero(starts)
+        # a footprint with no vertices (none should come) is bounded by nothing: from 0 to infinity
+        self.h = np.full((len(chunk), _DIRECTIONS), np.inf)
+        self.vertex = np.full((len(chunk), _DIRECTIONS, 2), np.inf)
+        b = shapely.bounds(chunk)
+        self.centre = np.column_stack([b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]]) / 2.0  # its bounds' centre
+        if len(xy):
+            self.h[owner[first]] = np.maximum.reduceat(proj, first, axis=0)
+            for k in range(_DIRECTIONS):
+                top = np.flatnonzero(proj[:, k] == self.h[owner, k])
+                top = top[np.r_[True, owner[top][1:] != owner[top][:-1]]]  # the first such vertex of each
+                self.vertex[owner[top], k] = xy[top]
+
+    def bounds(self, src: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper bounds on the distance from each point ``xy`` to footprint ``src``: of the directions
+        nearest to the point's from the footprint's centre, the support line farthest behind the point, and the
+        nearest of the vertices attaining them."""
+        rel = xy - self.centre[src]
+        k0 = np.rint(np.arctan2(rel[:, 1], rel[:, 0]) * (_DIRECTIONS / (2 * np.pi))).astype(np.int64)
+        low, high = np.zeros(len(src)), np.full(len(src), np.inf)
+        base = src * _DIRECTIONS
+        for step in (-1, 0, 1):
+            at = base + (k0 + step) % _DIRECTIONS
+            u = _UNIT.ravel()[2 * (at % _DIRECTIONS)], _UNIT.ravel()[2 * (at % _DIRECTIONS) + 1]
+            low = np.maximum(low, u[0] * xy[:, 0] + u[1] * xy[:, 1] - self.h.ravel()[at])
+            v = self.vertex.reshape(-1, 2)[at]
+            high = np.minimum(high, np.hypot(v[:, 0] - xy[:, 0], v[:, 1] - xy[:, 1]))
+        return low, high
 
 
 def _expand(src: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -262,9 +325,13 @@ class _AreaGrid:
     def __init__(self, feats: np.ndarray, tree: shapely.STRtree, crs, window: tuple[float, float, float, float],
                  processes: int = 0):
         c = _GRID_CELL_M
+        # the window within the layer's bounds: beyond them the layer has no area (a city's 5 km disks reach 10 km
+        # past its parcels, which took the grid from 50 × 50 km to 73 × 73 km, twice the pixels to rasterise)
+        lx0, ly0, lx1, ly1 = shapely.total_bounds(feats)
+        window = (max(window[0], lx0), max(window[1], ly0), min(window[2], lx1), min(window[3], ly1))
         xmin, ymin = np.floor(np.asarray(window[:2]) / 160.0) * 160.0  # aligned to the areal scale's 160 m blocks
-        nx = int(np.ceil((window[2] - xmin) / 160.0)) * 16
-        ny = int(np.ceil((window[3] - ymin) / 160.0)) * 16
+        nx = max(int(np.ceil((window[2] - xmin) / 160.0)), 1) * 16
+        ny = max(int(np.ceil((window[3] - ymin) / 160.0)), 1) * 16
         self.xmin, self.nx, self.ny, self.crs = xmin, nx, ny, crs
         self.top = ymin + ny * c
         self._feats, self._tree = feats, tree
