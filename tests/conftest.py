@@ -83,7 +83,8 @@ def browser():
     else:
         selenium_ok = True
     if not (CHROMIUM and DRIVER and selenium_ok):
-        reason = "needs chromium, chromedriver and selenium (apt-get install chromium chromium-driver; pip install selenium)"
+        reason = ("needs chromium, chromedriver and selenium (apt-get install chromium chromium-driver; "
+                  "pip install selenium)")
         if in_ci():
             pytest.fail(f"browser tests must run in CI: {reason}")
         pytest.skip(reason)
@@ -144,17 +145,37 @@ def served_county(tmp_path_factory):
     log.close()
 
 
-
-
-#: Where the tests put the screenshots the user guide shows (docs/zh/images): set REDLINE_DOC_IMAGES to that folder
-#: to make them again (``REDLINE_DOC_IMAGES=docs/zh/images .venv/bin/pytest tests/test_browser.py
-#: tests/test_service_browser.py``); the guide's pictures are those the tests took, never drawn by hand.
+#: Where the tests put the pictures the user guide shows: set REDLINE_DOC_IMAGES to the guide's folder to make them
+#: again, the Chinese and the English ones in one run (``REDLINE_DOC_IMAGES=docs .venv/bin/pytest tests/test_docs.py
+#: tests/test_service_browser.py``); each picture's name is its path under docs/ (``zh/images/map-popup.png``,
+#: ``en/images/en-map-popup.png``). The guide's pictures are those the tests took, never drawn by hand.
 DOC_IMAGES_ENV = "REDLINE_DOC_IMAGES"
 
 
 def doc_image(name: str, png: Path) -> None:
-    """Keep ``png`` (a screenshot a test just took) as the guide's picture ``name`` when REDLINE_DOC_IMAGES is set."""
+    """Keep ``png`` (a picture a test just took) as the guide's picture ``name`` (its path under docs/, e.g.
+    ``en/images/en-map-popup.png``) when REDLINE_DOC_IMAGES names the guide's folder."""
     folder = os.environ.get(DOC_IMAGES_ENV)
     if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(png, Path(folder) / name)
+        target = Path(folder) / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(png, target)
+
+
+def docx_first_page(docx: Path, tmp_path: Path) -> Path | None:
+    """``docx`` through LibreOffice to PDF, checked to be A4, and its first page as a PNG (70 dpi) in ``tmp_path``;
+    None without LibreOffice and poppler-utils (a failure in CI, where .ci/run installs them)."""
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if not (soffice and shutil.which("pdftoppm") and shutil.which("pdfinfo")):
+        if in_ci():
+            pytest.fail("LibreOffice and poppler-utils are needed (.ci/run installs them)")
+        return None
+    subprocess.run([soffice, "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(docx)],
+                   check=True, capture_output=True, timeout=300)
+    pdf = tmp_path / docx.with_suffix(".pdf").name
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+    assert "A4" in info, info
+    png = tmp_path / f"{docx.stem}-page1"  # pdftoppm adds the .png
+    subprocess.run(["pdftoppm", "-png", "-r", "70", "-f", "1", "-l", "1", "-singlefile", str(pdf), str(png)],
+                   check=True, timeout=120)
+    return tmp_path / f"{docx.stem}-page1.png"

@@ -90,8 +90,9 @@ def _serve(tmp: Path, env: dict) -> subprocess.Popen:
     return proc
 
 
-def _map_picture(request, folder: Path, tmp_path: Path) -> None:
-    """The one-map page's map.html in Chromium, P-04's popup open: the page's picture (docs/zh/images)."""
+def _map_picture(request, folder: Path, tmp_path: Path, lang: str) -> None:
+    """The one-map page's map.html in Chromium, P-04's popup open: the page's picture (in docs/zh/images or
+    docs/en/images)."""
     from conftest import doc_image
     from test_browser import CLICK
 
@@ -99,10 +100,29 @@ def _map_picture(request, folder: Path, tmp_path: Path) -> None:
     browser.get((folder / "map.html").as_uri())
     time.sleep(2)
     text = browser.execute_script(CLICK, "P-04")
-    assert text is not None and "禁止" in text[0]
+    assert text is not None and ("禁止" if lang == "zh" else "prohibited") in text[0], text
     time.sleep(1)  # the popup's fade-in
     browser.save_screenshot(str(tmp_path / "map.png"))
-    doc_image("map-popup.png", tmp_path / "map.png")
+    if lang == "zh":
+        doc_image("zh/images/map-popup.png", tmp_path / "map.png")
+    else:
+        doc_image("en/images/en-map-popup.png", tmp_path / "map.png")
+
+
+def _preexam_picture(folder: Path, tmp_path: Path) -> None:
+    """The English project-files page's 用地预审 document (``redline report --lang en``) through LibreOffice: its
+    first page is the page's picture (docs/en/images)."""
+    from conftest import doc_image, docx_first_page
+
+    import zipfile
+
+    docx = folder / "sites-report" / "projects" / "QJ-2026-01.docx"
+    with zipfile.ZipFile(docx) as zf:
+        assert "land pre-examination" in zf.read("word/document.xml").decode("utf-8")  # written in English
+    (tmp_path / "pdf").mkdir()
+    page = docx_first_page(docx, tmp_path / "pdf")
+    if page is not None:
+        doc_image("en/images/en-preexam-page1.png", page)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(DOCS)) for p in PAGES])
@@ -130,8 +150,10 @@ def test_the_pages_commands_run_and_say_what_the_page_says(page, tmp_path, reque
     for block, output in zip(todo, said):
         for text in block.expects:
             assert text in output, f"{page.name}: {block.code}\ndoes not say {text!r}:\n{output[-3000:]}"
-    if page == DOCS / "zh" / "tutorials" / "one-map.md":
-        _map_picture(request, folder, tmp_path)
+    if page.relative_to(DOCS).as_posix() in ("zh/tutorials/one-map.md", "en/tutorials/one-map.md"):
+        _map_picture(request, folder, tmp_path, page.relative_to(DOCS).parts[0])
+    if page == DOCS / "en" / "tutorials" / "project-files.md":
+        _preexam_picture(folder, tmp_path)
 
 
 
@@ -150,15 +172,18 @@ def test_the_guide_builds_strictly(config, tmp_path):
 
 
 def test_the_pictures_are_the_tests_own():
-    """Every picture a page shows exists and is one a test takes (``doc_image(NAME, …)``), never drawn by hand:
-    ``REDLINE_DOC_IMAGES=docs/zh/images`` when the tests run makes them again."""
+    """Every picture a page shows exists and is one a test takes (``doc_image(PATH, …)``, its path under docs/),
+    never drawn by hand, and every picture a test takes is shown: ``REDLINE_DOC_IMAGES=docs`` when the tests run makes
+    them again, Chinese and English."""
     sources = "".join(p.read_text(encoding="utf-8") for p in (REPO / "tests").glob("test_*.py"))
     taken = set(re.findall(r'doc_image\("([^"]+)"', sources))
-    shown = 0
+    shown = set()
     for page in PAGES:
         for target in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", page.read_text(encoding="utf-8")):
             path = (page.parent / target).resolve()
             assert path.is_file(), f"{page}: shows {target}, which is not there"
-            assert path.name in taken, f"{page}: {target} is no test's picture"
-            shown += 1
-    assert shown >= 4
+            name = path.relative_to(DOCS).as_posix()
+            assert name in taken, f"{page}: {target} is no test's picture"
+            shown.add(name)
+    assert shown == taken, f"pictures the tests take that no page shows: {sorted(taken - shown)}"
+    assert {n.split("/")[0] for n in shown} == {"zh", "en"}
