@@ -39,10 +39,10 @@ RING_COLUMNS = ["project_id", "kind", "inner_m", "outer_m", "count", "area_m2", 
 
 _RING_QUAD_SEGS = 64  # a buffered disk's chords lie within 0.008 % of its radius (0.4 m at 5 km)
 _RING_CHUNK = 500     # footprints per spatial-index query: bounds the candidate pairs held at once
-_DIRECTIONS = 16  # the support lines bounding a footprint's distances (:class:`_Support`)
+_DIRECTIONS = 32  # the support lines bounding a footprint's distances (:class:`_Support`)
 _UNIT = np.column_stack([np.cos(np.arange(_DIRECTIONS) * 2 * np.pi / _DIRECTIONS),
                          np.sin(np.arange(_DIRECTIONS) * 2 * np.pi / _DIRECTIONS)])
-_SIMPLE_VERTICES = 128  # footprints of at most this many vertices measure distances, larger ones test dwithin
+_SIMPLE_VERTICES = 256  # footprints of at most this many vertices measure distances, larger ones test dwithin
 
 
 _GRID_PAIRS = 200_000   # beyond this many footprint × feature pairs within the widest rings, areas come from a grid
@@ -70,21 +70,11 @@ class _Cells:
         self.feats = feats
         # each feature's point as coordinates (points made for the few tested: 500 000 Point objects held
         # fragmented the heap by 0.1 GB)
-        self.xy = xy = shapely.get_coordinates(shapely.point_on_surface(feats))
+        self.xy = xy = shapely.get_coordinates(threaded(shapely.point_on_surface, feats))
         self.reach = np.zeros(len(feats))
         self.extreme = np.zeros((len(feats), 4, 2))  # each feature's westmost, eastmost, southmost, northmost vertex
-        for lo in range(0, len(feats), 50_000):  # each feature's farthest vertex from its point (in slices:
-            coords, owner = shapely.get_coordinates(feats[lo:lo + 50_000], return_index=True)  # 12 M vertices
-            owner += lo                                                                         # took 0.4 GB)
-            gap = np.hypot(coords[:, 0] - xy[owner, 0], coords[:, 1] - xy[owner, 1])
-            if len(owner):
-                starts = np.r_[True, owner[1:] != owner[:-1]]  # a feature's first vertex
-                first, group = np.flatnonzero(starts), np.cumsum(starts) - 1  # group: each vertex's, from 0
-                self.reach[owner[first]] = np.maximum.reduceat(gap, first)
-                for e, key in enumerate((-coords[:, 0], coords[:, 0], -coords[:, 1], coords[:, 1])):
-                    top = np.flatnonzero(key == np.maximum.reduceat(key, first)[group])
-                    top = top[np.r_[True, owner[top][1:] != owner[top][:-1]]]  # the first such vertex of each
-                    self.extreme[owner[top], e] = coords[top]
+        with ThreadPoolExecutor(workers()) as pool:  # in slices (12 M vertices at once took 0.4 GB), on all cores
+            list(pool.map(self._vertices, range(0, len(feats), 50_000)))
         x0, y0 = xy.min(axis=0) - 1.0
         w, h = np.ptp(xy, axis=0) + 2.0
         size = float(np.clip(np.sqrt(w * h * 2 / len(feats)), 25.0, 5_000.0))  # about two features per cell
@@ -105,6 +95,23 @@ class _Cells:
             if k == 0:
                 self.spread = spread  # each feature's point from its finest cell's centre, in ``order``
         self.tree = shapely.STRtree(self.levels[-1][3])
+
+    def _vertices(self, lo: int) -> None:
+        """Of features ``lo`` to ``lo + 50 000``: each one's farthest vertex from its point (``reach``) and its
+        extreme vertices."""
+        coords, owner = shapely.get_coordinates(self.feats[lo:lo + 50_000], return_index=True)
+        if not len(owner):
+            return
+        owner += lo
+        xy = self.xy
+        gap = np.hypot(coords[:, 0] - xy[owner, 0], coords[:, 1] - xy[owner, 1])
+        starts = np.r_[True, owner[1:] != owner[:-1]]  # a feature's first vertex
+        first, group = np.flatnonzero(starts), np.cumsum(starts) - 1  # group: each vertex's, from 0
+        self.reach[owner[first]] = np.maximum.reduceat(gap, first)
+        for e, key in enumerate((-coords[:, 0], coords[:, 0], -coords[:, 1], coords[:, 1])):
+            top = np.flatnonzero(key == np.maximum.reduceat(key, first)[group])
+            top = top[np.r_[True, owner[top][1:] != owner[top][:-1]]]  # the first such vertex of each
+            self.extreme[owner[top], e] = coords[top]
 
     def within(self, fpg: np.ndarray, dists: tuple[float, ...]) -> np.ndarray:
         """Per footprint and distance: how many features lie within that distance (shape footprints × dists).
@@ -287,20 +294,15 @@ class _Support:
                 self.vertex[owner[top], k] = xy[top]
 
     def bounds(self, src: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Lower and upper bounds on the distance from each point ``xy`` to footprint ``src``: of the directions
-        nearest to the point's from the footprint's centre, the support line farthest behind the point, and the
-        nearest of the vertices attaining them."""
+        """Lower and upper bounds on the distance from each point ``xy`` to footprint ``src``, from the direction
+        nearest to the point's from the footprint's centre: how far the point lies beyond the support line, and
+        how far from the vertex attaining it."""
         rel = xy - self.centre[src]
-        k0 = np.rint(np.arctan2(rel[:, 1], rel[:, 0]) * (_DIRECTIONS / (2 * np.pi))).astype(np.int64)
-        low, high = np.zeros(len(src)), np.full(len(src), np.inf)
-        base = src * _DIRECTIONS
-        for step in (-1, 0, 1):
-            at = base + (k0 + step) % _DIRECTIONS
-            u = _UNIT.ravel()[2 * (at % _DIRECTIONS)], _UNIT.ravel()[2 * (at % _DIRECTIONS) + 1]
-            low = np.maximum(low, u[0] * xy[:, 0] + u[1] * xy[:, 1] - self.h.ravel()[at])
-            v = self.vertex.reshape(-1, 2)[at]
-            high = np.minimum(high, np.hypot(v[:, 0] - xy[:, 0], v[:, 1] - xy[:, 1]))
-        return low, high
+        k = np.rint(np.arctan2(rel[:, 1], rel[:, 0]) * (_DIRECTIONS / (2 * np.pi))).astype(np.int64) % _DIRECTIONS
+        at = src * _DIRECTIONS + k
+        low = np.maximum(_UNIT[k, 0] * xy[:, 0] + _UNIT[k, 1] * xy[:, 1] - self.h.ravel()[at], 0.0)
+        v = self.vertex.reshape(-1, 2)[at]
+        return low, np.hypot(v[:, 0] - xy[:, 0], v[:, 1] - xy[:, 1])
 
 
 def _expand(src: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
