@@ -17,8 +17,10 @@ import shapely
 from shapely import box
 
 # the help's language follows the locale (redline.cli.help): tests that read English help must not depend on the
-# machine's; the tests of the Chinese help set their own
-os.environ["REDLINE_LANG"] = "en"
+# machine's, so the locale is C (REDLINE_LANG would also turn every command's labels English); the tests of the
+# Chinese help set their own
+os.environ.pop("REDLINE_LANG", None)
+os.environ["LC_ALL"] = "C.UTF-8"
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "data" / "qianjiang"

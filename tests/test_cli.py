@@ -209,3 +209,17 @@ def test_no_polygons_where_needed_is_one_line(tmp_path):
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     (line,) = [x for x in proc.stderr.splitlines() if x.strip()]
     assert "点.geojson: no polygons in the layer (found Point ×2)" in line
+
+
+def test_language_given_before_the_command_or_by_redline_lang_labels_its_output(monkeypatch):
+    """``redline --lang en screen …`` and ``REDLINE_LANG=en`` give English labels, the command's own ``--lang``
+    wins over both, and with none of them the labels are Chinese."""
+    sample = Path(__file__).resolve().parent.parent / "data" / "qianjiang"
+    args = ["screen", sample / "sites.txt", "--layer", f"basic_farmland={sample / 'basic_farmland.gpkg'}",
+            "--category", "energy", "--buffers", "none"]
+    assert "有条件准入" in run(*args).stdout
+    assert "conditional" in run("--lang", "en", *args).stdout
+    assert "有条件准入" in run("--lang", "en", *args, "--lang", "zh").stdout
+    monkeypatch.setenv("REDLINE_LANG", "en")
+    english = run(*args).stdout
+    assert "conditional" in english and "of the permanent basic farmland" in english  # a name mid-sentence

@@ -341,3 +341,21 @@ def test_six_degree_zone(tmp_path):
     gdf, report = read_layer(write(tmp_path, text))
     assert report.crs == "EPSG:4497"
     assert gdf.to_crs(4490).geometry.values[0].bounds[0] == pytest.approx(108.7, abs=1e-6)
+
+
+def test_written_eastings_carry_the_zone_prefix_whatever_the_layers_crs(tmp_path):
+    """A layer in a central-meridian zone (EPSG:4545, no prefix) is written with 带号-prefixed eastings, as 报盘
+    files carry them: the same points, 36 000 000 m further east, and read back where they were."""
+    import geopandas as gpd
+
+    from redline.io.write import write_as
+
+    square = shapely.box(573_000, 3_245_000, 573_400, 3_245_300)
+    gdf = gpd.GeoDataFrame({"project_id": ["A"]}, geometry=[square], crs="EPSG:4545")
+    write_as(gdf, tmp_path / "a.txt")
+    text = (tmp_path / "a.txt").read_bytes().decode("gbk")
+    eastings = [float(line.split(",")[3]) for line in text.splitlines() if line.startswith("J")]
+    assert sorted(set(eastings)) == [36_573_000.0, 36_573_400.0]
+    back, _ = read_layer(tmp_path / "a.txt")
+    assert CRS.from_user_input(back.crs).to_epsg() == 4524
+    assert shapely.hausdorff_distance(back.to_crs("EPSG:4545").geometry.iloc[0], square) < 1e-6

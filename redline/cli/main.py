@@ -23,6 +23,7 @@ from .. import __version__
 from ..__main__ import interrupted
 from ..errors import RedlineError
 from .output import fail
+from .options import ROOT_LANG
 
 __all__ = ["RedlineGroup", "RedlineCommandLine", "cli", "main", "COMMAND_GROUP", "COMMAND_ORDER"]
 
@@ -153,7 +154,9 @@ def usage_message(exc: click.UsageError) -> str:
 @click.group(cls=RedlineCommandLine, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="redline")
 @click.option("--lang", type=click.Choice(["zh", "en"]), expose_value=False, is_eager=True,
-              help="Language of the help (default: REDLINE_LANG, else the locale).")
+              callback=lambda ctx, param, value: ctx.meta.__setitem__(ROOT_LANG, value),
+              help="Language of the help and of every command's labels (default: REDLINE_LANG; the help else "
+                   "follows the locale, the labels are Chinese).")
 def cli():
     """redline — territorial-spatial constraint analysis (三区三线) on CGCS2000."""
 

@@ -8,6 +8,7 @@ over it) and the units (``--units``, ``--by``).
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
 import click
@@ -21,8 +22,23 @@ __all__ = ["lang_option", "json_option", "parse_layer_specs", "parse_buffers", "
 #: Basemaps of the maps: OpenStreetMap, Tianditu (vector, imagery; a key), or none (offline).
 BASEMAPS = ["osm", "tianditu_vec", "tianditu_img", "none"]
 
+#: Where the language given before the command (``redline --lang en screen …``) is kept for the command's own.
+ROOT_LANG = "redline.lang"
+
+
+def default_lang() -> str:
+    """A command's label language when its ``--lang`` is not given: the one given before the command, else
+    ``REDLINE_LANG``, else Chinese."""
+    ctx = click.get_current_context(silent=True)
+    given = ctx.find_root().meta.get(ROOT_LANG) if ctx is not None else None
+    if given in ("zh", "en"):
+        return given
+    return os.environ["REDLINE_LANG"] if os.environ.get("REDLINE_LANG") in ("zh", "en") else "zh"
+
+
 lang_option = click.option(
-    "--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Label language."
+    "--lang", type=click.Choice(["zh", "en"]), default=default_lang, show_default=False,
+    help="Label language (default: zh; `redline --lang en COMMAND` or REDLINE_LANG=en sets it for every command)."
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 

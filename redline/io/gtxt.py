@@ -478,13 +478,22 @@ _DATUM_NAMES = {"CGCS2000": "2000国家大地坐标系", "Xian 1980": "1980西�
 
 
 def target_crs(gdf: gpd.GeoDataFrame) -> CRS:
-    """The CRS a 国土TXT of ``gdf`` is written in: its own when it is a Chinese Gauss-Krüger zone, else the
-    CGCS2000 3° zone (eastings with the zone prefix) whose central meridian is nearest the data."""
+    """The CRS a 国土TXT of ``gdf`` is written in, always with the 带号 prefix on the eastings (Y), as 报盘 files
+    carry it: its own when it is a Chinese Gauss-Krüger zone with prefixed eastings, the same zone with the prefix
+    when its eastings have none (only the false easting differs), else the CGCS2000 3° zone whose central
+    meridian is nearest the data."""
     crs = CRS.from_user_input(gdf.crs)
-    if _zone_of(crs) is not None:
-        return crs
+    zone = _zone_of(crs)
+    if zone is not None:
+        datum, width, number, prefixed = zone
+        return crs if prefixed else txt_crs(datum, width, number, prefixed=True)
     lon = float(np.mean(gdf.to_crs(4490).total_bounds[[0, 2]]))
     return CRS.from_user_input(gk_crs(int(round(lon / 3)), 3, prefixed=True))
+
+
+def _crs_name(crs) -> str:
+    crs = CRS.from_user_input(crs)
+    return f"EPSG:{crs.to_epsg()}" if crs.to_epsg() else crs.name
 
 
 def _lines_of(geom, first: int, fmt) -> tuple[list[str], str]:
@@ -579,8 +588,8 @@ def write(gdf: gpd.GeoDataFrame, path: Path, *, encoding: str | None = None) -> 
         tmp.write_bytes(body)
     notes = []
     if reprojected:
-        notes.append(f"coordinates written in {crs.name} (EPSG:{crs.to_epsg()}, 带号={zone}), reprojected from the "
-                     f"layer's CRS")
+        notes.append(f"coordinates written in {crs.name} (EPSG:{crs.to_epsg()}, 带号={zone}, eastings with the "
+                     f"zone prefix), from the layer's {_crs_name(gdf.crs)}")
     renamed = sum(a != b for a, b in zip(ids, given))
     if renamed:
         notes.append(f"{renamed} features share a project id: numbered -1, -2 … so that each 地块编号 is unique")

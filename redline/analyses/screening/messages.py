@@ -44,6 +44,13 @@ def outside_zone(lang: Lang) -> str:
     return t("screening.outside_zone", lang)
 
 
+def _in_text(kind: LayerKind, lang: Lang) -> str:
+    """The kind's name inside a sentence: lower-case in English ("occupies 7.61 ha of the permanent basic
+    farmland"), as a name is in Chinese."""
+    name = kind.label(lang)
+    return name[:1].lower() + name[1:] if lang == "en" else name
+
+
 def _listed(items: Iterable[str], lang: Lang) -> str:
     return t("common.list_separator", lang).join(items)
 
@@ -52,7 +59,7 @@ def message(lang: Lang, pid, kind: LayerKind, rules: RuleSet, category, linear: 
     """The message of project ``pid`` (of ``category``) against ``kind``."""
     if kind.inverted:
         return _inverted_message(lang, pid, kind, rules, category, f)
-    name = kind.label(lang)
+    name = _in_text(kind, lang)
     if f.overlap_m2 <= 0:
         near = t("screening.overlap.nearest", lang, distance_m=f.distance_m) if np.isfinite(f.distance_m) else ""
         return t("screening.overlap.none", lang, pid=pid, name=name) + near
@@ -72,7 +79,7 @@ def message(lang: Lang, pid, kind: LayerKind, rules: RuleSet, category, linear: 
 
 def _inverted_message(lang: Lang, pid, kind: LayerKind, rules: RuleSet, category, f: Finding) -> str:
     """The message against a kind projects must lie inside (the urban development boundary)."""
-    name = kind.label(lang)
+    name = _in_text(kind, lang)
     if f.outside_m2 <= 0 or f.outside_pct <= OUTSIDE_TOLERANCE_PCT:
         return t("screening.inverted.inside", lang, pid=pid, name=name)
     if not f.applies:
@@ -86,6 +93,6 @@ def _inverted_message(lang: Lang, pid, kind: LayerKind, rules: RuleSet, category
 
 def safety_message(lang: Lang, kind: LayerKind, rules: RuleSet, category, distance_m: float, rule: SafetyRule) -> str:
     """The message of a safety distance not kept: the project of ``category`` lies ``distance_m`` from ``kind``."""
-    return t("screening.safety", lang, category=rules.category_label(category, lang), name=kind.label(lang),
+    return t("screening.safety", lang, category=rules.category_label(category, lang), name=_in_text(kind, lang),
              distance_m=distance_m, min_distance_m=rule.min_distance_m,
              severity=SEVERITY_LABELS[lang][rule.severity], basis=rule.legal_basis)
