@@ -174,6 +174,12 @@ def test_support_bounds_hold_the_distance():
     dist = shapely.distance(fps[src], shapely.points(xy))
     assert (low <= dist + 1e-9).all() and (dist <= high + 1e-9).all()
     assert np.median(high - low) < 0.2 * np.median(dist)  # and are close enough to spare most calls
+    # and the bound on a feature's distance from the box of its extreme vertices
+    feats = shapely.buffer(shapely.points(xy[:2000]), rng.uniform(1, 200, 2000), quad_segs=3)
+    cells = rings._Cells(feats)
+    gap = rings._Support(fps).box_gap(src[:2000], cells.extreme)
+    whole = shapely.distance(fps[src[:2000]], feats)
+    assert (gap <= whole + 1e-9).all() and (gap > 0).mean() > 0.5
 
 
 def test_counts_exact_for_footprints_of_every_shape():

@@ -261,6 +261,7 @@ class _Cells:
                                                dists[j])
             near[m[hit], j] = True
             rest = m[~hit]
+            rest = rest[hull.box_gap(fsrc[rest], self.extreme[fidx[rest]]) <= dists[j]]  # the rest are beyond
             near[rest, j] = shapely.dwithin(chunk[fsrc[rest]], self.feats[fidx[rest]], dists[j])
         return near
 
@@ -287,7 +288,7 @@ class _Support:
         # a footprint with no vertices (none should come) is bounded by nothing: from 0 to infinity
         self.h = np.full((len(chunk), _DIRECTIONS), np.inf)
         self.vertex = np.full((len(chunk), _DIRECTIONS, 2), np.inf)
-        b = shapely.bounds(chunk)
+        self.box = b = shapely.bounds(chunk)
         self.centre = np.column_stack([b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]]) / 2.0  # its bounds' centre
         if len(xy):
             self.h[owner[first]] = np.maximum.reduceat(proj, first, axis=0)
@@ -306,6 +307,21 @@ class _Support:
         low = np.maximum(_UNIT[k, 0] * xy[:, 0] + _UNIT[k, 1] * xy[:, 1] - self.h.ravel()[at], 0.0)
         v = self.vertex.reshape(-1, 2)[at]
         return low, np.hypot(v[:, 0] - xy[:, 0], v[:, 1] - xy[:, 1])
+
+
+    def box_gap(self, src: np.ndarray, extreme: np.ndarray) -> np.ndarray:
+        """A lower bound on the distance from footprint ``src`` to a feature within the box of its extreme vertices
+        ``extreme`` (pairs × west, east, south, north × xy): how far the box's nearest corner lies beyond the
+        footprint's support line facing the box's centre, or the gap between their boxes if that is more."""
+        x0, x1, y0, y1 = extreme[:, 0, 0], extreme[:, 1, 0], extreme[:, 2, 1], extreme[:, 3, 1]
+        rel = np.column_stack([(x0 + x1) / 2, (y0 + y1) / 2]) - self.centre[src]
+        k = np.rint(np.arctan2(rel[:, 1], rel[:, 0]) * (_DIRECTIONS / (2 * np.pi))).astype(np.int64) % _DIRECTIONS
+        ux, uy = _UNIT[k, 0], _UNIT[k, 1]
+        nearest = np.minimum(ux * x0, ux * x1) + np.minimum(uy * y0, uy * y1)  # the corner least far along u
+        b = self.box[src]
+        dx = np.maximum(np.maximum(b[:, 0] - x1, x0 - b[:, 2]), 0.0)
+        dy = np.maximum(np.maximum(b[:, 1] - y1, y0 - b[:, 3]), 0.0)
+        return np.maximum(nearest - self.h.ravel()[src * _DIRECTIONS + k], np.hypot(dx, dy))
 
 
 def _expand(src: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
