@@ -168,7 +168,7 @@ def _choose_layer(path: Path, layer: str | None) -> tuple[str | None, bool]:
         return layer, len(names) > 1
     if len(names) > 1:
         raise LayerNotFoundError(
-            f"{path}: holds {len(names)} layers ({', '.join(names)}); name the one to read after a colon, e.g. "
+            f"{path}: holds {len(names)} layers ({', '.join(names)}); choose one as PATH:LAYER, e.g. "
             f"{path}:{names[0]}"
         )
     return (names[0] if names else None), False
