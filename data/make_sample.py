@@ -903,8 +903,25 @@ def write_sites(sites: gpd.GeoDataFrame, out: Path):
     sites.to_crs(GK_ZONE).to_file(out / "sites.gpkg", layer="sites", driver="GPKG", engine="pyogrio")
     write_as(sites.to_crs(GK_ZONE), out / "sites.txt")
     write_as(sites, out / "sites_cm.txt", encoding="utf-8-sig")
+    _strip_zone_prefix(out / "sites_cm.txt")
     write_as(sites.to_crs(GK_ZONE).assign(layer="用地红线"), out / "sites.dxf")
     write_as(sites.to_crs(GEO), out / "sites.kml")
+
+
+def _strip_zone_prefix(path: Path) -> None:
+    """The eastings of a 国土TXT without their 带号 prefix, as some design institutes send them (redline writes
+    the prefix): ``36573035.4220`` → ``573035.4220``, the rest of the file byte for byte."""
+    text = path.read_bytes().decode("utf-8-sig")
+    zone = next(line.split("=", 1)[1] for line in text.splitlines() if line.startswith("带号="))
+    lines = []
+    for line in text.split("\r\n"):
+        if line.startswith("J"):
+            fields = line.split(",")
+            assert fields[3].startswith(zone) and len(fields[3].split(".")[0]) == len(zone) + 6, line
+            fields[3] = fields[3][len(zone):]
+            line = ",".join(fields)
+        lines.append(line)
+    path.write_bytes("\r\n".join(lines).encode("utf-8-sig"))
 
 
 def write_gbk_shapefile(townships: gpd.GeoDataFrame, out: Path):
