@@ -120,8 +120,8 @@ class _Cells:
 
         A footprint of at most ``_SIMPLE_VERTICES`` vertices descends the cells once for all distances, each
         cell's distance bounded cheaply (:class:`_Support`) and measured (``shapely.distance``, 0.7 µs for 30
-        vertices) only where the bounds leave the cell open and the distance could settle it; a larger one (a 10 km road's
-        1 200 vertices) once per distance, with ``dwithin`` tests against its prepared copy (GEOS then walks an
+        vertices) only where the bounds leave the cell open and the distance could settle it; a larger one (a 10 km
+        road's 1 200 vertices) once per distance, with ``dwithin`` tests against its prepared copy (GEOS then walks an
         index of its edges: ~1 µs, where ``distance`` took 10). Chunks of footprints run on all cores, each with its
         own prepared copies (a prepared geometry never serves two threads)."""
         out = np.zeros((len(fpg), len(dists)), dtype=np.int64)
@@ -217,7 +217,7 @@ class _Cells:
                  dists: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Bounds on each pair's distance (footprint ``src``, the centre of ``cell``): the given ones (NaN:
         unknown), narrowed by the footprint's support (:class:`_Support`) for the pairs they leave unsettled at an
-        open distance, and the distance itself for those still unsettled whose bounds are wide beside the cell."""
+        open distance, and the distance itself for those still unsettled that it might settle."""
         unsettled = np.isnan(low) | (open_ & ((high + r)[:, None] > dists) & ((low - r)[:, None] <= dists)).any(axis=1)
         idx = np.flatnonzero(unsettled)
         low, high = low.copy(), high.copy()
@@ -307,7 +307,6 @@ class _Support:
         low = np.maximum(_UNIT[k, 0] * xy[:, 0] + _UNIT[k, 1] * xy[:, 1] - self.h.ravel()[at], 0.0)
         v = self.vertex.reshape(-1, 2)[at]
         return low, np.hypot(v[:, 0] - xy[:, 0], v[:, 1] - xy[:, 1])
-
 
     def box_gap(self, src: np.ndarray, extreme: np.ndarray) -> np.ndarray:
         """A lower bound on the distance from footprint ``src`` to a feature within the box of its extreme vertices
